@@ -1,0 +1,521 @@
+"""The local-filesystem backend: S3's semantics on a folder, for tests and dry runs.
+
+Buckets are folders under ``root`` and keys are paths below them, so the stored objects are
+plain files you can open. Everything S3 keeps beside the bytes lives in a hidden tree,
+``root/.s3po/`` (no bucket can be named so): one JSON file per object with Content-Type,
+Content-Encoding, user metadata and the ETag as S3 computes it (the MD5, or the MD5 of the
+part MD5s with ``-N`` for multipart), and one folder per incomplete multipart upload.
+
+Writes are atomic: a temporary file is written, fsynced and renamed into place, so a
+reader never sees half an object. Multipart uploads obey S3's limits (parts of at least
+5 MiB but the last, at most 10,000 parts) so that code tested here behaves the same on S3.
+A key that would escape the root (``..``, an absolute path) or that a filesystem cannot hold
+(an empty path segment) raises :class:`~s3po.InvalidKey`.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import s3po
+from s3po import (
+    Body,
+    Capabilities,
+    CommonPrefix,
+    GetResult,
+    Headers,
+    MultipartUpload,
+    ObjectInfo,
+    PartInfo,
+)
+
+__all__ = ["LocalBackend", "s3po_register_backends"]
+
+_TMP = ".s3po-tmp-"
+_META_DIR = ".s3po"
+_DEFAULT_TYPE = "binary/octet-stream"
+_CHUNK = 1024 * 1024
+
+
+@s3po.hookimpl
+def s3po_register_backends(registry: s3po.BackendRegistry) -> None:
+    """Register the ``local`` backend."""
+    registry.register("local", LocalBackend)
+
+
+class _FileBody(Body):
+    def __init__(self, stream: IO[bytes], remaining: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._remaining = remaining
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        n = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = self._stream.read(n)
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+class LocalBackend:
+    """Objects stored as files under ``root``.
+
+    Args:
+        root: The folder holding the buckets (created if missing).
+        create_buckets: Create a missing bucket on first write (default True, so a fresh
+            root works at once); False refuses writes to it with NoSuchBucket, as S3 does.
+            Reads of a missing bucket raise NoSuchBucket either way.
+        fsync: Flush files to disk before renaming them into place (default True).
+        min_part_size: Smallest part but the last (S3: 5 MiB).
+        max_parts: Most parts per upload (S3: 10,000).
+
+    .. versionadded:: 0.1.0
+    """
+
+    name = "local"
+    capabilities = Capabilities()
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] = ".",
+        *,
+        create_buckets: bool = True,
+        fsync: bool = True,
+        min_part_size: int | None = None,
+        max_parts: int | None = None,
+    ) -> None:
+        """Store objects under ``root``."""
+        self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.create_buckets = create_buckets
+        self.fsync = fsync
+        if min_part_size is not None or max_parts is not None:
+            self.capabilities = Capabilities(
+                min_part_size=min_part_size or Capabilities().min_part_size,
+                max_parts=max_parts or Capabilities().max_parts,
+            )
+
+    def __repr__(self) -> str:
+        """Show the root."""
+        return f"LocalBackend({str(self.root)!r})"
+
+    # -- paths ----------------------------------------------------------------------------
+
+    def _bucket(self, bucket: str, *, create: bool = False) -> Path:
+        s3po.check_bucket(bucket)
+        path = self.root / bucket
+        if not path.is_dir():
+            if create:
+                path.mkdir(parents=True, exist_ok=True)
+            else:
+                raise s3po.NoSuchBucket(
+                    f"bucket {bucket!r} does not exist under {self.root}; create it with "
+                    "create_bucket()",
+                    bucket=bucket,
+                    backend=self.name,
+                )
+        return path
+
+    def _parts(self, bucket: str, key: str) -> list[str]:
+        s3po.check_key(key)
+        parts = key.split("/")
+        for part in parts:
+            if part in {"", ".", ".."} or part.startswith((_TMP, _META_DIR)):
+                why = (
+                    "would escape the local root"
+                    if part in {".", ".."} or key.startswith("/")
+                    else "has an empty path segment, which a filesystem cannot hold"
+                    if part == ""
+                    else "uses a name the local backend reserves"
+                )
+                raise s3po.InvalidKey(f"key {key!r} {why} (bucket {bucket!r})")
+        return parts
+
+    def _paths(self, bucket: str, key: str, *, create: bool = False) -> tuple[Path, Path]:
+        parts = self._parts(bucket, key)
+        base = self._bucket(bucket, create=create and self.create_buckets)
+        data = base.joinpath(*parts)
+        meta = self.root.joinpath(_META_DIR, "meta", bucket, *parts[:-1], parts[-1] + ".json")
+        if not str(data.resolve()).startswith(str(base.resolve()) + os.sep):
+            raise s3po.InvalidKey(f"key {key!r} would escape the local root (bucket {bucket!r})")
+        return data, meta
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _write_atomic(self, target: Path, chunks: Iterator[bytes], bucket: str, key: str) -> tuple[int, str]:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise s3po.InvalidKey(
+                f"key {key!r} needs a folder where an object is stored in bucket {bucket!r}; "
+                "the local backend cannot hold both 'a' and 'a/b'"
+            ) from None
+        if target.is_dir():
+            raise s3po.InvalidKey(
+                f"key {key!r} names a folder of other keys in bucket {bucket!r}; "
+                "the local backend cannot hold both 'a' and 'a/b'"
+            )
+        tmp = target.parent / f"{_TMP}{uuid.uuid4().hex}"
+        md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
+        size = 0
+        try:
+            with tmp.open("wb") as out:
+                for chunk in chunks:
+                    md5.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                if self.fsync:
+                    out.flush()
+                    os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return size, md5.hexdigest()
+
+    def _write_json(self, target: Path, data: dict[str, Any]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f"{_TMP}{uuid.uuid4().hex}"
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, target)
+
+    def _record(
+        self, bucket: str, key: str, meta: Path, size: int, etag: str, headers: Headers
+    ) -> ObjectInfo:
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        record = {
+            "size": size,
+            "etag": etag,
+            "last_modified": now.isoformat(),
+            "content_type": headers.content_type or _DEFAULT_TYPE,
+            "content_encoding": headers.content_encoding,
+            "cache_control": headers.cache_control,
+            "content_disposition": headers.content_disposition,
+            "content_language": headers.content_language,
+            "metadata": dict(headers.metadata),
+            "extra": dict(headers.extra),
+        }
+        self._write_json(meta, record)
+        return self._info(bucket, key, record)
+
+    @staticmethod
+    def _info(bucket: str, key: str, record: dict[str, Any]) -> ObjectInfo:
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=record["size"],
+            etag=record["etag"],
+            last_modified=dt.datetime.fromisoformat(record["last_modified"]),
+            headers=Headers(
+                content_type=record["content_type"],
+                content_encoding=record["content_encoding"],
+                cache_control=record["cache_control"],
+                content_disposition=record["content_disposition"],
+                content_language=record.get("content_language"),
+                metadata=record["metadata"],
+                extra=record.get("extra", {}),
+            ),
+        )
+
+    def _load(self, bucket: str, key: str) -> tuple[Path, dict[str, Any]]:
+        data, meta = self._paths(bucket, key)
+        try:
+            record = json.loads(meta.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):
+            record = None
+        if record is None or not data.is_file():
+            raise s3po.NoSuchKey(
+                f"no object {key!r} in bucket {bucket!r}", bucket=bucket, key=key, backend=self.name
+            )
+        return data, record
+
+    # -- the Backend interface ------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Return the object's information."""
+        _, record = self._load(bucket, key)
+        return self._info(bucket, key, record)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Open the object's bytes ``[start, end)``."""
+        data, record = self._load(bucket, key)
+        if if_match is not None and if_match.strip('"') != record["etag"]:
+            raise s3po.PreconditionFailed(
+                f"the object changed: ETag is {record['etag']!r}, expected {if_match!r}",
+                bucket=bucket,
+                key=key,
+                backend=self.name,
+            )
+        size = record["size"]
+        stop = size if end is None else min(end, size)
+        start = min(max(start, 0), stop)
+        stream = data.open("rb")
+        if os.fstat(stream.fileno()).st_size != size:
+            stream.close()
+            return self.get(bucket, key, start=start, end=end, if_match=if_match)
+        stream.seek(start)
+        body = _FileBody(stream, stop - start)
+        return GetResult(info=self._info(bucket, key, record), body=body, start=start, end=stop)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: s3po._types.UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,  # noqa: ARG002 - files need no size hint
+    ) -> ObjectInfo:
+        """Store the object atomically."""
+        data, meta = self._paths(bucket, key, create=True)
+        if isinstance(body, bytes | bytearray | memoryview):
+            chunks: Iterator[bytes] = iter([bytes(body)])
+        else:
+            stream = body
+            chunks = iter(lambda: stream.read(_CHUNK), b"")
+        try:
+            stored, etag = self._write_atomic(data, chunks, bucket, key)
+        except PermissionError as exc:
+            raise s3po.AccessDenied(
+                f"cannot write {data}: {exc.strerror}", bucket=bucket, key=key, backend=self.name
+            ) from exc
+        return self._record(bucket, key, meta, stored, etag, headers)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the object; a missing key is not an error."""
+        data, meta = self._paths(bucket, key)
+        for path in (meta, data):
+            try:
+                path.unlink()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            except IsADirectoryError:
+                return
+        base = self.root / bucket
+        parent = data.parent
+        while parent != base and parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    def list(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Yield objects and common prefixes under ``prefix``, in S3's key order."""
+        base = self._bucket(bucket)
+        keys = sorted(self._walk(base, prefix), key=lambda k: k.encode("utf-8"))
+        seen: set[str] = set()
+        for key in keys:
+            if delimiter:
+                cut = key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = key[: cut + len(delimiter)]
+                    if common not in seen:
+                        seen.add(common)
+                        yield CommonPrefix(common)
+                    continue
+            try:
+                yield self.head(bucket, key)
+            except s3po.NoSuchKey:
+                continue
+
+    def _walk(self, base: Path, prefix: str) -> Iterator[str]:
+        folder, _, _ = prefix.rpartition("/")
+        start = base.joinpath(*folder.split("/")) if folder else base
+        if ".." in folder.split("/") or not start.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = [d for d in dirnames if not d.startswith(_TMP)]
+            rel = Path(dirpath).relative_to(base).as_posix()
+            for name in filenames:
+                if name.startswith(_TMP):
+                    continue
+                key = name if rel == "." else f"{rel}/{name}"
+                if key.startswith(prefix):
+                    yield key
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create the bucket folder."""
+        self._bucket(bucket, create=True)
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Copy an object; ``headers`` replace the source's if given."""
+        source = self.get(src_bucket, src_key)
+        with source:
+            return self.put(
+                bucket, key, source.body, headers=headers or source.info.headers  # type: ignore[arg-type]
+            )
+
+    # -- multipart ------------------------------------------------------------------------
+
+    def _upload_dir(self, bucket: str, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise s3po.NoSuchUpload(f"no multipart upload {upload_id!r}", bucket=bucket)
+        return self.root / _META_DIR / "uploads" / bucket / upload_id
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Begin an upload: a folder of parts under ``root/.s3po/uploads``."""
+        self._paths(bucket, key, create=True)
+        upload_id = uuid.uuid4().hex
+        folder = self._upload_dir(bucket, upload_id)
+        folder.mkdir(parents=True)
+        self._write_json(
+            folder / "upload.json",
+            {
+                "key": key,
+                "initiated": dt.datetime.now(dt.UTC).isoformat(),
+                "headers": {
+                    "content_type": headers.content_type,
+                    "content_encoding": headers.content_encoding,
+                    "cache_control": headers.cache_control,
+                    "content_disposition": headers.content_disposition,
+                    "content_language": headers.content_language,
+                    "metadata": dict(headers.metadata),
+                    "extra": dict(headers.extra),
+                },
+            },
+        )
+        return upload_id
+
+    def _upload(self, bucket: str, key: str, upload_id: str) -> tuple[Path, dict[str, Any]]:
+        folder = self._upload_dir(bucket, upload_id)
+        try:
+            info = json.loads((folder / "upload.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            info = None
+        if info is None or info["key"] != key:
+            raise s3po.NoSuchUpload(
+                f"no multipart upload {upload_id!r} (aborted or completed already)",
+                bucket=bucket,
+                key=key,
+                backend=self.name,
+            )
+        return folder, info
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+    ) -> PartInfo:
+        """Store one part."""
+        folder, _ = self._upload(bucket, key, upload_id)
+        if not 1 <= part_number <= self.capabilities.max_parts:
+            raise s3po.InvalidPart(
+                f"part number {part_number} is outside 1..{self.capabilities.max_parts}",
+                bucket=bucket,
+                key=key,
+                backend=self.name,
+            )
+        size, etag = self._write_atomic(
+            folder / f"part-{part_number:05d}", iter([bytes(data)]), bucket, key
+        )
+        return PartInfo(part_number, etag, size)
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Join the parts, checking S3's rules, and store the object atomically."""
+        folder, info = self._upload(bucket, key, upload_id)
+        self._check_plan(bucket, key, folder, parts)
+        digests = b""
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal digests
+            for part in parts:
+                with (folder / f"part-{part.part_number:05d}").open("rb") as src:
+                    md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
+                    while chunk := src.read(_CHUNK):
+                        md5.update(chunk)
+                        yield chunk
+                    digests += md5.digest()
+
+        data, meta = self._paths(bucket, key)
+        size, _ = self._write_atomic(data, chunks(), bucket, key)
+        etag = f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"  # noqa: S324
+        result = self._record(bucket, key, meta, size, etag, Headers(**info["headers"]))
+        shutil.rmtree(folder, ignore_errors=True)
+        return result
+
+    def _check_plan(
+        self, bucket: str, key: str, folder: Path, parts: Sequence[PartInfo]
+    ) -> None:
+        def refuse(why: str) -> s3po.InvalidPart:
+            return s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name)
+
+        if not parts:
+            raise refuse("a multipart upload needs at least one part")
+        if len(parts) > self.capabilities.max_parts:
+            raise refuse(f"{len(parts)} parts exceed the limit of {self.capabilities.max_parts}")
+        numbers = [p.part_number for p in parts]
+        if numbers != sorted(set(numbers)):
+            raise refuse("parts must be listed in ascending order without repeats")
+        for i, part in enumerate(parts):
+            path = folder / f"part-{part.part_number:05d}"
+            if not path.is_file():
+                raise refuse(f"part {part.part_number} was never uploaded")
+            size = path.stat().st_size
+            if i < len(parts) - 1 and size < self.capabilities.min_part_size:
+                raise refuse(
+                    f"part {part.part_number} is {size} bytes; every part but the last must be "
+                    f"at least {self.capabilities.min_part_size} bytes (EntityTooSmall)"
+                )
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Discard the upload's parts."""
+        folder, _ = self._upload(bucket, key, upload_id)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Yield incomplete uploads under ``prefix``."""
+        self._bucket(bucket)
+        folder = self.root / _META_DIR / "uploads" / bucket
+        if not folder.is_dir():
+            return
+        found = []
+        for entry in folder.iterdir():
+            try:
+                info = json.loads((entry / "upload.json").read_text(encoding="utf-8"))
+            except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+                continue
+            if info["key"].startswith(prefix):
+                found.append(
+                    MultipartUpload(
+                        bucket, info["key"], entry.name, dt.datetime.fromisoformat(info["initiated"])
+                    )
+                )
+        yield from sorted(found, key=lambda u: (u.key, u.initiated or dt.datetime.min))
+
+    def close(self) -> None:
+        """Nothing to release."""
+

@@ -1,0 +1,138 @@
+"""s3po: move data to and from object storage, with the chores done for you.
+
+Start with :class:`Connection`: ``s3po.Connection(backend="local", root="/tmp/demo")`` needs
+no account; ``s3po.Connection()`` talks to S3 with the standard AWS credential chain.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from s3po._headers import parse_headers
+from s3po._types import (
+    MIB,
+    Backend,
+    Body,
+    BytesBody,
+    Capabilities,
+    CommonPrefix,
+    ForwardingBackend,
+    GetResult,
+    Headers,
+    Middleware,
+    MultipartUpload,
+    ObjectInfo,
+    PartInfo,
+)
+from s3po.batch import BatchProgress, Handle
+from s3po.codecs import Codec, Decoder, Encoder
+from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
+from s3po.connection import Batch, Connection
+from s3po.errors import (
+    AccessDenied,
+    BackendError,
+    BatchError,
+    ConfigError,
+    CorruptData,
+    InvalidBucketName,
+    InvalidKey,
+    InvalidPart,
+    InvalidRequest,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    NotFound,
+    PluginError,
+    PreconditionFailed,
+    RetriesExhausted,
+    S3poError,
+    TransferError,
+    TransientError,
+    UnknownBackend,
+    UnknownCodec,
+    UnrewindableBody,
+)
+from s3po.hookspecs import hookimpl, hookspec
+from s3po.plugins import (
+    BackendRegistry,
+    CodecRegistry,
+    Registries,
+    default_registries,
+    make_plugin_manager,
+)
+from s3po.transfer import DownloadResult, Transfer, UploadResult
+from s3po.validation import check_bucket, check_key
+
+__all__ = [
+    "MIB",
+    "AccessDenied",
+    "Backend",
+    "BackendError",
+    "BackendRegistry",
+    "Batch",
+    "BatchError",
+    "BatchProgress",
+    "Body",
+    "BytesBody",
+    "Capabilities",
+    "ChunkConfig",
+    "Codec",
+    "CodecRegistry",
+    "CommonPrefix",
+    "ConfigError",
+    "Connection",
+    "CorruptData",
+    "Decoder",
+    "DownloadResult",
+    "Encoder",
+    "ForwardingBackend",
+    "GetResult",
+    "Handle",
+    "Headers",
+    "InvalidBucketName",
+    "InvalidKey",
+    "InvalidPart",
+    "InvalidRequest",
+    "Middleware",
+    "MultipartUpload",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NotFound",
+    "ObjectInfo",
+    "PartInfo",
+    "PluginError",
+    "PreconditionFailed",
+    "Registries",
+    "RetriesExhausted",
+    "RetryConfig",
+    "S3poError",
+    "Transfer",
+    "TransferConfig",
+    "TransferError",
+    "TransientError",
+    "UnknownBackend",
+    "UnknownCodec",
+    "UnrewindableBody",
+    "UploadResult",
+    "check_bucket",
+    "check_key",
+    "default_registries",
+    "hookimpl",
+    "hookspec",
+    "make_plugin_manager",
+    "parse_headers",
+    "parse_size",
+]
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401
+    """Provide ``__version__`` lazily."""
+    if name == "__version__":
+        from s3po._version import __version__  # noqa: PLC0415
+
+        return __version__
+    msg = f"module 's3po' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,453 @@
+"""The public calls, written once and shared by Connection, Batch and background work.
+
+Each call checks its arguments, then hands a zero-argument function to ``_dispatch``, which
+runs it now (a plain call), in the background, or in a batch. The seed API's camelCase names
+are aliases of the snake_case ones.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pathlib
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from s3po._headers import parse_headers
+from s3po._types import Headers
+from s3po.errors import InvalidRequest, NotFound
+from s3po.validation import check_bucket, check_key
+
+if TYPE_CHECKING:
+    from s3po._types import CommonPrefix, ObjectInfo
+    from s3po.batch import Handle
+    from s3po.connection import Connection
+    from s3po.transfer import DownloadResult, Progress, UploadResult
+
+__all__ = ["Calls"]
+
+T = TypeVar("T")
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+UNSET: Any = _Unset()
+
+
+def _background_flag(background: bool, legacy: dict[str, Any]) -> bool:
+    """Accept the seed API's ``async=`` (a reserved word) as a deprecated alias."""
+    if "async" in legacy:
+        warnings.warn(
+            "async= is deprecated (async is a reserved word since Python 3.7); "
+            "use background=True",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        background = bool(legacy.pop("async"))
+    if legacy:
+        names = ", ".join(sorted(legacy))
+        msg = f"unexpected keyword argument(s): {names}"
+        raise TypeError(msg)
+    return background
+
+
+def _charset(content_type: str | None) -> str:
+    if content_type:
+        for param in content_type.split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.lower() == "charset" and value:
+                return value.strip('"')
+    return "utf-8"
+
+
+class Calls:
+    """Every transfer call, in both spellings; subclasses decide where calls run."""
+
+    _conn: Connection
+
+    def _dispatch(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        fn: Callable[[], T],
+        *,
+        background: bool,
+        callback: Callable[[T], object] | None,
+    ) -> T | Handle[T]:
+        raise NotImplementedError
+
+    # -- uploads --------------------------------------------------------------------------
+
+    def upload_string(
+        self,
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        compress: str | None = UNSET,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        callback: Callable[[UploadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+        **legacy: Any,  # noqa: ANN401
+    ) -> UploadResult | Handle[UploadResult]:
+        """Upload text (stored as UTF-8) or bytes.
+
+        Args:
+            bucket: The bucket.
+            key: The key.
+            data: The content.
+            compress: Codec name (``"gzip"``, ``"zstd"``, ...); None stores it as is.
+            headers: ``Content-Type``, ``Cache-Control``, ``x-amz-meta-*``, ...
+            metadata: User metadata.
+            retries: Retries after the first attempt (default 3).
+            callback: Called with the :class:`~s3po.UploadResult`.
+            background: Return a :class:`~s3po.Handle` at once and upload in the background.
+            progress: Called with each number of bytes read.
+            **legacy: ``async=`` (deprecated alias of ``background``).
+
+        Returns:
+            The :class:`~s3po.UploadResult`, or a handle to it.
+
+        .. versionadded:: 0.1.0
+        """
+        background = _background_flag(background, legacy)
+        if not isinstance(data, str | bytes | bytearray | memoryview):
+            raise InvalidRequest(f"upload_string takes str or bytes, not {type(data).__name__}")
+        parsed = parse_headers(headers, metadata)
+        if isinstance(data, str) and (parsed is None or parsed.content_type is None):
+            parsed = dataclasses.replace(
+                parsed or Headers(), content_type="text/plain; charset=utf-8"
+            )
+        return self._upload("upload_string", bucket, key, data, parsed, compress, retries,
+                            callback, background, progress, None)
+
+    def upload_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        compress: str | None = UNSET,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        delete: bool | None = None,
+        callback: Callable[[UploadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+        **legacy: Any,  # noqa: ANN401
+    ) -> UploadResult | Handle[UploadResult]:
+        """Upload a local file, streamed in parts.
+
+        With ``delete=True`` the file is removed only after the upload succeeded and a HEAD
+        confirmed the stored object; on any failure it stays where it is.
+
+        Args:
+            bucket: The bucket.
+            key: The key.
+            path: The file to upload.
+            compress: Codec name, or None.
+            headers: ``Content-Type``, ``Cache-Control``, ``x-amz-meta-*``, ...
+            metadata: User metadata.
+            retries: Retries after the first attempt (default 3).
+            delete: Remove the local file after a verified upload.
+            callback: Called with the :class:`~s3po.UploadResult`.
+            background: Return a :class:`~s3po.Handle` at once.
+            progress: Called with each number of bytes read.
+            **legacy: ``async=`` (deprecated alias of ``background``).
+
+        .. versionadded:: 0.1.0
+        """
+        background = _background_flag(background, legacy)
+        file = pathlib.Path(path)
+        if not file.exists():
+            raise InvalidRequest(f"{file} does not exist")
+        if file.is_dir():
+            raise InvalidRequest(f"{file} is a folder; upload_file takes a file")
+        delete = self._conn.defaults.delete if delete is None else delete
+        return self._upload("upload_file", bucket, key, file, parse_headers(headers, metadata),
+                            compress, retries, callback, background, progress,
+                            file if delete else None)
+
+    def upload_fileobj(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        compress: str | None = UNSET,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        callback: Callable[[UploadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> UploadResult | Handle[UploadResult]:
+        """Upload from a binary stream, read in parts, never whole.
+
+        A stream that cannot seek is uploaded fine, but a failed single-request upload
+        of it cannot be retried (:class:`~s3po.UnrewindableBody`); parts always can.
+
+        .. versionadded:: 0.1.0
+        """
+        if not hasattr(fileobj, "read"):
+            raise InvalidRequest(f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}")
+        if isinstance(fileobj, io.TextIOBase):
+            raise InvalidRequest("the stream is opened in text mode; open it with 'rb'")
+        return self._upload("upload_fileobj", bucket, key, fileobj, parse_headers(headers, metadata),
+                            compress, retries, callback, background, progress, None)
+
+    def _upload(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        source: Any,  # noqa: ANN401
+        headers: Headers | None,
+        compress: str | None,
+        retries: int | None,
+        callback: Callable[[UploadResult], object] | None,
+        background: bool,
+        progress: Progress | None,
+        delete_after: pathlib.Path | None,
+    ) -> UploadResult | Handle[UploadResult]:
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn._config_for(compress=compress, retries=retries)
+        callback = callback if callback is not None else conn.defaults.callback
+
+        def run() -> UploadResult:
+            result = conn.transfer.upload(
+                bucket, key, source, headers=headers, config=config, progress=progress
+            )
+            if delete_after is not None:
+                conn.transfer.verify(result, config)
+                delete_after.unlink()
+            return result
+
+        return self._dispatch(op, bucket, key, run, background=background, callback=callback)
+
+    # -- downloads ------------------------------------------------------------------------
+
+    def download_bytes(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[bytes], object] | None = None,
+        background: bool = False,
+        **legacy: Any,  # noqa: ANN401
+    ) -> bytes | Handle[bytes]:
+        """Download an object's content as bytes, decompressed by its Content-Encoding.
+
+        ``decompress=False`` returns the stored bytes exactly.
+
+        .. versionadded:: 0.1.0
+        """
+        background = _background_flag(background, legacy)
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn._config_for(retries=retries, decompress=decompress)
+
+        def run() -> bytes:
+            return conn.transfer.read(bucket, key, config=config)
+
+        return self._dispatch(
+            "download_bytes", bucket, key, run, background=background,
+            callback=callback if callback is not None else conn.defaults.callback,
+        )
+
+    def download_string(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        encoding: str | None = None,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[str], object] | None = None,
+        background: bool = False,
+        **legacy: Any,  # noqa: ANN401
+    ) -> str | Handle[str]:
+        """Download an object's content as text, decompressed by its Content-Encoding.
+
+        The text is decoded with ``encoding``, else the charset of the object's Content-Type,
+        else UTF-8.
+
+        .. versionadded:: 0.1.0
+        """
+        background = _background_flag(background, legacy)
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn._config_for(retries=retries, decompress=decompress)
+
+        def run() -> str:
+            with conn.transfer.open(bucket, key, config=config) as result:
+                data = result.body.readall()
+                charset = encoding or _charset(result.info.headers.content_type)
+            return data.decode(charset)
+
+        return self._dispatch(
+            "download_string", bucket, key, run, background=background,
+            callback=callback if callback is not None else conn.defaults.callback,
+        )
+
+    def download_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[DownloadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+        **legacy: Any,  # noqa: ANN401
+    ) -> DownloadResult | Handle[DownloadResult]:
+        """Download to a file, written atomically (a failure leaves no partial file).
+
+        .. versionadded:: 0.1.0
+        """
+        background = _background_flag(background, legacy)
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn._config_for(retries=retries, decompress=decompress)
+        target = pathlib.Path(path)
+        if target.is_dir():
+            raise InvalidRequest(f"{target} is a folder; give the file path to write")
+
+        def run() -> DownloadResult:
+            return conn.transfer.download(bucket, key, target, config=config, progress=progress)
+
+        return self._dispatch(
+            "download_file", bucket, key, run, background=background,
+            callback=callback if callback is not None else conn.defaults.callback,
+        )
+
+    def download_fileobj(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[DownloadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> DownloadResult | Handle[DownloadResult]:
+        """Download into a binary stream.
+
+        .. versionadded:: 0.1.0
+        """
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn._config_for(retries=retries, decompress=decompress)
+
+        def run() -> DownloadResult:
+            return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
+
+        return self._dispatch(
+            "download_fileobj", bucket, key, run, background=background,
+            callback=callback if callback is not None else conn.defaults.callback,
+        )
+
+    # -- objects --------------------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Return an object's size, ETag, headers and metadata.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._conn.transfer.head(bucket, key)
+
+    def exists(self, bucket: str, key: str) -> bool:
+        """Whether the object exists.
+
+        .. versionadded:: 0.1.0
+        """
+        try:
+            self._conn.transfer.head(bucket, key)
+        except NotFound:
+            return False
+        return True
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete an object (a missing key is not an error, as on S3).
+
+        .. versionadded:: 0.1.0
+        """
+        self._conn.transfer.delete(bucket, key)
+
+    def list(
+        self, bucket: str, prefix: str = "", *, delimiter: str | None = None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Yield the objects under ``prefix`` in key order (and folders, with ``delimiter``).
+
+        .. versionadded:: 0.1.0
+        """
+        return self._conn.transfer.list(bucket, prefix, delimiter)
+
+    def list_names(self, bucket: str, prefix: str = "") -> list[str]:
+        """The keys under ``prefix``, in order.
+
+        .. versionadded:: 0.1.0
+        """
+        return [entry.key for entry in self.list(bucket, prefix) if hasattr(entry, "key")]
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket (an existing one of yours is fine).
+
+        .. versionadded:: 0.1.0
+        """
+        self._conn.transfer.create_bucket(bucket)
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Copy an object inside the store; new ``headers``/``metadata`` replace the old.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._conn.transfer.copy(
+            src_bucket, src_key, bucket, key, headers=parse_headers(headers, metadata)
+        )
+
+    # -- the seed API's spellings ---------------------------------------------------------
+
+    uploadString = upload_string  # noqa: N815
+    uploadFile = upload_file  # noqa: N815
+    uploadFileobj = upload_fileobj  # noqa: N815
+    downloadString = download_string  # noqa: N815
+    downloadBytes = download_bytes  # noqa: N815
+    downloadFile = download_file  # noqa: N815
+    downloadFileobj = download_fileobj  # noqa: N815
+    listNames = list_names  # noqa: N815
+    createBucket = create_bucket  # noqa: N815
+

@@ -1,0 +1,125 @@
+"""Turn the ``headers=`` and ``metadata=`` of a call into :class:`~s3po.Headers`.
+
+Accepted names (case-insensitive): ``Content-Type``, ``Content-Encoding``,
+``Cache-Control``, ``Content-Disposition``, ``Content-Language``, ``x-amz-meta-<name>``
+(user metadata), and the S3 options ``x-amz-storage-class``, ``x-amz-server-side-encryption``,
+``x-amz-server-side-encryption-aws-kms-key-id``, ``x-amz-acl``, ``x-amz-tagging``,
+``Expires``; boto3's spellings (``ContentType``, ``StorageClass``, ...) work too.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from s3po._types import Headers
+from s3po.errors import InvalidRequest
+
+__all__ = ["parse_headers"]
+
+_FIELDS = {
+    "content-type": "content_type",
+    "contenttype": "content_type",
+    "content-encoding": "content_encoding",
+    "contentencoding": "content_encoding",
+    "cache-control": "cache_control",
+    "cachecontrol": "cache_control",
+    "content-disposition": "content_disposition",
+    "contentdisposition": "content_disposition",
+    "content-language": "content_language",
+    "contentlanguage": "content_language",
+}
+
+_EXTRA = {
+    "x-amz-storage-class": "StorageClass",
+    "storageclass": "StorageClass",
+    "x-amz-server-side-encryption": "ServerSideEncryption",
+    "serversideencryption": "ServerSideEncryption",
+    "x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+    "ssekmskeyid": "SSEKMSKeyId",
+    "x-amz-acl": "ACL",
+    "acl": "ACL",
+    "x-amz-tagging": "Tagging",
+    "tagging": "Tagging",
+    "expires": "Expires",
+    "x-amz-website-redirect-location": "WebsiteRedirectLocation",
+}
+
+_META_PREFIX = "x-amz-meta-"
+#: Characters S3 refuses in header values.
+_BAD = set("\r\n\x00")
+
+
+def parse_headers(
+    headers: Mapping[str, str] | Headers | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Headers | None:
+    """Build :class:`~s3po.Headers` from HTTP-style names and a metadata mapping.
+
+    Returns None when both are empty.
+
+    Raises:
+        InvalidRequest: A name s3po does not know, or a value S3 would refuse.
+
+    .. versionadded:: 0.1.0
+    """
+    if isinstance(headers, Headers):
+        if not metadata:
+            return headers
+        return Headers(
+            **{f: getattr(headers, f) for f in _FIELDS.values()},
+            metadata={**headers.metadata, **_check_meta(metadata)},
+            extra=headers.extra,
+        )
+    if not headers and not metadata:
+        return None
+    fields: dict[str, str] = {}
+    meta: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        lower = name.strip().lower()
+        _check_value(name, value)
+        if lower in _FIELDS:
+            fields[_FIELDS[lower]] = value
+        elif lower.startswith(_META_PREFIX):
+            meta[lower.removeprefix(_META_PREFIX)] = value
+        elif lower in _EXTRA:
+            extra[_EXTRA[lower]] = value
+        elif lower == "metadata" and isinstance(value, Mapping):
+            meta.update(_check_meta(value))
+        else:
+            raise InvalidRequest(
+                f"unsupported header {name!r}; use Content-Type, Cache-Control, "
+                "Content-Disposition, Content-Language, Content-Encoding, x-amz-meta-<name>, "
+                "or metadata={...} for user metadata"
+            )
+    meta.update(_check_meta(metadata or {}))
+    return Headers(**fields, metadata=meta, extra=extra)
+
+
+def _check_value(name: str, value: object) -> None:
+    if not isinstance(value, str):
+        if isinstance(value, Mapping) and name.lower() == "metadata":
+            return
+        raise InvalidRequest(f"header {name!r} must be a str, not {type(value).__name__}")
+    if _BAD & set(value):
+        raise InvalidRequest(f"header {name!r} contains a line break or NUL, which S3 refuses")
+
+
+def _check_meta(metadata: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    for name, value in metadata.items():
+        lower = name.strip().lower().removeprefix(_META_PREFIX)
+        if not lower or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in lower):
+            raise InvalidRequest(
+                f"metadata name {name!r} must be ASCII letters, digits, '-', '_' or '.'"
+            )
+        _check_value(f"x-amz-meta-{lower}", value)
+        if not value.isascii():
+            raise InvalidRequest(
+                f"metadata {name!r} must be ASCII (S3 stores metadata in HTTP headers); "
+                "encode other text first"
+            )
+        out[lower] = value
+    return out

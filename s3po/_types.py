@@ -1,0 +1,430 @@
+"""The storage interface every backend and every middleware layer implements.
+
+A :class:`Backend` speaks S3's verbs in their plainest form: one request each. Middleware
+wraps a backend in another backend (see :class:`ForwardingBackend`), so the retry, codec and
+chunking layers and the storage plugins all share one shape.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Protocol, runtime_checkable
+
+__all__ = [
+    "MIB",
+    "Backend",
+    "Body",
+    "BytesBody",
+    "Capabilities",
+    "CommonPrefix",
+    "ForwardingBackend",
+    "GetResult",
+    "Headers",
+    "Middleware",
+    "MultipartUpload",
+    "ObjectInfo",
+    "PartInfo",
+    "UploadBody",
+]
+
+MIB = 1024 * 1024
+
+#: What ``put`` accepts: bytes, or a binary stream read to its end.
+UploadBody = bytes | bytearray | memoryview | IO[bytes]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
+    """Limits a backend imposes on multipart uploads.
+
+    Attributes:
+        min_part_size: Smallest part but the last, in bytes (S3: 5 MiB).
+        max_part_size: Largest part, in bytes (S3: 5 GiB).
+        max_parts: Most parts in one upload (S3: 10,000).
+        max_connections: Connections the backend keeps open at once; 0 means unbounded.
+
+    .. versionadded:: 0.1.0
+    """
+
+    min_part_size: int = 5 * MIB
+    max_part_size: int = 5 * 1024 * MIB
+    max_parts: int = 10_000
+    max_connections: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Headers:
+    """The HTTP headers and user metadata stored with an object.
+
+    Attributes:
+        content_type: ``Content-Type``; None leaves the backend's default.
+        content_encoding: ``Content-Encoding``, the codecs applied, comma-separated.
+        cache_control: ``Cache-Control``.
+        content_disposition: ``Content-Disposition``.
+        content_language: ``Content-Language``.
+        metadata: User metadata (``x-amz-meta-*`` without the prefix), lower-case names.
+        extra: Backend-specific fields (``StorageClass``, ``ServerSideEncryption``, ...).
+
+    .. versionadded:: 0.1.0
+    """
+
+    content_type: str | None = None
+    content_encoding: str | None = None
+    cache_control: str | None = None
+    content_disposition: str | None = None
+    content_language: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectInfo:
+    """What a backend knows of a stored object.
+
+    Attributes:
+        bucket: The bucket.
+        key: The key.
+        size: Stored size in bytes (after compression).
+        etag: The ETag without quotes; ``md5-N`` for multipart uploads.
+        last_modified: When the object was written, timezone-aware UTC.
+        headers: Content-Type, Content-Encoding, metadata and the rest.
+        version_id: The version, on versioned buckets.
+
+    .. versionadded:: 0.1.0
+    """
+
+    bucket: str
+    key: str
+    size: int
+    etag: str = ""
+    last_modified: dt.datetime | None = None
+    headers: Headers = field(default_factory=Headers)
+    version_id: str | None = None
+
+    @property
+    def is_multipart(self) -> bool:
+        """Whether the ETag has the ``-N`` multipart form (it is then not an MD5)."""
+        return "-" in self.etag
+
+
+@dataclass(frozen=True, slots=True)
+class CommonPrefix:
+    """A "folder" of a delimited listing.
+
+    .. versionadded:: 0.1.0
+    """
+
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    """One uploaded part of a multipart upload.
+
+    .. versionadded:: 0.1.0
+    """
+
+    part_number: int
+    etag: str
+    size: int = 0
+    checksum: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartUpload:
+    """An incomplete multipart upload, as listed by the backend.
+
+    .. versionadded:: 0.1.0
+    """
+
+    bucket: str
+    key: str
+    upload_id: str
+    initiated: dt.datetime | None = None
+
+
+class Body(io.RawIOBase):
+    """A readable binary stream over an object's body.
+
+    Backends return a subclass; s3po's layers wrap it. ``read`` raises s3po errors only
+    (a dropped connection becomes :class:`~s3po.TransientError`).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def readable(self) -> bool:
+        """Bodies are always readable."""
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        """Read into ``buffer``; returns the number of bytes read, 0 at the end."""
+        data = self.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all remaining if negative)."""
+        raise NotImplementedError
+
+    def readall(self) -> bytes:
+        """Read to the end."""
+        chunks = []
+        while chunk := self.read(8 * MIB):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class BytesBody(Body):
+    """A body over bytes already in memory.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        """Wrap ``data``."""
+        super().__init__()
+        self._data = memoryview(data)
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes."""
+        end = len(self._data) if size is None or size < 0 else min(self._pos + size, len(self._data))
+        chunk = bytes(self._data[self._pos : end])
+        self._pos = end
+        return chunk
+
+
+@dataclass(slots=True)
+class GetResult:
+    """An object's information and a stream over (a range of) its body.
+
+    Attributes:
+        info: The object's information; ``size`` is the whole object's stored size.
+        body: The bytes, from ``start`` on; close it when done.
+        start: Offset of the first byte of ``body`` in the object.
+        end: Offset one past the last byte of ``body``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    info: ObjectInfo
+    body: Body
+    start: int = 0
+    end: int = 0
+
+    def __enter__(self) -> GetResult:
+        """Return self; the body is closed on exit."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the body."""
+        self.body.close()
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The storage interface: one method per S3 request.
+
+    Implementations translate their own errors into :mod:`s3po.errors` with
+    ``raise ... from exc``, and raise :class:`~s3po.TransientError` for failures worth
+    repeating. They must be safe to call from many threads at once.
+
+    .. versionadded:: 0.1.0
+    """
+
+    #: The name the backend was registered under (for messages).
+    name: str
+    #: Multipart limits.
+    capabilities: Capabilities
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Return the object's information, or raise :class:`~s3po.NoSuchKey`."""
+        ...
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Open the object's bytes ``[start, end)``; ``if_match`` pins an ETag."""
+        ...
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Store an object in one request; ``size`` is a hint for streams."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the object; deleting a missing key is not an error (as on S3)."""
+        ...
+
+    def list(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Yield objects (and common prefixes) under ``prefix`` in key order."""
+        ...
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket; an existing bucket you own is not an error."""
+        ...
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Copy an object inside the store; ``headers`` replaces the metadata if given."""
+        ...
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Begin a multipart upload; return its upload id."""
+        ...
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+    ) -> PartInfo:
+        """Upload one part (numbered from 1)."""
+        ...
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Assemble the parts into the object."""
+        ...
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Discard an upload and its parts."""
+        ...
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Yield incomplete multipart uploads under ``prefix``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+#: A middleware takes the backend below it and returns the backend above it.
+Middleware = Callable[[Backend], Backend]
+
+
+class ForwardingBackend:
+    """A backend that forwards every call to ``inner``; middleware overrides what it changes.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str
+    capabilities: Capabilities
+    def __init__(self, inner: Backend) -> None:
+        """Wrap ``inner``."""
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.head(bucket, key)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Forward to the inner backend."""
+        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.put(bucket, key, body, headers=headers, size=size)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Forward to the inner backend."""
+        self.inner.delete(bucket, key)
+
+    def list(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Forward to the inner backend."""
+        return self.inner.list(bucket, prefix, delimiter)
+
+    def create_bucket(self, bucket: str) -> None:
+        """Forward to the inner backend."""
+        self.inner.create_bucket(bucket)
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.copy(src_bucket, src_key, bucket, key, headers=headers)
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Forward to the inner backend."""
+        return self.inner.start_multipart(bucket, key, headers=headers)
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+    ) -> PartInfo:
+        """Forward to the inner backend."""
+        return self.inner.put_part(bucket, key, upload_id, part_number, data)
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.complete_multipart(bucket, key, upload_id, parts)
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Forward to the inner backend."""
+        self.inner.abort_multipart(bucket, key, upload_id)
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Forward to the inner backend."""
+        return self.inner.list_multipart(bucket, prefix)
+
+    def close(self) -> None:
+        """Closing a layer never closes the shared backend below; the Transfer does that."""
+
+    def __repr__(self) -> str:
+        """Show the stack."""
+        return f"{type(self).__name__}({self.inner!r})"

@@ -1,0 +1,179 @@
+"""The codec interface: incremental compressors and decompressors.
+
+A codec is named by its HTTP ``Content-Encoding`` token (``gzip``, ``zstd``, ``br``). Plugins
+register codecs through the ``s3po_register_codecs`` hook; the core knows none by name.
+
+Encoders and decoders work incrementally: ``encode``/``decode`` take a chunk and return what
+is ready, ``flush`` returns the rest. Decoders raise :class:`~s3po.CorruptData` for a body
+that is not valid for their format, and for one that ends early.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from s3po._types import MIB, Body
+from s3po.errors import CorruptData
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["Codec", "DecodingBody", "Decoder", "EncodingReader", "Encoder"]
+
+
+class Encoder(Protocol):
+    """Compresses a stream chunk by chunk.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def encode(self, data: bytes) -> bytes:
+        """Compress ``data``; return the output that is ready (maybe empty)."""
+        ...
+
+    def flush(self) -> bytes:
+        """Finish the stream; return the remaining output."""
+        ...
+
+
+class Decoder(Protocol):
+    """Decompresses a stream chunk by chunk.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def decode(self, data: bytes) -> bytes:
+        """Decompress ``data``; raise :class:`~s3po.CorruptData` if it is invalid."""
+        ...
+
+    def flush(self) -> bytes:
+        """Finish; raise :class:`~s3po.CorruptData` if the stream ended early."""
+        ...
+
+
+@runtime_checkable
+class Codec(Protocol):
+    """A compression format, named by its Content-Encoding token.
+
+    .. versionadded:: 0.1.0
+    """
+
+    #: The ``Content-Encoding`` token.
+    name: str
+
+    def encoder(self, level: int | None = None) -> Encoder:
+        """Return a new encoder; ``level`` None means the codec's default."""
+        ...
+
+    def decoder(self) -> Decoder:
+        """Return a new decoder."""
+        ...
+
+
+class EncodingReader(Body):
+    """A readable stream that compresses another stream as it is read.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, source: Body | object, encoder: Encoder, chunk_size: int = MIB) -> None:
+        """Compress what ``source`` (anything with ``read``) yields with ``encoder``."""
+        super().__init__()
+        self._source = source
+        self._encoder = encoder
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._finished = False
+        self.raw_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to ``size`` compressed bytes (all of them if negative)."""
+        want = size if size is not None and size >= 0 else None
+        while not self._finished and (want is None or len(self._buffer) < want):
+            chunk = self._source.read(self._chunk_size)  # type: ignore[attr-defined]
+            if not chunk:
+                self._buffer += self._encoder.flush()
+                self._finished = True
+                break
+            self.raw_bytes += len(chunk)
+            self._buffer += self._encoder.encode(chunk)
+        if want is None:
+            out = bytes(self._buffer)
+            self._buffer.clear()
+            return out
+        out = bytes(self._buffer[:want])
+        del self._buffer[:want]
+        return out
+
+
+class DecodingBody(Body):
+    """A readable stream that undoes a list of codecs over another stream.
+
+    ``decoders`` are applied in the order given (the reverse of the Content-Encoding list).
+    Decoding failures surface as :class:`~s3po.CorruptData` naming the object.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        source: Body,
+        decoders: Sequence[Decoder],
+        *,
+        bucket: str | None = None,
+        key: str | None = None,
+        limit: int | None = None,
+    ) -> None:
+        """Decode ``source``; ``limit`` caps the decoded size (a bomb guard)."""
+        super().__init__()
+        self._source = source
+        self._decoders = list(decoders)
+        self._buffer = bytearray()
+        self._finished = False
+        self._bucket = bucket
+        self._key = key
+        self._limit = limit
+        self.decoded_bytes = 0
+
+    def _pump(self, data: bytes, final: bool) -> bytes:  # noqa: FBT001
+        for decoder in self._decoders:
+            data = decoder.decode(data) if data else b""
+            if final:
+                data += decoder.flush()
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to ``size`` decoded bytes."""
+        want = size if size is not None and size >= 0 else None
+        try:
+            while not self._finished and (want is None or len(self._buffer) < want):
+                chunk = self._source.read(MIB)
+                out = self._pump(chunk, final=not chunk)
+                self._finished = not chunk
+                self.decoded_bytes += len(out)
+                if self._limit is not None and self.decoded_bytes > self._limit:
+                    raise CorruptData(
+                        f"decompressed size exceeds the limit of {self._limit} bytes "
+                        "(max_decompressed_size); refusing a possible decompression bomb",
+                        bucket=self._bucket,
+                        key=self._key,
+                    )
+                self._buffer += out
+        except CorruptData as exc:
+            if exc.bucket is None:
+                exc.bucket, exc.key = self._bucket, self._key
+            raise
+        if want is None:
+            out = bytes(self._buffer)
+            self._buffer.clear()
+            return out
+        out = bytes(self._buffer[:want])
+        del self._buffer[:want]
+        return out
+
+    def close(self) -> None:
+        """Close the source too."""
+        self._source.close()
+        super().close()

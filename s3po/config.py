@@ -1,0 +1,178 @@
+"""Immutable configuration of the transfer pipeline.
+
+Derive variants with :func:`dataclasses.replace`; every value is checked when the object is
+built and a bad one raises :class:`~s3po.ConfigError`.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from s3po._types import MIB, Headers, Middleware
+from s3po.errors import ConfigError
+
+__all__ = ["ChunkConfig", "RetryConfig", "TransferConfig", "parse_size"]
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+
+
+def parse_size(value: int | str) -> int:
+    """Turn ``8MiB``, ``10 MB``, ``5242880`` or an int into a number of bytes.
+
+    Raises:
+        ConfigError: The text is not a size.
+
+    .. versionadded:: 0.1.0
+    """
+    if isinstance(value, int):
+        return value
+    text = value.strip().lower().replace(" ", "")
+    number = text.rstrip("kmgtib")
+    unit = text[len(number) :]
+    try:
+        return int(float(number) * _UNITS[unit])
+    except (KeyError, ValueError):
+        raise ConfigError(
+            f"{value!r} is not a size; write bytes or a number with a unit such as 8MiB or 10MB"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryConfig:
+    """How transient failures are retried: exponential backoff with full jitter.
+
+    The n-th retry waits a random time between 0 and ``min(cap, base * 2**n)`` seconds.
+
+    Attributes:
+        retries: Retries after the first attempt (default 3, so 4 attempts in all).
+        base: First backoff ceiling in seconds (default 0.1).
+        cap: Largest backoff ceiling in seconds (default 20).
+        deadline: Give up once this many seconds have passed since the first attempt,
+            even with retries left; None (default) means no deadline.
+
+    .. versionadded:: 0.1.0
+    """
+
+    retries: int = 3
+    base: float = 0.1
+    cap: float = 20.0
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        """Check the values."""
+        if self.retries < 0:
+            raise ConfigError(f"retries must be 0 or more, not {self.retries}")
+        if self.base < 0 or self.cap < 0:
+            raise ConfigError("backoff base and cap must not be negative")
+        if self.deadline is not None and self.deadline <= 0:
+            raise ConfigError(f"deadline must be positive seconds, not {self.deadline}")
+
+    def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry ``retry_number`` (0 for the first retry)."""
+        ceiling = min(self.cap, self.base * (2**retry_number))
+        return (rng or random).uniform(0, ceiling)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkConfig:
+    """When and how objects are split into parts.
+
+    Attributes:
+        threshold: Objects larger than this go up as multipart and come down as
+            parallel ranged GETs (default 10 MiB).
+        part_size: Bytes per part (default 8 MiB); raised automatically to the backend's
+            minimum and to stay within its part-count limit.
+        max_concurrency: Parts in flight at once, per transfer (default 10). Memory use
+            is about ``part_size * (max_concurrency + 1)``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    threshold: int = 10 * MIB
+    part_size: int = 8 * MIB
+    max_concurrency: int = 10
+
+    def __post_init__(self) -> None:
+        """Check the values."""
+        if self.part_size < 1:
+            raise ConfigError(f"part_size must be positive, not {self.part_size}")
+        if self.threshold < 0:
+            raise ConfigError(f"threshold must not be negative, not {self.threshold}")
+        if self.max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be 1 or more, not {self.max_concurrency}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferConfig:
+    """Defaults for every call of a Connection; each call may override them.
+
+    Attributes:
+        compress: Codec name applied on upload (``"gzip"``, ``"zstd"``, ...); None stores
+            bytes as given (default).
+        compress_level: Codec level; None takes the codec's default.
+        decompress: Undo Content-Encoding on download (default True).
+        retry: Retry policy.
+        chunk: Multipart policy.
+        headers: Headers applied to every upload, under the call's own.
+        middleware: Extra layers, outermost first, placed above the built-in stack.
+        verify: After an upload, confirm the stored object with a HEAD before
+            ``delete=True`` removes the source (default True).
+        max_decompressed_size: Refuse to decompress beyond this many bytes (a
+            decompression-bomb guard); None (default) means no limit.
+
+    .. versionadded:: 0.1.0
+    """
+
+    compress: str | None = None
+    compress_level: int | None = None
+    decompress: bool = True
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    headers: Headers = field(default_factory=Headers)
+    middleware: tuple[Middleware, ...] = ()
+    verify: bool = True
+    max_decompressed_size: int | None = None
+
+    def __post_init__(self) -> None:
+        """Check the values."""
+        if self.max_decompressed_size is not None and self.max_decompressed_size < 0:
+            raise ConfigError("max_decompressed_size must not be negative")
+
+    def evolve(self, **changes: Any) -> TransferConfig:  # noqa: ANN401
+        """Return a copy with ``changes``; ``retries=`` and chunk fields are accepted flat."""
+        retry_changes = {k: changes.pop(k) for k in ("base", "cap", "deadline") if k in changes}
+        if "retries" in changes:
+            retry_changes["retries"] = changes.pop("retries")
+        chunk_changes = {
+            k: parse_size(changes.pop(k)) if k != "max_concurrency" else changes.pop(k)
+            for k in ("threshold", "part_size", "max_concurrency")
+            if k in changes
+        }
+        if retry_changes:
+            changes["retry"] = dataclasses.replace(self.retry, **retry_changes)
+        if chunk_changes:
+            changes["chunk"] = dataclasses.replace(self.chunk, **chunk_changes)
+        try:
+            return dataclasses.replace(self, **changes)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None

@@ -1,0 +1,393 @@
+"""Connection and Batch: the front ends users call.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures as cf
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from s3po._calls import UNSET, Calls
+from s3po._headers import parse_headers
+from s3po._types import Backend
+from s3po.batch import BatchProgress, Handle, Runner
+from s3po.config import TransferConfig
+from s3po.errors import ConfigError
+from s3po.plugins import Registries, default_registries
+from s3po.transfer import Transfer
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from types import TracebackType
+
+    from s3po._types import MultipartUpload
+
+__all__ = ["DEFAULT_BACKEND_ENV", "Batch", "Connection"]
+
+log = logging.getLogger("s3po")
+
+T = TypeVar("T")
+
+#: Environment variable naming the backend ``Connection()`` uses when none is given.
+DEFAULT_BACKEND_ENV = "S3PO_BACKEND"
+_DEFAULT_BACKEND = "s3"
+
+_LIVE: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    delete: bool = False
+    callback: Callable[[Any], object] | None = None
+
+
+class Connection(Calls):
+    """A connection to one storage backend, with defaults for every call.
+
+    Args:
+        backend: A backend name (``"s3"``, the default, or ``"local"``, or any plugin's), or
+            a ready :class:`~s3po.Backend`. Defaults to ``$S3PO_BACKEND``, else ``"s3"``.
+        root: The local backend's folder (buckets are folders below it).
+        compress: Default codec for uploads (None: store as given).
+        retries: Default retries after the first attempt (3).
+        headers: Headers applied to every upload.
+        delete: Default of ``upload_file(delete=)``.
+        callback: Default callback for every call.
+        config: A full :class:`~s3po.TransferConfig` (the options above override it).
+        registries: Where backends and codecs come from (default: installed plugins).
+        max_background: Workers for ``background=True`` calls (default 8).
+        **options: Passed to the backend (``endpoint_url=``, ``region_name=``, ...).
+
+    Use it as a context manager, or call :meth:`close`, to wait for background work.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend | None = None,
+        *,
+        root: str | os.PathLike[str] | None = None,
+        compress: str | None = None,
+        retries: int | None = None,
+        headers: Mapping[str, Any] | None = None,
+        delete: bool = False,
+        callback: Callable[[Any], object] | None = None,
+        config: TransferConfig | None = None,
+        registries: Registries | None = None,
+        max_background: int = 8,
+        **options: Any,  # noqa: ANN401
+    ) -> None:
+        """Open the backend and build the pipeline."""
+        self.registries = registries or default_registries()
+        if root is not None:
+            options["root"] = os.fspath(root)
+        self._backend_spec = backend
+        self._options = options
+        cfg = config or TransferConfig()
+        changes: dict[str, Any] = {}
+        if compress is not None:
+            self.registries.codecs.get(compress)
+            changes["compress"] = compress
+        if retries is not None:
+            changes["retries"] = retries
+        parsed = parse_headers(headers)
+        if parsed is not None:
+            changes["headers"] = parsed
+        if changes:
+            cfg = cfg.evolve(**changes)
+        if max_background < 1:
+            raise ConfigError("max_background must be 1 or more")
+        self.defaults = _Defaults(delete=delete, callback=callback)
+        self.max_background = max_background
+        self.transfer = Transfer(self._open_backend(), self.registries.codecs, config=cfg)
+        self._runner: Runner | None = None
+        self._runner_lock = threading.Lock()
+        _LIVE.add(self)
+
+    def _open_backend(self) -> Backend:
+        spec = self._backend_spec
+        if spec is None:
+            spec = os.environ.get(DEFAULT_BACKEND_ENV, _DEFAULT_BACKEND)
+        if isinstance(spec, str):
+            return self.registries.backends.create(spec, **self._options)
+        if self._options:
+            raise ConfigError("backend options go with a backend name, not a ready backend")
+        return spec
+
+    @property
+    def _conn(self) -> Connection:  # type: ignore[override]
+        return self
+
+    @property
+    def config(self) -> TransferConfig:
+        """The defaults every call starts from."""
+        return self.transfer.config
+
+    @property
+    def backend(self) -> Backend:
+        """The storage backend."""
+        return self.transfer.backend
+
+    def _config_for(
+        self,
+        *,
+        compress: str | None = UNSET,
+        retries: int | None = None,
+        decompress: bool | None = None,
+    ) -> TransferConfig:
+        changes: dict[str, Any] = {}
+        if compress is not UNSET:
+            if compress is not None:
+                self.registries.codecs.get(compress)
+            changes["compress"] = compress
+        if retries is not None:
+            changes["retries"] = retries
+        if decompress is not None and decompress != self.config.decompress:
+            changes["decompress"] = decompress
+        return self.config.evolve(**changes) if changes else self.config
+
+    # -- where calls run ------------------------------------------------------------------
+
+    def _dispatch(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        fn: Callable[[], T],
+        *,
+        background: bool,
+        callback: Callable[[T], object] | None,
+    ) -> T | Handle[T]:
+        if background:
+            return self._background().submit(Handle(op, bucket, key), fn, callback)
+        value = fn()
+        if callback is not None:
+            callback(value)
+        return value
+
+    def _background(self) -> Runner:
+        with self._runner_lock:
+            if self._runner is None:
+                pool = cf.ThreadPoolExecutor(self.max_background, thread_name_prefix="s3po-bg")
+                self._runner = Runner(pool, max_pending=self.max_background * 4, own_executor=True)
+            return self._runner
+
+    def batch(
+        self,
+        max_workers: int = 8,
+        *,
+        executor: cf.Executor | None = None,
+        max_pending: int | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> Batch:
+        """Start a batch of concurrent transfers; use it in a ``with`` block.
+
+        Args:
+            max_workers: Concurrent transfers (a thread pool of this size).
+            executor: Run on this executor instead (a process pool, a dask client, ...).
+            max_pending: Unfinished transfers before submission blocks (default
+                ``2 * max_workers``).
+            on_progress: Called with a :class:`~s3po.BatchProgress` after each transfer.
+
+        .. versionadded:: 0.1.0
+        """
+        return Batch(
+            self,
+            max_workers,
+            executor=executor,
+            max_pending=max_pending,
+            on_progress=on_progress,
+        )
+
+    def wait(self) -> None:
+        """Wait for every background transfer; raise BatchError if any failed.
+
+        .. versionadded:: 0.1.0
+        """
+        runner = self._runner
+        if runner is None:
+            return
+        runner.wait()
+        runner.raise_for_errors("background transfers", clear=True)
+
+    def cleanup(
+        self, bucket: str, prefix: str = "", *, older_than: dt.timedelta | None = None
+    ) -> list[MultipartUpload]:
+        """Abort incomplete multipart uploads under ``prefix`` started before ``older_than`` ago.
+
+        Returns the uploads aborted.
+
+        .. versionadded:: 0.1.0
+        """
+        import datetime as dt  # noqa: PLC0415
+
+        now = dt.datetime.now(dt.UTC)
+        aborted = []
+        for upload in list(self.transfer.list_multipart(bucket, prefix)):
+            if older_than is not None and upload.initiated is not None:
+                if now - upload.initiated < older_than:
+                    continue
+            self.transfer.abort_multipart(upload)
+            log.info("aborted multipart upload %s of s3://%s/%s", upload.upload_id, bucket, upload.key)
+            aborted.append(upload)
+        return aborted
+
+    def close(self) -> None:
+        """Wait for background transfers, then release the backend.
+
+        .. versionadded:: 0.1.0
+        """
+        try:
+            self.wait()
+        finally:
+            if self._runner is not None:
+                self._runner.shutdown()
+                self._runner = None
+            self.transfer.close()
+            _LIVE.discard(self)
+
+    def __enter__(self) -> Self:
+        """Return self."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close (waiting for background work)."""
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the recipe, not the clients: they are rebuilt where the object lands."""
+        if not isinstance(self._backend_spec, str | None):
+            msg = "a Connection built on a ready backend object cannot be pickled; pass its name"
+            raise TypeError(msg)
+        return {
+            "backend": self._backend_spec,
+            "options": self._options,
+            "config": self.config,
+            "defaults": self.defaults,
+            "max_background": self.max_background,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the backend from the pickled recipe."""
+        self.registries = default_registries()
+        self._backend_spec = state["backend"]
+        self._options = state["options"]
+        self.defaults = state["defaults"]
+        self.max_background = state["max_background"]
+        self.transfer = Transfer(self._open_backend(), self.registries.codecs, config=state["config"])
+        self._runner = None
+        self._runner_lock = threading.Lock()
+        _LIVE.add(self)
+
+    def __repr__(self) -> str:
+        """Show the backend (never credentials)."""
+        return f"<s3po.Connection backend={self.backend.name!r}>"
+
+
+class Batch(Calls):
+    """Concurrent transfers: every call returns a :class:`~s3po.Handle` at once.
+
+    Leaving the ``with`` block waits for every transfer; if any failed, one
+    :class:`~s3po.BatchError` names them all, after all the others finished. Ctrl-C
+    cancels what has not started.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        max_workers: int = 8,
+        *,
+        executor: cf.Executor | None = None,
+        max_pending: int | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> None:
+        """Make a batch over ``conn`` with ``max_workers`` concurrent transfers."""
+        if max_workers < 1:
+            raise ConfigError("a batch needs at least one worker")
+        self._conn_ref = conn
+        own = executor is None
+        pool = executor or cf.ThreadPoolExecutor(max_workers, thread_name_prefix="s3po-batch")
+        self.runner = Runner(
+            pool,
+            max_pending=max_pending or 2 * max_workers,
+            own_executor=own,
+            on_progress=on_progress,
+        )
+
+    @property
+    def _conn(self) -> Connection:  # type: ignore[override]
+        return self._conn_ref
+
+    def _dispatch(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        fn: Callable[[], T],
+        *,
+        background: bool,  # noqa: ARG002 - every batch call runs in the background
+        callback: Callable[[T], object] | None,
+    ) -> Handle[T]:
+        return self.runner.submit(Handle(op, bucket, key), fn, callback)
+
+    def wait(self) -> None:
+        """Wait for every transfer so far; raise BatchError if any failed.
+
+        .. versionadded:: 0.1.0
+        """
+        self.runner.wait()
+        self.runner.raise_for_errors("transfers")
+
+    def __enter__(self) -> Self:
+        """Return self."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Wait for everything and raise BatchError for failures; cancel on Ctrl-C."""
+        try:
+            if exc is not None:
+                self.runner.cancel()
+            self.runner.wait()
+        finally:
+            self.runner.shutdown()
+        if exc is None:
+            self.runner.raise_for_errors("transfers")
+
+
+@atexit.register
+def _drain_at_exit() -> None:
+    for conn in list(_LIVE):
+        runner = conn._runner  # noqa: SLF001
+        if runner is None or (not runner.pending and not runner.failures()):
+            continue
+        log.warning("waiting for %d background s3po transfer(s) at exit", runner.pending)
+        runner.wait()
+        for handle in runner.failures(clear=True):
+            log.error(
+                "background %s of s3://%s/%s failed and nobody waited for it: %r",
+                handle.op,
+                handle.bucket,
+                handle.key,
+                handle.exception(),
+            )

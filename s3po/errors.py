@@ -1,0 +1,292 @@
+"""Every exception s3po raises, under one base class.
+
+The tree::
+
+    S3poError
+    ├── ConfigError(S3poError, ValueError)          bad option values, before any I/O
+    ├── InvalidRequest(S3poError, ValueError)       bad call arguments, before any I/O
+    │   ├── InvalidBucketName
+    │   └── InvalidKey                              empty, too long, NUL, escapes the local root
+    ├── PluginError                                 plugin loading and registration
+    │   ├── UnknownBackend(PluginError, LookupError)
+    │   └── UnknownCodec(PluginError, LookupError)
+    ├── TransferError                               .bucket, .key, .backend
+    │   ├── BackendError                            raised by a backend, translated at its edge
+    │   │   ├── NotFound(BackendError, FileNotFoundError)
+    │   │   │   ├── NoSuchBucket
+    │   │   │   ├── NoSuchKey
+    │   │   │   └── NoSuchUpload
+    │   │   ├── AccessDenied(BackendError, PermissionError)
+    │   │   ├── PreconditionFailed                  the object changed (If-Match failed)
+    │   │   ├── InvalidPart                         S3 refused a part plan
+    │   │   └── TransientError                      the only errors that are retried
+    │   ├── RetriesExhausted                        .last_exception, chained with ``from``
+    │   ├── CorruptData                             a body failed to decode or verify
+    │   └── UnrewindableBody                        a retry needed a stream that cannot seek back
+    └── BatchError(S3poError, ExceptionGroup)       every failure of a batch, for ``except*``
+
+Backends translate their own exceptions into these with ``raise ... from exc``, so callers
+never need to import boto3 or fsspec to handle an s3po failure.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+__all__ = [
+    "AccessDenied",
+    "BackendError",
+    "BatchError",
+    "ConfigError",
+    "CorruptData",
+    "InvalidBucketName",
+    "InvalidKey",
+    "InvalidPart",
+    "InvalidRequest",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NotFound",
+    "PluginError",
+    "PreconditionFailed",
+    "RetriesExhausted",
+    "S3poError",
+    "TransferError",
+    "TransientError",
+    "UnknownBackend",
+    "UnknownCodec",
+    "UnrewindableBody",
+]
+
+
+class S3poError(Exception):
+    """Base class of every exception s3po raises.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ConfigError(S3poError, ValueError):
+    """A configuration value is out of range or inconsistent.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidRequest(S3poError, ValueError):
+    """A call's arguments are invalid; raised before any I/O happens.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidBucketName(InvalidRequest):
+    """A bucket name breaks S3's naming rules.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidKey(InvalidRequest):
+    """A key is empty, too long, contains NUL, or would escape the local root.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class PluginError(S3poError):
+    """A plugin failed to load or registered a name twice.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnknownBackend(PluginError, LookupError):
+    """No installed plugin provides the requested backend.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnknownCodec(PluginError, LookupError):
+    """No installed plugin provides the requested codec (or Content-Encoding).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class TransferError(S3poError):
+    """A transfer failed.
+
+    Attributes:
+        bucket: The bucket involved, when known.
+        key: The key involved, when known.
+        backend: The name of the backend that failed, when known.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bucket: str | None = None,
+        key: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        """Create the error; ``bucket``, ``key`` and ``backend`` give context."""
+        super().__init__(message)
+        self.message = message
+        self.bucket = bucket
+        self.key = key
+        self.backend = backend
+
+    def __str__(self) -> str:
+        """Return the message with the object's location, when known."""
+        where = ""
+        if self.bucket is not None:
+            where = f"s3://{self.bucket}/{self.key}" if self.key else f"s3://{self.bucket}"
+        if where and where not in self.message:
+            return f"{self.message} ({where})"
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with keyword context, so errors cross process boundaries intact."""
+        return (_rebuild, (type(self), self.message, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[TransferError], message: str, state: dict[str, Any]) -> TransferError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class BackendError(TransferError):
+    """A storage backend refused or failed a request.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class NotFound(BackendError, FileNotFoundError):
+    """The bucket, key or upload does not exist.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class NoSuchBucket(NotFound):
+    """The bucket does not exist.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class NoSuchKey(NotFound):
+    """The key does not exist in the bucket.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class NoSuchUpload(NotFound):
+    """The multipart upload does not exist (completed or aborted already).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class AccessDenied(BackendError, PermissionError):
+    """The credentials do not allow the request.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class PreconditionFailed(BackendError):
+    """The object changed between requests (its ETag no longer matches).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class InvalidPart(BackendError):
+    """The backend refused a multipart plan (part too small, too many parts).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class TransientError(BackendError):
+    """A failure that may succeed if the request is repeated.
+
+    Throttling, server errors, dropped connections and timeouts. These are the only errors
+    the retry middleware retries.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class RetriesExhausted(TransferError):
+    """Every attempt failed with a transient error.
+
+    Attributes:
+        attempts: How many attempts were made.
+        last_exception: The error of the last attempt (also ``__cause__``).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        last_exception: BaseException,
+        bucket: str | None = None,
+        key: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        """Create the error from the number of attempts and the last failure."""
+        super().__init__(message, bucket=bucket, key=key, backend=backend)
+        self.attempts = attempts
+        self.last_exception = last_exception
+
+
+class CorruptData(TransferError):
+    """A body failed to decompress, or its checksum did not match.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class UnrewindableBody(TransferError):
+    """A retry needed to resend a body that cannot seek back to its start.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class BatchError(S3poError, ExceptionGroup):  # type: ignore[misc]
+    """Every transfer of a batch that failed, as one exception group.
+
+    Catch it whole, or by kind with ``except*``::
+
+        try:
+            with conn.batch(8) as batch:
+                ...
+        except* NoSuchKey as group:
+            ...
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __new__(cls, message: str, exceptions: list[Exception]) -> Self:  # noqa: D102
+        return super().__new__(cls, message, exceptions)
+
+    def derive(self, excs: list[Exception]) -> BatchError:  # type: ignore[override]
+        """Build the narrowed group ``except*`` hands out, keeping the class."""
+        return BatchError(self.message, excs)

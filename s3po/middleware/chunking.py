@@ -1,0 +1,286 @@
+"""Chunking: multipart uploads and parallel ranged downloads for large objects.
+
+Uploads no larger than the threshold go up in one PUT. Larger ones, and streams of unknown
+length that pass it, are cut into parts read one after another from the source and uploaded
+concurrently; at most ``max_concurrency`` part buffers exist at once, so memory stays about
+``part_size * (max_concurrency + 1)``. Any failure, including KeyboardInterrupt and an error
+raised by the caller's stream, aborts the multipart upload before it propagates, so no
+orphaned parts are left behind.
+
+Downloads larger than the threshold are fetched as ranged GETs in parallel, pinned to the
+ETag of the first response, and handed out in order.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import logging
+import math
+import threading
+from typing import IO, TYPE_CHECKING
+
+from s3po._types import Body, ForwardingBackend, GetResult, UploadBody
+from s3po.errors import ConfigError
+
+if TYPE_CHECKING:
+    from s3po._types import Backend, Capabilities, Headers, ObjectInfo, PartInfo
+    from s3po.config import ChunkConfig
+
+__all__ = ["Chunking", "part_size_for"]
+
+log = logging.getLogger("s3po.chunking")
+
+#: With an unknown total size, the part size doubles after every this many parts.
+_GROWTH_STEP = 2000
+
+
+def part_size_for(
+    config: ChunkConfig, caps: Capabilities, size: int | None = None, part_number: int = 1
+) -> int:
+    """The size of part ``part_number`` of an upload of ``size`` bytes (None: unknown).
+
+    The configured part size is raised to the backend's minimum. With a known size, it is
+    grown so the upload fits in ``caps.max_parts``; with an unknown size, it doubles every
+    2,000 parts, so a stream of up to several hundred GB fits in 10,000 parts.
+
+    Raises:
+        ConfigError: The object cannot fit in the backend's limits.
+
+    .. versionadded:: 0.1.0
+    """
+    part = max(config.part_size, caps.min_part_size)
+    if size is not None:
+        part = max(part, math.ceil(size / caps.max_parts))
+        if part > caps.max_part_size:
+            raise ConfigError(
+                f"{size} bytes do not fit in {caps.max_parts} parts of at most "
+                f"{caps.max_part_size} bytes"
+            )
+        return part
+    return min(part * 2 ** ((part_number - 1) // _GROWTH_STEP), caps.max_part_size)
+
+
+def _read_exact(stream: IO[bytes], n: int) -> bytes:
+    """Read ``n`` bytes, fewer only at the end of the stream."""
+    chunks = []
+    remaining = n
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class Chunking(ForwardingBackend):
+    """Split large uploads into parts and large downloads into ranges.
+
+    Args:
+        inner: The backend below (normally the retry layer).
+        config: Threshold, part size and concurrency.
+        executor: Run part requests here instead of a pool made per transfer.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self, inner: Backend, config: ChunkConfig, *, executor: cf.Executor | None = None
+    ) -> None:
+        """Wrap ``inner`` with ``config``."""
+        super().__init__(inner)
+        self.config = config
+        self.executor = executor
+
+    # -- upload ---------------------------------------------------------------------------
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Upload in one PUT up to the threshold, as multipart above it."""
+        threshold = self.config.threshold
+        if isinstance(body, bytes | bytearray | memoryview):
+            view = memoryview(body)
+            if len(view) <= threshold:
+                return self.inner.put(bucket, key, bytes(view), headers=headers, size=len(view))
+            return self._multipart(bucket, key, _ViewReader(view), headers, len(view), b"")
+        if size is not None and size <= threshold:
+            data = _read_exact(body, size + 1)
+        else:
+            data = _read_exact(body, threshold + 1)
+        if len(data) <= threshold:
+            return self.inner.put(bucket, key, data, headers=headers, size=len(data))
+        return self._multipart(bucket, key, body, headers, size, data)
+
+    def _multipart(
+        self,
+        bucket: str,
+        key: str,
+        stream: IO[bytes],
+        headers: Headers,
+        size: int | None,
+        head: bytes,
+    ) -> ObjectInfo:
+        caps = self.capabilities
+        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
+        own_pool = self.executor is None
+        pool = self.executor or cf.ThreadPoolExecutor(
+            self.config.max_concurrency, thread_name_prefix="s3po-part"
+        )
+        slots = threading.Semaphore(self.config.max_concurrency)
+        failed = threading.Event()
+        futures: list[cf.Future[PartInfo]] = []
+        pending = memoryview(head)
+
+        def send(number: int, data: bytes | memoryview) -> PartInfo:
+            try:
+                return self.inner.put_part(bucket, key, upload_id, number, data)
+            except BaseException:
+                failed.set()
+                raise
+            finally:
+                slots.release()
+
+        try:
+            number = 1
+            while True:
+                want = part_size_for(self.config, caps, size, number)
+                if len(pending) < want:
+                    data = bytes(pending) + _read_exact(stream, want - len(pending))
+                    pending = memoryview(b"")
+                else:
+                    data, pending = pending[:want], pending[want:]  # type: ignore[assignment]
+                if not data and number > 1:
+                    break
+                slots.acquire()
+                if failed.is_set():
+                    slots.release()
+                    break
+                futures.append(pool.submit(send, number, data))
+                if number >= caps.max_parts and (pending or stream.read(1)):
+                    msg = f"the stream needs more than {caps.max_parts} parts"
+                    raise ConfigError(msg + "; pass size= or raise part_size")
+                if len(data) < want and not pending:
+                    break
+                number += 1
+            parts = [f.result() for f in futures]
+            info = self.inner.complete_multipart(bucket, key, upload_id, parts)
+        except BaseException as exc:
+            for f in futures:
+                f.cancel()
+            cf.wait(futures)
+            log.warning(
+                "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
+            )
+            try:
+                self.inner.abort_multipart(bucket, key, upload_id)
+            except Exception:
+                log.exception("could not abort multipart upload %s of s3://%s/%s", upload_id, bucket, key)
+            raise
+        finally:
+            if own_pool:
+                pool.shutdown(wait=False)
+        log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, len(parts))
+        return info
+
+    # -- download -------------------------------------------------------------------------
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Fetch large whole objects as parallel ranged GETs, handed out in order."""
+        result = self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+        if start != 0 or end is not None or result.info.size <= self.config.threshold:
+            return result
+        body = _RangesBody(self, bucket, key, result)
+        return GetResult(info=result.info, body=body, start=0, end=result.info.size)
+
+
+class _ViewReader:
+    """Reads a memoryview as a stream, without copying until a part is cut."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._view) if n < 0 else min(len(self._view), self._pos + n)
+        data = bytes(self._view[self._pos : end])
+        self._pos = end
+        return data
+
+
+class _RangesBody(Body):
+    """The first part from the opening GET; later parts as ranged GETs, read ahead in order."""
+
+    def __init__(self, owner: Chunking, bucket: str, key: str, first: GetResult) -> None:
+        super().__init__()
+        config = owner.config
+        self._size = first.info.size
+        self._part = max(config.part_size, 1)
+        self._first: Body | None = first.body
+        self._first_left = min(self._part, self._size)
+        etag = first.info.etag or None
+        self._pool = cf.ThreadPoolExecutor(config.max_concurrency, thread_name_prefix="s3po-range")
+        self._window = config.max_concurrency
+
+        def fetch(lo: int, hi: int) -> bytes:
+            with owner.inner.get(bucket, key, start=lo, end=hi, if_match=etag) as part:
+                return part.body.readall()
+
+        self._fetch = fetch
+        self._next_start = self._first_left
+        self._queue: collections.deque[cf.Future[bytes]] = collections.deque()
+        self._buffer = memoryview(b"")
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._queue) < self._window and self._next_start < self._size:
+            lo = self._next_start
+            hi = min(lo + self._part, self._size)
+            self._queue.append(self._pool.submit(self._fetch, lo, hi))
+            self._next_start = hi
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first is not None:
+            want = self._first_left if size is None or size < 0 else min(size, self._first_left)
+            data = self._first.read(want)
+            self._first_left -= len(data)
+            if self._first_left <= 0 or not data:
+                self._first.close()
+                self._first = None
+            if data:
+                return data
+        if not self._buffer:
+            if not self._queue:
+                return b""
+            self._buffer = memoryview(self._queue.popleft().result())
+            self._fill()
+        n = len(self._buffer) if size is None or size < 0 else size
+        data, self._buffer = bytes(self._buffer[:n]), self._buffer[n:]
+        return data
+
+    def close(self) -> None:
+        if self._first is not None:
+            self._first.close()
+            self._first = None
+        for f in self._queue:
+            f.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        super().close()

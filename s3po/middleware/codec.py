@@ -1,0 +1,138 @@
+"""Codec: compress on the way up, undo Content-Encoding on the way down.
+
+On upload the body is compressed as it streams (nothing is read whole), the codec's token
+is appended to ``Content-Encoding`` and recorded in the ``s3po-codec`` metadata. On download
+the tokens of ``Content-Encoding`` are undone in reverse order; an encoding no installed codec
+knows raises :class:`~s3po.UnknownCodec` rather than handing back compressed bytes as content.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from s3po._types import BytesBody, ForwardingBackend, GetResult, UploadBody
+from s3po.codecs import DecodingBody, EncodingReader
+from s3po.errors import UnknownCodec
+
+if TYPE_CHECKING:
+    from s3po._types import Backend, Headers, ObjectInfo
+    from s3po.plugins import CodecRegistry
+
+__all__ = ["CODEC_METADATA", "CodecLayer", "encoding_tokens"]
+
+#: The user-metadata name under which s3po records the codec it applied.
+CODEC_METADATA = "s3po-codec"
+
+_IDENTITY = {"", "identity"}
+
+
+def encoding_tokens(content_encoding: str | None) -> list[str]:
+    """Split a ``Content-Encoding`` value into its codec tokens, in the order applied.
+
+    .. versionadded:: 0.1.0
+    """
+    if not content_encoding:
+        return []
+    tokens = (t.strip().lower() for t in content_encoding.split(","))
+    return [t for t in tokens if t not in _IDENTITY]
+
+
+class CodecLayer(ForwardingBackend):
+    """Compress uploads with ``compress`` and decode downloads by Content-Encoding.
+
+    Args:
+        inner: The backend below.
+        codecs: Where codec names are looked up.
+        compress: Codec for uploads, or None.
+        level: Compression level, or None for the codec's default.
+        decompress: Undo Content-Encoding on whole-object downloads.
+        max_decompressed_size: Refuse to decode beyond this many bytes.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        inner: Backend,
+        codecs: CodecRegistry,
+        *,
+        compress: str | None = None,
+        level: int | None = None,
+        decompress: bool = True,
+        max_decompressed_size: int | None = None,
+    ) -> None:
+        """Wrap ``inner``; raises UnknownCodec at once if ``compress`` is not installed."""
+        super().__init__(inner)
+        self.codecs = codecs
+        self.codec = codecs.get(compress) if compress else None
+        self.level = level
+        self.decompress = decompress
+        self.max_decompressed_size = max_decompressed_size
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Compress ``body`` as it streams, and label it with Content-Encoding."""
+        if self.codec is None:
+            return self.inner.put(bucket, key, body, headers=headers, size=size)
+        encoder = self.codec.encoder(self.level)
+        if isinstance(body, bytes | bytearray | memoryview):
+            encoded: UploadBody = encoder.encode(bytes(body)) + encoder.flush()
+            new_size: int | None = len(encoded)
+        else:
+            encoded = EncodingReader(body, encoder)
+            new_size = None
+        tokens = [*encoding_tokens(headers.content_encoding), self.codec.name]
+        headers = dataclasses.replace(
+            headers,
+            content_encoding=", ".join(tokens),
+            metadata={**headers.metadata, CODEC_METADATA: self.codec.name},
+        )
+        return self.inner.put(bucket, key, encoded, headers=headers, size=new_size)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Decode a whole-object download; ranged reads return stored bytes."""
+        result = self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+        if not self.decompress or start != 0 or end is not None:
+            return result
+        tokens = encoding_tokens(result.info.headers.content_encoding)
+        if not tokens:
+            return result
+        try:
+            decoders = [self.codecs.get(token).decoder() for token in reversed(tokens)]
+        except UnknownCodec as exc:
+            result.body.close()
+            raise UnknownCodec(
+                f"s3://{bucket}/{key} is stored with Content-Encoding "
+                f"{result.info.headers.content_encoding!r}, which no installed codec decodes "
+                f"({exc}); install the codec's plugin, or download with decompress=False "
+                "to get the stored bytes"
+            ) from exc
+        if result.info.size == 0:
+            body = DecodingBody(BytesBody(b""), [], bucket=bucket, key=key)
+        else:
+            body = DecodingBody(
+                result.body,
+                decoders,
+                bucket=bucket,
+                key=key,
+                limit=self.max_decompressed_size,
+            )
+        return GetResult(info=result.info, body=body, start=0, end=result.end)

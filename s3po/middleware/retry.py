@@ -1,0 +1,364 @@
+"""Retry: repeat each backend call that fails with a transient error.
+
+Every call gets its own attempt budget from the immutable :class:`~s3po.RetryConfig`, so a
+multipart upload retries a failed part by itself. Backoff is exponential with full jitter.
+A body that was cut off mid-stream is resumed from the byte it reached, with a ranged GET
+pinned to the object's ETag, so nothing is repeated or skipped and two versions are never
+mixed.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from s3po._types import Body, ForwardingBackend, GetResult, UploadBody
+from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
+
+if TYPE_CHECKING:
+    from s3po._types import Backend, CommonPrefix, Headers, MultipartUpload, ObjectInfo, PartInfo
+    from s3po.config import RetryConfig
+
+__all__ = ["Retry", "RetryEvent"]
+
+log = logging.getLogger("s3po.retry")
+
+T = TypeVar("T")
+
+
+class RetryEvent:
+    """What the ``on_retry`` callback receives before each retry.
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("attempt", "delay", "error", "operation")
+
+    def __init__(self, operation: str, attempt: int, delay: float, error: TransientError) -> None:
+        """Describe retry number ``attempt`` of ``operation`` after ``error``."""
+        self.operation = operation
+        self.attempt = attempt
+        self.delay = delay
+        self.error = error
+
+    def __repr__(self) -> str:
+        """Show the retry."""
+        return f"RetryEvent({self.operation!r}, attempt={self.attempt}, delay={self.delay:.3f})"
+
+
+class _Attempts:
+    """The mutable state of one call's retries."""
+
+    __slots__ = ("clock", "config", "count", "op", "owner", "started")
+
+    def __init__(self, owner: Retry, op: str) -> None:
+        self.owner = owner
+        self.config = owner.config
+        self.op = op
+        self.count = 0
+        self.clock = owner.clock
+        self.started = self.clock()
+
+    def failed(self, exc: TransientError, bucket: str | None, key: str | None) -> None:
+        """Record a failure: sleep before the next attempt, or raise RetriesExhausted."""
+        self.count += 1
+        delay = self.config.backoff(self.count - 1, self.owner.rng)
+        deadline = self.config.deadline
+        past_deadline = deadline is not None and self.clock() + delay - self.started > deadline
+        if self.count > self.config.retries or past_deadline:
+            why = "deadline passed" if past_deadline else "no retries left"
+            raise RetriesExhausted(
+                f"{self.op} failed after {self.count} attempt(s) ({why}): {exc}",
+                attempts=self.count,
+                last_exception=exc,
+                bucket=bucket,
+                key=key,
+                backend=exc.backend,
+            ) from exc
+        log.warning(
+            "%s s3://%s/%s failed (%s); retry %d of %d in %.2fs",
+            self.op,
+            bucket,
+            key or "",
+            exc,
+            self.count,
+            self.config.retries,
+            delay,
+        )
+        if self.owner.on_retry is not None:
+            self.owner.on_retry(RetryEvent(self.op, self.count, delay, exc))
+        self.owner.sleep(delay)
+
+
+class Retry(ForwardingBackend):
+    """Retry every call to ``inner`` that raises :class:`~s3po.TransientError`.
+
+    Args:
+        inner: The backend below.
+        config: The retry policy.
+        sleep: Called with the seconds to wait; inject a fake in tests.
+        clock: Monotonic clock for the deadline.
+        rng: Random source for jitter; seed one for repeatable schedules.
+        on_retry: Called with a :class:`RetryEvent` before each retry.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        inner: Backend,
+        config: RetryConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        """Wrap ``inner`` with the policy ``config``."""
+        super().__init__(inner)
+        self.config = config
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng
+        self.on_retry = on_retry
+
+    def _call(
+        self,
+        op: str,
+        fn: Callable[[], T],
+        bucket: str | None,
+        key: str | None,
+        rewind: Callable[[], None] | None = None,
+    ) -> T:
+        attempts = _Attempts(self, op)
+        while True:
+            try:
+                return fn()
+            except TransientError as exc:
+                attempts.failed(exc, bucket, key)
+                if rewind is not None:
+                    rewind()
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Retry the HEAD."""
+        return self._call("head", lambda: self.inner.head(bucket, key), bucket, key)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Retry the GET, and resume its body if the stream is cut off."""
+        result = self._call(
+            "get",
+            lambda: self.inner.get(bucket, key, start=start, end=end, if_match=if_match),
+            bucket,
+            key,
+        )
+        end_offset = result.end or result.info.size if end is None else end
+        body = _ResumingBody(self, bucket, key, result, end=end_offset)
+        return GetResult(info=result.info, body=body, start=result.start, end=result.end)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Retry the PUT; a stream body is rewound, or UnrewindableBody is raised."""
+        rewind = None
+        if not isinstance(body, bytes | bytearray | memoryview):
+            stream = body
+            try:
+                position = stream.tell()
+            except (OSError, AttributeError, ValueError):
+                position = None
+
+            def rewind() -> None:
+                if position is None or not stream.seekable():
+                    raise UnrewindableBody(
+                        "the upload stream cannot seek back for a retry; pass bytes, a path, "
+                        "or a seekable file, or set retries=0",
+                        bucket=bucket,
+                        key=key,
+                    )
+                stream.seek(position)
+
+        return self._call(
+            "put",
+            lambda: self.inner.put(bucket, key, body, headers=headers, size=size),
+            bucket,
+            key,
+            rewind,
+        )
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Retry the DELETE."""
+        self._call("delete", lambda: self.inner.delete(bucket, key), bucket, key)
+
+    def list(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Retry the listing until its first entry arrives."""
+        iterator = self.inner.list(bucket, prefix, delimiter)
+        sentinel = object()
+        first = self._call("list", lambda: next(iterator, sentinel), bucket, prefix)
+        if first is sentinel:
+            return iter(())
+        return _chain(first, iterator)  # type: ignore[arg-type]
+
+    def create_bucket(self, bucket: str) -> None:
+        """Retry bucket creation."""
+        self._call("create_bucket", lambda: self.inner.create_bucket(bucket), bucket, None)
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Retry the copy."""
+        return self._call(
+            "copy",
+            lambda: self.inner.copy(src_bucket, src_key, bucket, key, headers=headers),
+            bucket,
+            key,
+        )
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Retry CreateMultipartUpload."""
+        return self._call(
+            "start_multipart",
+            lambda: self.inner.start_multipart(bucket, key, headers=headers),
+            bucket,
+            key,
+        )
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+    ) -> PartInfo:
+        """Retry one part by itself."""
+        return self._call(
+            f"put_part {part_number}",
+            lambda: self.inner.put_part(bucket, key, upload_id, part_number, data),
+            bucket,
+            key,
+        )
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Retry CompleteMultipartUpload."""
+        return self._call(
+            "complete_multipart",
+            lambda: self.inner.complete_multipart(bucket, key, upload_id, parts),
+            bucket,
+            key,
+        )
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Retry AbortMultipartUpload."""
+        self._call(
+            "abort_multipart",
+            lambda: self.inner.abort_multipart(bucket, key, upload_id),
+            bucket,
+            key,
+        )
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Retry the listing of uploads (collected whole; the lists are short)."""
+        return iter(
+            self._call(
+                "list_multipart",
+                lambda: list(self.inner.list_multipart(bucket, prefix)),
+                bucket,
+                prefix,
+            )
+        )
+
+
+def _chain(first: T, rest: Iterator[T]) -> Iterator[T]:
+    yield first
+    yield from rest
+
+
+class _ResumingBody(Body):
+    """A body that reopens its stream at the current offset after a transient failure."""
+
+    def __init__(
+        self, owner: Retry, bucket: str, key: str, result: GetResult, *, end: int
+    ) -> None:
+        super().__init__()
+        self._owner = owner
+        self._bucket = bucket
+        self._key = key
+        self._body = result.body
+        self._etag = result.info.etag or None
+        self._offset = result.start
+        self._end = end
+        self._attempts: _Attempts | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            try:
+                data = self._body.read(size)
+            except TransientError as exc:
+                if self._attempts is None:
+                    self._attempts = _Attempts(self._owner, "get (resume)")
+                self._attempts.failed(exc, self._bucket, self._key)
+                self._reopen()
+                continue
+            self._offset += len(data)
+            return data
+
+    def _reopen(self) -> None:
+        self._body.close()
+        if self._offset >= self._end:
+            self._body = _Empty()
+            return
+        log.info(
+            "resuming s3://%s/%s at byte %d (ETag %s)",
+            self._bucket,
+            self._key,
+            self._offset,
+            self._etag,
+        )
+        try:
+            result = self._owner.inner.get(
+                self._bucket, self._key, start=self._offset, end=self._end, if_match=self._etag
+            )
+        except TransientError:
+            self._body = _Failing()
+            return
+        self._body = result.body
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+class _Empty(Body):
+    def read(self, size: int = -1) -> bytes:  # noqa: ARG002
+        return b""
+
+
+class _Failing(Body):
+    """Stands in for a reopen that itself failed; the next read counts as another attempt."""
+
+    def read(self, size: int = -1) -> bytes:  # noqa: ARG002
+        raise TransientError("reopening the body failed")

@@ -1,0 +1,225 @@
+"""Plugin loading and the registries of backends and codecs.
+
+:func:`make_plugin_manager` builds a fresh :class:`pluggy.PluginManager`: it adds the hook
+specifications, loads every plugin installed in the ``s3po`` entry-point group (the built-in
+ones are declared there too, exactly as a third party would), skips names listed in the
+``S3PO_DISABLE_PLUGINS`` environment variable, and checks that no hook is misspelled.
+:class:`Registries` then asks the plugins to fill a :class:`BackendRegistry` and a
+:class:`CodecRegistry`.
+
+Nothing happens at import time and there is no global plugin manager: :func:`default_registries`
+builds one on first use and caches it; tests and applications may build their own.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import pluggy
+
+from s3po import hookspecs
+from s3po.errors import PluginError, UnknownBackend, UnknownCodec
+
+if TYPE_CHECKING:
+    from s3po._types import Backend
+    from s3po.codecs import Codec
+
+__all__ = [
+    "BackendRegistry",
+    "CodecRegistry",
+    "Registries",
+    "default_registries",
+    "make_plugin_manager",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Environment variable: comma-separated plugin (entry-point) names not to load.
+DISABLE_ENV = "S3PO_DISABLE_PLUGINS"
+
+
+def make_plugin_manager(
+    *, load_entrypoints: bool = True, plugins: Iterable[object] = ()
+) -> pluggy.PluginManager:
+    """Build a plugin manager with s3po's hooks and the installed plugins.
+
+    Args:
+        load_entrypoints: Load plugins from the ``s3po`` entry-point group.
+        plugins: Extra plugin objects (modules or instances) to register first.
+
+    Raises:
+        PluginError: A plugin failed to import or implements an unknown hook.
+
+    .. versionadded:: 0.1.0
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for plugin in plugins:
+        pm.register(plugin)
+    if load_entrypoints:
+        for name in filter(None, (n.strip() for n in os.environ.get(DISABLE_ENV, "").split(","))):
+            pm.set_blocked(name)
+        try:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+        except Exception as exc:
+            raise PluginError(f"an s3po plugin failed to load: {exc}") from exc
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
+    return pm
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry(Generic[T]):
+    factory: Callable[..., T] | str
+    install_hint: str | None
+
+
+class _Registry(Generic[T]):
+    """Names to factories, where a factory may be a lazy ``module:attribute`` path."""
+
+    kind = "entry"
+    unknown: type[PluginError] = PluginError
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry[T]] = {}
+        self._lock = threading.Lock()
+
+    def register(
+        self,
+        name: str,
+        factory: Callable[..., T] | str,
+        *,
+        install_hint: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        """Register ``factory`` under ``name``.
+
+        Args:
+            name: The name users ask for.
+            factory: A callable, or a ``"module:attribute"`` path imported on first use.
+            install_hint: What to install when the import fails (``pip install ...``).
+            replace: Allow replacing an existing entry of the same name.
+
+        Raises:
+            PluginError: ``name`` is taken and ``replace`` is false.
+        """
+        key = name.lower()
+        if key in self._entries and not replace:
+            raise PluginError(
+                f"{self.kind} {name!r} is registered twice; pass replace=True to override it"
+            )
+        self._entries[key] = _Entry(factory, install_hint)
+
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is registered."""
+        return isinstance(name, str) and name.lower() in self._entries
+
+    def _factory(self, name: str) -> Callable[..., T]:
+        entry = self._entries.get(name.lower())
+        if entry is None:
+            known = ", ".join(self.names()) or "none"
+            raise self.unknown(
+                f"unknown {self.kind} {name!r}; installed: {known}. "
+                f"Install a plugin that provides it, or check the spelling."
+            )
+        if isinstance(entry.factory, str):
+            module_name, _, attr = entry.factory.partition(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                hint = f"; {entry.install_hint}" if entry.install_hint else ""
+                raise self.unknown(
+                    f"{self.kind} {name!r} needs a package that is not installed ({exc}){hint}"
+                ) from exc
+            factory: Callable[..., T] = getattr(module, attr) if attr else module  # type: ignore[assignment]
+            with self._lock:
+                self._entries[name.lower()] = _Entry(factory, entry.install_hint)
+            return factory
+        return entry.factory
+
+
+class BackendRegistry(_Registry["Backend"]):
+    """Storage backends by name.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind = "backend"
+    unknown = UnknownBackend
+
+    def create(self, name: str, **options: Any) -> Backend:  # noqa: ANN401
+        """Build the backend ``name`` with ``options``.
+
+        Raises:
+            UnknownBackend: No plugin provides ``name``.
+        """
+        return self._factory(name)(**options)
+
+
+class CodecRegistry(_Registry["Codec"]):
+    """Codecs by Content-Encoding token.
+
+    .. versionadded:: 0.1.0
+    """
+
+    kind = "codec"
+    unknown = UnknownCodec
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._instances: dict[str, Codec] = {}
+
+    def get(self, name: str) -> Codec:
+        """Return the codec ``name`` (case-insensitive).
+
+        Raises:
+            UnknownCodec: No plugin provides ``name``.
+        """
+        key = name.strip().lower()
+        codec = self._instances.get(key)
+        if codec is None:
+            codec = self._factory(key)()
+            self._instances[key] = codec
+        return codec
+
+
+class Registries:
+    """The backends and codecs that a plugin manager's plugins provide.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
+        """Ask ``pm`` (default: a fresh :func:`make_plugin_manager`) to fill the registries."""
+        self.pm = pm if pm is not None else make_plugin_manager()
+        self.backends = BackendRegistry()
+        self.codecs = CodecRegistry()
+        self.pm.hook.s3po_register_backends(registry=self.backends)
+        self.pm.hook.s3po_register_codecs(registry=self.codecs)
+        log.debug("s3po backends: %s; codecs: %s", self.backends.names(), self.codecs.names())
+
+
+@functools.cache
+def default_registries() -> Registries:
+    """The registries of the installed plugins, built once on first use.
+
+    .. versionadded:: 0.1.0
+    """
+    return Registries()

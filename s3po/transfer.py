@@ -1,0 +1,409 @@
+"""The Transfer pipeline: a backend wrapped in codec, chunking and retry middleware.
+
+The stack, outermost first::
+
+    user middleware ... -> CodecLayer -> Chunking -> Retry -> backend
+
+:class:`Transfer` builds a stack for each call from its :class:`~s3po.TransferConfig` (with
+the call's overrides), so per-call options such as ``compress=`` or ``retries=`` are plain
+configuration, and the backend below is shared by every call and every thread.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pathlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
+from s3po.config import TransferConfig
+from s3po.errors import CorruptData, InvalidRequest
+from s3po.middleware import Chunking, CodecLayer, Retry
+from s3po.validation import check_bucket, check_key
+
+if TYPE_CHECKING:
+    from s3po.middleware.retry import RetryEvent
+    from s3po.plugins import CodecRegistry
+
+__all__ = ["DownloadResult", "Source", "Transfer", "UploadResult"]
+
+log = logging.getLogger("s3po")
+
+#: What an upload reads from: bytes, text (encoded UTF-8), a path, or a binary stream.
+Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
+
+#: Progress callbacks receive the number of bytes just moved (may be negative on a rewind).
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadResult:
+    """What an upload stored.
+
+    Attributes:
+        bucket: The bucket.
+        key: The key.
+        size: Bytes read from the source (before compression).
+        stored_size: Bytes stored (after compression), when the backend reports it.
+        etag: The stored object's ETag.
+        content_encoding: The Content-Encoding stored, if any.
+        version_id: The version, on versioned buckets.
+        seconds: Wall time of the upload.
+
+    .. versionadded:: 0.1.0
+    """
+
+    bucket: str
+    key: str
+    size: int
+    stored_size: int | None
+    etag: str
+    content_encoding: str | None = None
+    version_id: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def multipart(self) -> bool:
+        """Whether the object went up in parts (its ETag has the ``-N`` form)."""
+        return "-" in self.etag
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownloadResult:
+    """What a download to a file or stream wrote.
+
+    .. versionadded:: 0.1.0
+    """
+
+    bucket: str
+    key: str
+    size: int
+    info: ObjectInfo
+    path: str | None = None
+    seconds: float = 0.0
+
+
+class _Counting:
+    """Counts bytes read through a stream, reporting to a progress callback."""
+
+    def __init__(self, stream: IO[bytes], progress: Progress | None) -> None:
+        self._stream = stream
+        self._progress = progress
+        self.count = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n)
+        if isinstance(data, str):
+            raise InvalidRequest(
+                "the upload stream is opened in text mode; open it with 'rb' or pass bytes"
+            )
+        self.count += len(data)
+        if self._progress is not None and data:
+            self._progress(len(data))
+        return data
+
+    def seekable(self) -> bool:
+        return bool(getattr(self._stream, "seekable", lambda: False)())
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def seek(self, pos: int) -> int:
+        moved = pos - self._stream.tell()
+        result = self._stream.seek(pos)
+        self.count += moved
+        if self._progress is not None and moved:
+            self._progress(moved)
+        return result
+
+
+class Transfer:
+    """Move objects through a configured middleware stack over one backend.
+
+    Args:
+        backend: The storage backend (shared; closed by :meth:`close`).
+        codecs: The codec registry for compress and decompress.
+        config: Defaults for every call.
+        sleep: The retry layer's sleep (inject a fake in tests).
+        on_retry: Called before each retry with a :class:`~s3po.middleware.retry.RetryEvent`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        codecs: CodecRegistry,
+        *,
+        config: TransferConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        """Build the pipeline over ``backend``."""
+        self.backend = backend
+        self.codecs = codecs
+        self.config = config or TransferConfig()
+        self.sleep = sleep
+        self.on_retry = on_retry
+
+    def stack(self, config: TransferConfig | None = None) -> Backend:
+        """Build the middleware stack for ``config`` (default: the Transfer's own)."""
+        cfg = config or self.config
+        layer: Backend = Retry(self.backend, cfg.retry, sleep=self.sleep, on_retry=self.on_retry)
+        layer = Chunking(layer, cfg.chunk)
+        layer = CodecLayer(
+            layer,
+            self.codecs,
+            compress=cfg.compress,
+            level=cfg.compress_level,
+            decompress=cfg.decompress,
+            max_decompressed_size=cfg.max_decompressed_size,
+        )
+        for middleware in reversed(cfg.middleware):
+            layer = middleware(layer)
+        return layer
+
+    # -- uploads --------------------------------------------------------------------------
+
+    def upload(
+        self,
+        bucket: str,
+        key: str,
+        source: Source,
+        *,
+        headers: Headers | None = None,
+        config: TransferConfig | None = None,
+        progress: Progress | None = None,
+    ) -> UploadResult:
+        """Upload ``source`` to ``bucket``/``key``.
+
+        ``str`` is uploaded as UTF-8 text; give a :class:`pathlib.Path` (or ``os.PathLike``)
+        to upload a file. Streams are read in parts, never whole.
+
+        Raises:
+            InvalidRequest: A bad bucket, key or source, before any I/O.
+            TransferError: The upload failed; nothing is left stored or half-written.
+        """
+        check_bucket(bucket)
+        check_key(key)
+        cfg = config or self.config
+        merged = _merge_headers(cfg.headers, headers)
+        stack = self.stack(cfg)
+        started = time.monotonic()
+        with _open_source(source) as (stream, size):
+            counting = _Counting(stream, progress)
+            info = stack.put(bucket, key, counting, headers=merged, size=size)  # type: ignore[arg-type]
+        result = UploadResult(
+            bucket=bucket,
+            key=key,
+            size=counting.count,
+            stored_size=info.size if info.size >= 0 else None,
+            etag=info.etag,
+            content_encoding=info.headers.content_encoding,
+            version_id=info.version_id,
+            seconds=time.monotonic() - started,
+        )
+        log.info(
+            "uploaded %d bytes to s3://%s/%s in %.3fs%s",
+            result.size,
+            bucket,
+            key,
+            result.seconds,
+            f" ({result.content_encoding})" if result.content_encoding else "",
+        )
+        return result
+
+    def verify(self, result: UploadResult, config: TransferConfig | None = None) -> ObjectInfo:
+        """Confirm with a HEAD that the stored object is the one ``result`` describes.
+
+        Raises:
+            CorruptData: The stored object's ETag or size differs.
+        """
+        info = self.stack(config).head(result.bucket, result.key)
+        size_ok = result.stored_size is None or info.size == result.stored_size
+        if info.etag != result.etag or not size_ok:
+            raise CorruptData(
+                f"the stored object does not match the upload (ETag {info.etag!r} vs "
+                f"{result.etag!r}, size {info.size} vs {result.stored_size})",
+                bucket=result.bucket,
+                key=result.key,
+            )
+        return info
+
+    # -- downloads ------------------------------------------------------------------------
+
+    def open(
+        self, bucket: str, key: str, *, config: TransferConfig | None = None
+    ) -> GetResult:
+        """Open an object for reading, decoded unless ``decompress`` is off."""
+        check_bucket(bucket)
+        check_key(key)
+        return self.stack(config).get(bucket, key)
+
+    def download(
+        self,
+        bucket: str,
+        key: str,
+        dest: str | os.PathLike[str] | IO[bytes],
+        *,
+        config: TransferConfig | None = None,
+        progress: Progress | None = None,
+    ) -> DownloadResult:
+        """Download to a path (written atomically) or a binary stream.
+
+        A path is written to a temporary file beside it and renamed into place only when
+        the whole object arrived and decoded, so a failure never leaves half a file.
+        """
+        started = time.monotonic()
+        with self.open(bucket, key, config=config) as result:
+            if isinstance(dest, str | os.PathLike):
+                path = pathlib.Path(dest)
+                if path.is_dir():
+                    raise InvalidRequest(f"{path} is a folder; give the file path to write")
+                size = _write_atomic(result.body, path, progress)
+                where: str | None = str(path)
+            else:
+                size = _copy(result.body, dest, progress)
+                where = None
+        out = DownloadResult(
+            bucket=bucket,
+            key=key,
+            size=size,
+            info=result.info,
+            path=where,
+            seconds=time.monotonic() - started,
+        )
+        log.info("downloaded s3://%s/%s (%d bytes) in %.3fs", bucket, key, size, out.seconds)
+        return out
+
+    def read(self, bucket: str, key: str, *, config: TransferConfig | None = None) -> bytes:
+        """Download an object into memory."""
+        with self.open(bucket, key, config=config) as result:
+            return result.body.readall()
+
+    # -- everything else ------------------------------------------------------------------
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Return an object's information."""
+        check_bucket(bucket)
+        check_key(key)
+        return self.stack().head(bucket, key)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete an object."""
+        check_bucket(bucket)
+        check_key(key)
+        self.stack().delete(bucket, key)
+
+    def list(
+        self, bucket: str, prefix: str = "", delimiter: str | None = None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """List objects and common prefixes."""
+        check_bucket(bucket)
+        return self.stack().list(bucket, prefix, delimiter)
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket."""
+        check_bucket(bucket)
+        self.stack().create_bucket(bucket)
+
+    def copy(
+        self, src_bucket: str, src_key: str, bucket: str, key: str, **kwargs: Any  # noqa: ANN401
+    ) -> ObjectInfo:
+        """Copy an object inside the store."""
+        for b, k in ((src_bucket, src_key), (bucket, key)):
+            check_bucket(b)
+            check_key(k)
+        return self.stack().copy(src_bucket, src_key, bucket, key, **kwargs)
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """List incomplete multipart uploads."""
+        check_bucket(bucket)
+        return self.stack().list_multipart(bucket, prefix)
+
+    def abort_multipart(self, upload: MultipartUpload) -> None:
+        """Abort an incomplete multipart upload."""
+        self.stack().abort_multipart(upload.bucket, upload.key, upload.upload_id)
+
+    def close(self) -> None:
+        """Close the backend."""
+        self.backend.close()
+
+
+def _merge_headers(base: Headers, call: Headers | None) -> Headers:
+    if call is None:
+        return base
+    pick = lambda a, b: b if b is not None else a  # noqa: E731
+    return Headers(
+        content_type=pick(base.content_type, call.content_type),
+        content_encoding=pick(base.content_encoding, call.content_encoding),
+        cache_control=pick(base.cache_control, call.cache_control),
+        content_disposition=pick(base.content_disposition, call.content_disposition),
+        content_language=pick(base.content_language, call.content_language),
+        metadata={**base.metadata, **call.metadata},
+        extra={**base.extra, **call.extra},
+    )
+
+
+@contextlib.contextmanager
+def _open_source(source: Source) -> Iterator[tuple[IO[bytes], int | None]]:
+    import io  # noqa: PLC0415
+
+    if isinstance(source, str):
+        data = source.encode("utf-8")
+        yield io.BytesIO(data), len(data)
+    elif isinstance(source, bytes | bytearray | memoryview):
+        yield io.BytesIO(source), len(source)  # type: ignore[arg-type]
+    elif isinstance(source, os.PathLike):
+        path = pathlib.Path(source)
+        if path.is_dir():
+            raise InvalidRequest(f"{path} is a folder; upload a file, or use a batch per file")
+        try:
+            stream = path.open("rb")
+        except FileNotFoundError:
+            raise InvalidRequest(f"{path} does not exist") from None
+        with stream:
+            yield stream, os.fstat(stream.fileno()).st_size
+    elif hasattr(source, "read"):
+        if isinstance(source, io.TextIOBase):
+            raise InvalidRequest(
+                "the upload stream is opened in text mode; open it with 'rb' or pass bytes"
+            )
+        yield source, None
+    else:
+        raise InvalidRequest(
+            f"cannot upload a {type(source).__name__}; pass bytes, str, a path or a binary file"
+        )
+
+
+def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
+    total = 0
+    while chunk := body.read(1024 * 1024):
+        dest.write(chunk)
+        total += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return total
+
+
+def _write_atomic(body: Body, path: pathlib.Path, progress: Progress | None) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            size = _copy(body, out, progress)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return size
+

@@ -1,0 +1,78 @@
+"""Argument checks that run before any I/O, with messages a user can act on.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from s3po.errors import InvalidBucketName, InvalidKey
+
+__all__ = ["MAX_KEY_BYTES", "check_bucket", "check_key"]
+
+#: S3's limit on a key's length, in bytes of UTF-8.
+MAX_KEY_BYTES = 1024
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def check_bucket(bucket: str) -> str:
+    """Return ``bucket`` if it follows S3's bucket naming rules.
+
+    Raises:
+        InvalidBucketName: It does not, with the rule it breaks.
+
+    .. versionadded:: 0.1.0
+    """
+    if not isinstance(bucket, str):
+        raise InvalidBucketName(f"a bucket name is a str, not {type(bucket).__name__}")
+    why = None
+    if not 3 <= len(bucket) <= 63:  # noqa: PLR2004
+        why = "must be 3 to 63 characters long"
+    elif not _BUCKET.match(bucket):
+        why = (
+            "may contain only lower-case letters, digits, dots and hyphens, "
+            "and must start and end with a letter or digit"
+        )
+    elif ".." in bucket or ".-" in bucket or "-." in bucket:
+        why = "must not contain '..', '.-' or '-.'"
+    elif _is_ip(bucket):
+        why = "must not look like an IP address"
+    if why:
+        raise InvalidBucketName(f"invalid bucket name {bucket!r}: a bucket name {why}")
+    return bucket
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if S3 would accept it.
+
+    Raises:
+        InvalidKey: The key is empty, longer than 1024 bytes of UTF-8, or contains NUL.
+
+    .. versionadded:: 0.1.0
+    """
+    if not isinstance(key, str):
+        raise InvalidKey(f"a key is a str, not {type(key).__name__}")
+    if not key:
+        raise InvalidKey("the key is empty; give the object's name")
+    if "\x00" in key:
+        raise InvalidKey(f"the key {key!r} contains a NUL character")
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidKey(f"the key {key!r} is not valid Unicode (lone surrogate)") from None
+    if len(encoded) > MAX_KEY_BYTES:
+        raise InvalidKey(
+            f"the key is {len(encoded)} bytes of UTF-8; S3 allows at most {MAX_KEY_BYTES}"
+        )
+    return key

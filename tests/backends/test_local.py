@@ -1,0 +1,75 @@
+"""The backend contract, and local-only behaviour, on the local-filesystem backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import s3po
+from s3po.testing import BackendContract
+from s3po_local import LocalBackend
+
+
+class TestLocalContract(BackendContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> LocalBackend:
+        return LocalBackend(tmp_path / "store", create_buckets=False)
+
+    @pytest.fixture
+    def bucket(self, backend: LocalBackend) -> str:
+        backend.create_bucket("contract")
+        return "contract"
+
+
+@pytest.mark.parametrize(
+    "key", ["../escape", "a/../../b", "/abs", "a//b", "trailing/", ".", "a/./b", "x\x00y"]
+)
+def test_keys_escaping_root_refused(local_backend: LocalBackend, key: str) -> None:
+    with pytest.raises(s3po.InvalidKey):
+        local_backend.put("bucket", key, b"x", headers=s3po.Headers())
+    assert not any(p.is_file() for p in local_backend.root.parent.rglob("*") if "escape" in p.name)
+
+
+def test_objects_are_plain_files(local_backend: LocalBackend) -> None:
+    local_backend.put("bucket", "dir/file.txt", b"hello", headers=s3po.Headers())
+    assert (local_backend.root / "bucket" / "dir" / "file.txt").read_bytes() == b"hello"
+
+
+def test_strict_mode_refuses_missing_bucket(local_backend: LocalBackend) -> None:
+    with pytest.raises(s3po.NoSuchBucket, match="create_bucket"):
+        local_backend.put("nobucket", "k", b"x", headers=s3po.Headers())
+
+
+def test_default_creates_bucket_on_write(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path)
+    backend.put("fresh", "k", b"x", headers=s3po.Headers())
+    assert backend.head("fresh", "k").size == 1
+    with pytest.raises(s3po.NoSuchBucket):
+        backend.head("other", "k")
+
+
+def test_key_and_folder_conflict(local_backend: LocalBackend) -> None:
+    local_backend.put("bucket", "a", b"x", headers=s3po.Headers())
+    with pytest.raises(s3po.InvalidKey, match="cannot hold both"):
+        local_backend.put("bucket", "a/b", b"y", headers=s3po.Headers())
+    assert local_backend.head("bucket", "a").size == 1
+
+
+def test_failed_write_leaves_no_temp_file(local_backend: LocalBackend) -> None:
+    class Boom:
+        def read(self, n: int = -1) -> bytes:
+            raise OSError("disk on fire")
+
+    with pytest.raises(OSError, match="disk on fire"):
+        local_backend.put("bucket", "k", Boom(), headers=s3po.Headers())  # type: ignore[arg-type]
+    leftovers = [p for p in (local_backend.root / "bucket").rglob("*")]
+    assert leftovers == []
+
+
+def test_too_many_parts_refused(tmp_path: Path) -> None:
+    backend = LocalBackend(tmp_path, min_part_size=1, max_parts=3)
+    upload = backend.start_multipart("bucket", "k", headers=s3po.Headers())
+    with pytest.raises(s3po.InvalidPart, match="outside"):
+        backend.put_part("bucket", "k", upload, 4, b"x")
+    backend.abort_multipart("bucket", "k", upload)
