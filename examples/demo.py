@@ -45,10 +45,11 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 same = hashlib.sha256(out.read_bytes()).hexdigest() == digest
                 stored = up.stored_size or 0  # type: ignore[union-attr]
+                kind = "multipart" if up.multipart else "single"  # type: ignore[union-attr]
+                ratio = stored / max(up.size, 1)  # type: ignore[union-attr]
                 print(
                     f"{key:24} {up.size:>10,} B -> stored {stored:>10,} B "  # type: ignore[union-attr]
-                    f"({stored / max(up.size, 1):6.1%}) {'multipart' if up.multipart else 'single':9} "  # type: ignore[union-attr]
-                    f"round trip {seconds * 1000:7.1f} ms  identical={same}"
+                    f"({ratio:6.1%}) {kind:9} round trip {seconds * 1000:7.1f} ms  identical={same}"
                 )
                 if not same:
                     raise SystemExit(f"{key}: downloaded bytes differ")

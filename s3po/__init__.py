@@ -12,7 +12,6 @@ from typing import Any
 
 from s3po._headers import parse_headers
 from s3po._types import (
-    MIB,
     Backend,
     Body,
     BytesBody,
@@ -26,6 +25,7 @@ from s3po._types import (
     ObjectInfo,
     PartInfo,
 )
+from s3po.aio import AsyncBatch, AsyncConnection
 from s3po.batch import BatchProgress, Handle
 from s3po.codecs import Codec, Decoder, Encoder
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
@@ -34,6 +34,7 @@ from s3po.errors import (
     AccessDenied,
     BackendError,
     BatchError,
+    Cancelled,
     ConfigError,
     CorruptData,
     InvalidBucketName,
@@ -66,8 +67,9 @@ from s3po.transfer import DownloadResult, Transfer, UploadResult
 from s3po.validation import check_bucket, check_key
 
 __all__ = [
-    "MIB",
     "AccessDenied",
+    "AsyncBatch",
+    "AsyncConnection",
     "Backend",
     "BackendError",
     "BackendRegistry",
@@ -76,6 +78,7 @@ __all__ = [
     "BatchProgress",
     "Body",
     "BytesBody",
+    "Cancelled",
     "Capabilities",
     "ChunkConfig",
     "Codec",

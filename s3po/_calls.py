@@ -9,6 +9,7 @@ are aliases of the snake_case ones.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import io
 import os
@@ -23,6 +24,7 @@ from s3po.errors import InvalidRequest, NotFound
 from s3po.validation import check_bucket, check_key
 
 if TYPE_CHECKING:
+    from s3po._scope import Scope
     from s3po._types import CommonPrefix, ObjectInfo
     from s3po.batch import Handle
     from s3po.connection import Connection
@@ -45,8 +47,7 @@ def _background_flag(background: bool, legacy: dict[str, Any]) -> bool:
     """Accept the seed API's ``async=`` (a reserved word) as a deprecated alias."""
     if "async" in legacy:
         warnings.warn(
-            "async= is deprecated (async is a reserved word since Python 3.7); "
-            "use background=True",
+            "async= is deprecated (async is a reserved word since Python 3.7); use background=True",
             DeprecationWarning,
             stacklevel=3,
         )
@@ -71,6 +72,8 @@ class Calls:
     """Every transfer call, in both spellings; subclasses decide where calls run."""
 
     _conn: Connection
+    #: Shared byte budget and cancel switch (set by Batch).
+    _scope: Scope | None = None
 
     def _dispatch(
         self,
@@ -129,8 +132,19 @@ class Calls:
             parsed = dataclasses.replace(
                 parsed or Headers(), content_type="text/plain; charset=utf-8"
             )
-        return self._upload("upload_string", bucket, key, data, parsed, compress, retries,
-                            callback, background, progress, None)
+        return self._upload(
+            "upload_string",
+            bucket,
+            key,
+            data,
+            parsed,
+            compress,
+            retries,
+            callback,
+            background,
+            progress,
+            None,
+        )
 
     def upload_file(
         self,
@@ -176,9 +190,19 @@ class Calls:
         if file.is_dir():
             raise InvalidRequest(f"{file} is a folder; upload_file takes a file")
         delete = self._conn.defaults.delete if delete is None else delete
-        return self._upload("upload_file", bucket, key, file, parse_headers(headers, metadata),
-                            compress, retries, callback, background, progress,
-                            file if delete else None)
+        return self._upload(
+            "upload_file",
+            bucket,
+            key,
+            file,
+            parse_headers(headers, metadata),
+            compress,
+            retries,
+            callback,
+            background,
+            progress,
+            file if delete else None,
+        )
 
     def upload_fileobj(
         self,
@@ -202,11 +226,24 @@ class Calls:
         .. versionadded:: 0.1.0
         """
         if not hasattr(fileobj, "read"):
-            raise InvalidRequest(f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}")
+            raise InvalidRequest(
+                f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}"
+            )
         if isinstance(fileobj, io.TextIOBase):
             raise InvalidRequest("the stream is opened in text mode; open it with 'rb'")
-        return self._upload("upload_fileobj", bucket, key, fileobj, parse_headers(headers, metadata),
-                            compress, retries, callback, background, progress, None)
+        return self._upload(
+            "upload_fileobj",
+            bucket,
+            key,
+            fileobj,
+            parse_headers(headers, metadata),
+            compress,
+            retries,
+            callback,
+            background,
+            progress,
+            None,
+        )
 
     def _upload(
         self,
@@ -225,12 +262,19 @@ class Calls:
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn._config_for(compress=compress, retries=retries)
+        config = conn.config_for(compress=compress, retries=retries)
         callback = callback if callback is not None else conn.defaults.callback
+        scope = self._scope
 
         def run() -> UploadResult:
             result = conn.transfer.upload(
-                bucket, key, source, headers=headers, config=config, progress=progress
+                bucket,
+                key,
+                source,
+                headers=headers,
+                config=config,
+                progress=progress,
+                scope=scope,
             )
             if delete_after is not None:
                 conn.transfer.verify(result, config)
@@ -262,13 +306,17 @@ class Calls:
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn._config_for(retries=retries, decompress=decompress)
+        config = conn.config_for(retries=retries, decompress=decompress)
 
         def run() -> bytes:
             return conn.transfer.read(bucket, key, config=config)
 
         return self._dispatch(
-            "download_bytes", bucket, key, run, background=background,
+            "download_bytes",
+            bucket,
+            key,
+            run,
+            background=background,
             callback=callback if callback is not None else conn.defaults.callback,
         )
 
@@ -295,7 +343,7 @@ class Calls:
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn._config_for(retries=retries, decompress=decompress)
+        config = conn.config_for(retries=retries, decompress=decompress)
 
         def run() -> str:
             with conn.transfer.open(bucket, key, config=config) as result:
@@ -304,7 +352,11 @@ class Calls:
             return data.decode(charset)
 
         return self._dispatch(
-            "download_string", bucket, key, run, background=background,
+            "download_string",
+            bucket,
+            key,
+            run,
+            background=background,
             callback=callback if callback is not None else conn.defaults.callback,
         )
 
@@ -329,7 +381,7 @@ class Calls:
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn._config_for(retries=retries, decompress=decompress)
+        config = conn.config_for(retries=retries, decompress=decompress)
         target = pathlib.Path(path)
         if target.is_dir():
             raise InvalidRequest(f"{target} is a folder; give the file path to write")
@@ -338,7 +390,11 @@ class Calls:
             return conn.transfer.download(bucket, key, target, config=config, progress=progress)
 
         return self._dispatch(
-            "download_file", bucket, key, run, background=background,
+            "download_file",
+            bucket,
+            key,
+            run,
+            background=background,
             callback=callback if callback is not None else conn.defaults.callback,
         )
 
@@ -361,13 +417,17 @@ class Calls:
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn._config_for(retries=retries, decompress=decompress)
+        config = conn.config_for(retries=retries, decompress=decompress)
 
         def run() -> DownloadResult:
             return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
 
         return self._dispatch(
-            "download_fileobj", bucket, key, run, background=background,
+            "download_fileobj",
+            bucket,
+            key,
+            run,
+            background=background,
             callback=callback if callback is not None else conn.defaults.callback,
         )
 
@@ -407,7 +467,7 @@ class Calls:
         """
         return self._conn.transfer.list(bucket, prefix, delimiter)
 
-    def list_names(self, bucket: str, prefix: str = "") -> list[str]:
+    def list_names(self, bucket: str, prefix: str = "") -> builtins.list[str]:
         """The keys under ``prefix``, in order.
 
         .. versionadded:: 0.1.0
@@ -450,4 +510,3 @@ class Calls:
     downloadFileobj = download_fileobj  # noqa: N815
     listNames = list_names  # noqa: N815
     createBucket = create_bucket  # noqa: N815
-

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 __all__ = [
     "MIB",
@@ -29,13 +29,26 @@ __all__ = [
     "MultipartUpload",
     "ObjectInfo",
     "PartInfo",
+    "Readable",
     "UploadBody",
 ]
 
 MIB = 1024 * 1024
 
+
+class Readable(Protocol):
+    """Anything with a binary ``read``: files, sockets' files, s3po bodies.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to ``size`` bytes; all that is left if negative; b"" at the end."""
+        ...
+
+
 #: What ``put`` accepts: bytes, or a binary stream read to its end.
-UploadBody = bytes | bytearray | memoryview | IO[bytes]
+UploadBody = bytes | bytearray | memoryview | Readable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -194,7 +207,9 @@ class BytesBody(Body):
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes."""
-        end = len(self._data) if size is None or size < 0 else min(self._pos + size, len(self._data))
+        end = (
+            len(self._data) if size is None or size < 0 else min(self._pos + size, len(self._data))
+        )
         chunk = bytes(self._data[self._pos : end])
         self._pos = end
         return chunk
@@ -218,7 +233,7 @@ class GetResult:
     start: int = 0
     end: int = 0
 
-    def __enter__(self) -> GetResult:
+    def __enter__(self) -> Self:
         """Return self; the body is closed on exit."""
         return self
 
@@ -338,6 +353,7 @@ class ForwardingBackend:
 
     name: str
     capabilities: Capabilities
+
     def __init__(self, inner: Backend) -> None:
         """Wrap ``inner``."""
         self.inner = inner

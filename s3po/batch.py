@@ -29,7 +29,7 @@ log = logging.getLogger("s3po.batch")
 T = TypeVar("T")
 
 
-class Handle(cf.Future, Generic[T]):  # type: ignore[type-arg]
+class Handle(cf.Future[T], Generic[T]):
     """The pending result of one transfer.
 
     Attributes:
@@ -47,17 +47,18 @@ class Handle(cf.Future, Generic[T]):  # type: ignore[type-arg]
         self.bucket = bucket
         self.key = key
         self.observed = False
+        self.inner: cf.Future[T] | None = None
 
     @property
     def value(self) -> T:
         """Wait for the transfer; return its result or raise its error."""
         self.observed = True
-        return self.result()  # type: ignore[no-any-return]
+        return self.result()
 
     def result(self, timeout: float | None = None) -> T:
         """Wait up to ``timeout`` seconds; return the result or raise the error."""
         self.observed = True
-        return super().result(timeout)  # type: ignore[no-any-return]
+        return super().result(timeout)
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """Wait up to ``timeout`` seconds; return the error, or None on success."""
@@ -141,6 +142,7 @@ class Runner:
         except BaseException as exc:
             self._finish(handle, None, exc, callback)
             raise
+        handle.inner = future
         future.add_done_callback(lambda f: self._settle(handle, f, callback))
         return handle
 
@@ -165,11 +167,13 @@ class Runner:
             try:
                 with self._callback_lock:
                     callback(value)  # type: ignore[arg-type]
-            except Exception as exc:  # noqa: BLE001 - a failing callback fails the transfer
-                log.exception("callback for %s s3://%s/%s failed", handle.op, handle.bucket, handle.key)
+            except Exception as exc:
+                log.exception(
+                    "callback for %s s3://%s/%s failed", handle.op, handle.bucket, handle.key
+                )
                 error = exc
         if error is None:
-            handle.set_result(value)
+            handle.set_result(value)  # type: ignore[arg-type]
         else:
             handle.set_exception(error)
         size = getattr(value, "size", 0) if error is None else 0
@@ -202,8 +206,9 @@ class Runner:
         with self._lock:
             pending = list(self._pending)
         for handle in pending:
-            handle.cancel()
-        if isinstance(self.executor, cf.ThreadPoolExecutor):
+            if handle.inner is not None:
+                handle.inner.cancel()
+        if isinstance(self.executor, cf.ThreadPoolExecutor) and self.own_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
 
     def failures(self, *, clear: bool = False) -> list[Handle[Any]]:
@@ -239,4 +244,3 @@ class Runner:
         """Transfers not finished yet."""
         with self._lock:
             return len(self._pending)
-

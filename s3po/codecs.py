@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from s3po._types import MIB, Body
+from s3po._types import MIB, Body, Readable
 from s3po.errors import CorruptData
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Codec", "DecodingBody", "Decoder", "EncodingReader", "Encoder"]
+__all__ = ["Codec", "Decoder", "DecodingBody", "Encoder", "EncodingReader"]
 
 
 class Encoder(Protocol):
@@ -78,7 +78,7 @@ class EncodingReader(Body):
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, source: Body | object, encoder: Encoder, chunk_size: int = MIB) -> None:
+    def __init__(self, source: Readable, encoder: Encoder, chunk_size: int = MIB) -> None:
         """Compress what ``source`` (anything with ``read``) yields with ``encoder``."""
         super().__init__()
         self._source = source
@@ -92,7 +92,7 @@ class EncodingReader(Body):
         """Return up to ``size`` compressed bytes (all of them if negative)."""
         want = size if size is not None and size >= 0 else None
         while not self._finished and (want is None or len(self._buffer) < want):
-            chunk = self._source.read(self._chunk_size)  # type: ignore[attr-defined]
+            chunk = self._source.read(self._chunk_size)
             if not chunk:
                 self._buffer += self._encoder.flush()
                 self._finished = True
@@ -137,12 +137,21 @@ class DecodingBody(Body):
         self._limit = limit
         self.decoded_bytes = 0
 
-    def _pump(self, data: bytes, final: bool) -> bytes:  # noqa: FBT001
+    def _pump(self, data: bytes, final: bool) -> bytes:
         for decoder in self._decoders:
             data = decoder.decode(data) if data else b""
             if final:
                 data += decoder.flush()
         return data
+
+    def _check_limit(self) -> None:
+        if self._limit is not None and self.decoded_bytes > self._limit:
+            raise CorruptData(
+                f"decompressed size exceeds the limit of {self._limit} bytes "
+                "(max_decompressed_size); refusing a possible decompression bomb",
+                bucket=self._bucket,
+                key=self._key,
+            )
 
     def read(self, size: int = -1) -> bytes:
         """Return up to ``size`` decoded bytes."""
@@ -153,13 +162,7 @@ class DecodingBody(Body):
                 out = self._pump(chunk, final=not chunk)
                 self._finished = not chunk
                 self.decoded_bytes += len(out)
-                if self._limit is not None and self.decoded_bytes > self._limit:
-                    raise CorruptData(
-                        f"decompressed size exceeds the limit of {self._limit} bytes "
-                        "(max_decompressed_size); refusing a possible decompression bomb",
-                        bucket=self._bucket,
-                        key=self._key,
-                    )
+                self._check_limit()
                 self._buffer += out
         except CorruptData as exc:
             if exc.bucket is None:

@@ -160,7 +160,9 @@ class TransferConfig:
 
     def evolve(self, **changes: Any) -> TransferConfig:  # noqa: ANN401
         """Return a copy with ``changes``; ``retries=`` and chunk fields are accepted flat."""
-        retry_changes = {k: changes.pop(k) for k in ("base", "cap", "deadline") if k in changes}
+        retry_changes: dict[str, Any] = {
+            k: changes.pop(k) for k in ("base", "cap", "deadline") if k in changes
+        }
         if "retries" in changes:
             retry_changes["retries"] = changes.pop("retries")
         chunk_changes = {

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from s3po._calls import UNSET, Calls
 from s3po._headers import parse_headers
-from s3po._types import Backend
+from s3po._scope import ByteBudget, Scope
+from s3po._types import MIB, Backend
 from s3po.batch import BatchProgress, Handle, Runner
 from s3po.config import TransferConfig
 from s3po.errors import ConfigError
@@ -137,13 +138,17 @@ class Connection(Calls):
         """The storage backend."""
         return self.transfer.backend
 
-    def _config_for(
+    def config_for(
         self,
         *,
         compress: str | None = UNSET,
         retries: int | None = None,
         decompress: bool | None = None,
     ) -> TransferConfig:
+        """The configuration a call with these overrides runs with.
+
+        .. versionadded:: 0.1.0
+        """
         changes: dict[str, Any] = {}
         if compress is not UNSET:
             if compress is not None:
@@ -187,6 +192,7 @@ class Connection(Calls):
         *,
         executor: cf.Executor | None = None,
         max_pending: int | None = None,
+        max_inflight_bytes: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
     ) -> Batch:
         """Start a batch of concurrent transfers; use it in a ``with`` block.
@@ -196,6 +202,8 @@ class Connection(Calls):
             executor: Run on this executor instead (a process pool, a dask client, ...).
             max_pending: Unfinished transfers before submission blocks (default
                 ``2 * max_workers``).
+            max_inflight_bytes: Part buffers of all multipart uploads in the batch share
+                this many bytes (default: 4 parts per worker, at least 256 MiB).
             on_progress: Called with a :class:`~s3po.BatchProgress` after each transfer.
 
         .. versionadded:: 0.1.0
@@ -205,6 +213,7 @@ class Connection(Calls):
             max_workers,
             executor=executor,
             max_pending=max_pending,
+            max_inflight_bytes=max_inflight_bytes,
             on_progress=on_progress,
         )
 
@@ -233,11 +242,13 @@ class Connection(Calls):
         now = dt.datetime.now(dt.UTC)
         aborted = []
         for upload in list(self.transfer.list_multipart(bucket, prefix)):
-            if older_than is not None and upload.initiated is not None:
-                if now - upload.initiated < older_than:
-                    continue
+            started = upload.initiated
+            if older_than is not None and started is not None and now - started < older_than:
+                continue
             self.transfer.abort_multipart(upload)
-            log.info("aborted multipart upload %s of s3://%s/%s", upload.upload_id, bucket, upload.key)
+            log.info(
+                "aborted multipart upload %s of s3://%s/%s", upload.upload_id, bucket, upload.key
+            )
             aborted.append(upload)
         return aborted
 
@@ -288,7 +299,9 @@ class Connection(Calls):
         self._options = state["options"]
         self.defaults = state["defaults"]
         self.max_background = state["max_background"]
-        self.transfer = Transfer(self._open_backend(), self.registries.codecs, config=state["config"])
+        self.transfer = Transfer(
+            self._open_backend(), self.registries.codecs, config=state["config"]
+        )
         self._runner = None
         self._runner_lock = threading.Lock()
         _LIVE.add(self)
@@ -315,6 +328,7 @@ class Batch(Calls):
         *,
         executor: cf.Executor | None = None,
         max_pending: int | None = None,
+        max_inflight_bytes: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
     ) -> None:
         """Make a batch over ``conn`` with ``max_workers`` concurrent transfers."""
@@ -322,6 +336,10 @@ class Batch(Calls):
             raise ConfigError("a batch needs at least one worker")
         self._conn_ref = conn
         own = executor is None
+        if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
+            part = conn.config.chunk.part_size
+            budget = max_inflight_bytes or max(256 * MIB, 4 * part * max_workers)
+            self._scope = Scope(ByteBudget(budget))
         pool = executor or cf.ThreadPoolExecutor(max_workers, thread_name_prefix="s3po-batch")
         self.runner = Runner(
             pool,
@@ -367,12 +385,26 @@ class Batch(Calls):
         """Wait for everything and raise BatchError for failures; cancel on Ctrl-C."""
         try:
             if exc is not None:
-                self.runner.cancel()
+                self.cancel()
             self.runner.wait()
+        except BaseException:
+            # Ctrl-C while waiting: stop promptly; running multipart uploads abort.
+            self.cancel()
+            self.runner.wait(timeout=30)
+            raise
         finally:
             self.runner.shutdown()
         if exc is None:
             self.runner.raise_for_errors("transfers")
+
+    def cancel(self) -> None:
+        """Stop the batch: drop queued transfers; running multipart uploads abort.
+
+        .. versionadded:: 0.1.0
+        """
+        if self._scope is not None:
+            self._scope.cancelled.set()
+        self.runner.cancel()
 
 
 @atexit.register

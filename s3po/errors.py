@@ -22,7 +22,8 @@ The tree::
     │   │   └── TransientError                      the only errors that are retried
     │   ├── RetriesExhausted                        .last_exception, chained with ``from``
     │   ├── CorruptData                             a body failed to decode or verify
-    │   └── UnrewindableBody                        a retry needed a stream that cannot seek back
+    │   ├── UnrewindableBody                        a retry needed a stream that cannot seek back
+    │   └── Cancelled                               the batch was cancelled (Ctrl-C)
     └── BatchError(S3poError, ExceptionGroup)       every failure of a batch, for ``except*``
 
 Backends translate their own exceptions into these with ``raise ... from exc``, so callers
@@ -39,6 +40,7 @@ __all__ = [
     "AccessDenied",
     "BackendError",
     "BatchError",
+    "Cancelled",
     "ConfigError",
     "CorruptData",
     "InvalidBucketName",
@@ -270,7 +272,14 @@ class UnrewindableBody(TransferError):
     """
 
 
-class BatchError(S3poError, ExceptionGroup):  # type: ignore[misc]
+class Cancelled(TransferError):
+    """The transfer was stopped because its batch was cancelled (Ctrl-C, or an error).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class BatchError(S3poError, ExceptionGroup):
     """Every transfer of a batch that failed, as one exception group.
 
     Catch it whole, or by kind with ``except*``::

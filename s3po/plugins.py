@@ -183,6 +183,7 @@ class CodecRegistry(_Registry["Codec"]):
     unknown = UnknownCodec
 
     def __init__(self) -> None:
+        """Start empty."""
         super().__init__()
         self._instances: dict[str, Codec] = {}
 

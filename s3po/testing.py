@@ -30,8 +30,6 @@ from s3po._types import CommonPrefix, ForwardingBackend, Headers, ObjectInfo, Pa
 
 __all__ = ["BackendContract", "FlakyBackend", "md5_etag"]
 
-MIB = s3po.MIB
-
 
 def md5_etag(data: bytes) -> str:
     """S3's ETag of a single-request upload of ``data``.

@@ -30,6 +30,7 @@ from s3po.middleware import Chunking, CodecLayer, Retry
 from s3po.validation import check_bucket, check_key
 
 if TYPE_CHECKING:
+    from s3po._scope import Scope
     from s3po.middleware.retry import RetryEvent
     from s3po.plugins import CodecRegistry
 
@@ -154,11 +155,14 @@ class Transfer:
         self.sleep = sleep
         self.on_retry = on_retry
 
-    def stack(self, config: TransferConfig | None = None) -> Backend:
-        """Build the middleware stack for ``config`` (default: the Transfer's own)."""
+    def stack(self, config: TransferConfig | None = None, scope: Scope | None = None) -> Backend:
+        """Build the middleware stack for ``config`` (default: the Transfer's own).
+
+        ``scope`` shares a batch's in-flight byte budget and cancel switch.
+        """
         cfg = config or self.config
         layer: Backend = Retry(self.backend, cfg.retry, sleep=self.sleep, on_retry=self.on_retry)
-        layer = Chunking(layer, cfg.chunk)
+        layer = Chunking(layer, cfg.chunk, scope=scope)
         layer = CodecLayer(
             layer,
             self.codecs,
@@ -182,6 +186,7 @@ class Transfer:
         headers: Headers | None = None,
         config: TransferConfig | None = None,
         progress: Progress | None = None,
+        scope: Scope | None = None,
     ) -> UploadResult:
         """Upload ``source`` to ``bucket``/``key``.
 
@@ -196,11 +201,11 @@ class Transfer:
         check_key(key)
         cfg = config or self.config
         merged = _merge_headers(cfg.headers, headers)
-        stack = self.stack(cfg)
+        stack = self.stack(cfg, scope)
         started = time.monotonic()
         with _open_source(source) as (stream, size):
             counting = _Counting(stream, progress)
-            info = stack.put(bucket, key, counting, headers=merged, size=size)  # type: ignore[arg-type]
+            info = stack.put(bucket, key, counting, headers=merged, size=size)
         result = UploadResult(
             bucket=bucket,
             key=key,
@@ -240,9 +245,7 @@ class Transfer:
 
     # -- downloads ------------------------------------------------------------------------
 
-    def open(
-        self, bucket: str, key: str, *, config: TransferConfig | None = None
-    ) -> GetResult:
+    def open(self, bucket: str, key: str, *, config: TransferConfig | None = None) -> GetResult:
         """Open an object for reading, decoded unless ``decompress`` is off."""
         check_bucket(bucket)
         check_key(key)
@@ -316,7 +319,12 @@ class Transfer:
         self.stack().create_bucket(bucket)
 
     def copy(
-        self, src_bucket: str, src_key: str, bucket: str, key: str, **kwargs: Any  # noqa: ANN401
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        **kwargs: Any,  # noqa: ANN401
     ) -> ObjectInfo:
         """Copy an object inside the store."""
         for b, k in ((src_bucket, src_key), (bucket, key)):
@@ -341,13 +349,12 @@ class Transfer:
 def _merge_headers(base: Headers, call: Headers | None) -> Headers:
     if call is None:
         return base
-    pick = lambda a, b: b if b is not None else a  # noqa: E731
     return Headers(
-        content_type=pick(base.content_type, call.content_type),
-        content_encoding=pick(base.content_encoding, call.content_encoding),
-        cache_control=pick(base.cache_control, call.cache_control),
-        content_disposition=pick(base.content_disposition, call.content_disposition),
-        content_language=pick(base.content_language, call.content_language),
+        content_type=call.content_type or base.content_type,
+        content_encoding=call.content_encoding or base.content_encoding,
+        cache_control=call.cache_control or base.cache_control,
+        content_disposition=call.content_disposition or base.content_disposition,
+        content_language=call.content_language or base.content_language,
         metadata={**base.metadata, **call.metadata},
         extra={**base.extra, **call.extra},
     )
@@ -361,7 +368,7 @@ def _open_source(source: Source) -> Iterator[tuple[IO[bytes], int | None]]:
         data = source.encode("utf-8")
         yield io.BytesIO(data), len(data)
     elif isinstance(source, bytes | bytearray | memoryview):
-        yield io.BytesIO(source), len(source)  # type: ignore[arg-type]
+        yield io.BytesIO(source), len(source)
     elif isinstance(source, os.PathLike):
         path = pathlib.Path(source)
         if path.is_dir():
@@ -400,10 +407,8 @@ def _write_atomic(body: Body, path: pathlib.Path, progress: Progress | None) -> 
     try:
         with os.fdopen(fd, "wb") as out:
             size = _copy(body, out, progress)
-        os.replace(tmp, path)
+        pathlib.Path(tmp).replace(path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        pathlib.Path(tmp).unlink(missing_ok=True)
         raise
     return size
-

@@ -54,8 +54,13 @@ class BrotliCodec:
 
     def __init__(self) -> None:
         """Import brotli."""
-        import brotli  # noqa: PLC0415 - imported when the codec is first used
-
+        try:
+            import brotli  # noqa: PLC0415 - imported when the codec is first used
+        except ImportError as exc:
+            raise s3po.UnknownCodec(
+                f"codec 'br' needs the brotli package, which is not installed ({exc}); "
+                "pip install 's3po[brotli]'"
+            ) from exc
         self._b = brotli
 
     def encoder(self, level: int | None = None) -> s3po.Encoder:
@@ -70,4 +75,6 @@ class BrotliCodec:
 @s3po.hookimpl
 def s3po_register_codecs(registry: s3po.CodecRegistry) -> None:
     """Register ``br``, imported on first use."""
-    registry.register("br", "s3po_codecs.brotli:BrotliCodec", install_hint="pip install 's3po[brotli]'")
+    registry.register(
+        "br", "s3po_codecs.brotli:BrotliCodec", install_hint="pip install 's3po[brotli]'"
+    )

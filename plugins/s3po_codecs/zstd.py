@@ -64,7 +64,13 @@ class ZstdCodec:
 
     def __init__(self, threads: int | None = None) -> None:
         """Compress with ``threads`` worker threads (default: all cores)."""
-        import zstandard  # noqa: PLC0415 - imported when the codec is first used
+        try:
+            import zstandard  # noqa: PLC0415 - imported when the codec is first used
+        except ImportError as exc:
+            raise s3po.UnknownCodec(
+                f"codec 'zstd' needs the zstandard package, which is not installed ({exc}); "
+                "pip install 's3po[zstd]'"
+            ) from exc
 
         self._z = zstandard
         self.threads = threads if threads is not None else (os.cpu_count() or 1)

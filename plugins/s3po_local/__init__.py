@@ -104,6 +104,12 @@ class LocalBackend:
         self.root.mkdir(parents=True, exist_ok=True)
         self.create_buckets = create_buckets
         self.fsync = fsync
+        # A key segment becomes a file name, and its metadata file adds ".json".
+        try:
+            name_max = os.pathconf(self.root, "PC_NAME_MAX")
+        except (AttributeError, OSError, ValueError):
+            name_max = 255
+        self._max_segment = name_max - len(".json")
         if min_part_size is not None or max_parts is not None:
             self.capabilities = Capabilities(
                 min_part_size=min_part_size or Capabilities().min_part_size,
@@ -144,6 +150,11 @@ class LocalBackend:
                     else "uses a name the local backend reserves"
                 )
                 raise s3po.InvalidKey(f"key {key!r} {why} (bucket {bucket!r})")
+            if len(part.encode("utf-8")) > self._max_segment:
+                raise s3po.InvalidKey(
+                    f"key {key!r} has a path segment longer than {self._max_segment} bytes, "
+                    f"which the local backend cannot store as a file name (bucket {bucket!r})"
+                )
         return parts
 
     def _paths(self, bucket: str, key: str, *, create: bool = False) -> tuple[Path, Path]:
@@ -157,7 +168,9 @@ class LocalBackend:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _write_atomic(self, target: Path, chunks: Iterator[bytes], bucket: str, key: str) -> tuple[int, str]:
+    def _write_atomic(
+        self, target: Path, chunks: Iterator[bytes], bucket: str, key: str
+    ) -> tuple[int, str]:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -182,7 +195,7 @@ class LocalBackend:
                 if self.fsync:
                     out.flush()
                     os.fsync(out.fileno())
-            os.replace(tmp, target)
+            tmp.replace(target)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -192,7 +205,7 @@ class LocalBackend:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f"{_TMP}{uuid.uuid4().hex}"
         tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, target)
+        tmp.replace(target)
 
     def _record(
         self, bucket: str, key: str, meta: Path, size: int, etag: str, headers: Headers
@@ -236,7 +249,9 @@ class LocalBackend:
         data, meta = self._paths(bucket, key)
         try:
             record = json.loads(meta.read_text(encoding="utf-8"))
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            # IsADirectoryError: the metadata of key "a" collides with the folder of keys
+            # "a.json/..."; the object is then unreadable, but the bucket still lists.
             record = None
         if record is None or not data.is_file():
             raise s3po.NoSuchKey(
@@ -376,7 +391,10 @@ class LocalBackend:
         source = self.get(src_bucket, src_key)
         with source:
             return self.put(
-                bucket, key, source.body, headers=headers or source.info.headers  # type: ignore[arg-type]
+                bucket,
+                key,
+                source.body,
+                headers=headers or source.info.headers,
             )
 
     # -- multipart ------------------------------------------------------------------------
@@ -467,9 +485,7 @@ class LocalBackend:
         shutil.rmtree(folder, ignore_errors=True)
         return result
 
-    def _check_plan(
-        self, bucket: str, key: str, folder: Path, parts: Sequence[PartInfo]
-    ) -> None:
+    def _check_plan(self, bucket: str, key: str, folder: Path, parts: Sequence[PartInfo]) -> None:
         def refuse(why: str) -> s3po.InvalidPart:
             return s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name)
 
@@ -511,11 +527,15 @@ class LocalBackend:
             if info["key"].startswith(prefix):
                 found.append(
                     MultipartUpload(
-                        bucket, info["key"], entry.name, dt.datetime.fromisoformat(info["initiated"])
+                        bucket,
+                        info["key"],
+                        entry.name,
+                        dt.datetime.fromisoformat(info["initiated"]),
                     )
                 )
-        yield from sorted(found, key=lambda u: (u.key, u.initiated or dt.datetime.min))
+        yield from sorted(
+            found, key=lambda u: (u.key, u.initiated or dt.datetime.min.replace(tzinfo=dt.UTC))
+        )
 
     def close(self) -> None:
         """Nothing to release."""
-

@@ -20,12 +20,14 @@ import concurrent.futures as cf
 import logging
 import math
 import threading
-from typing import IO, TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from s3po._types import Body, ForwardingBackend, GetResult, UploadBody
+from s3po._types import Body, ForwardingBackend, GetResult, Readable, UploadBody
 from s3po.errors import ConfigError
 
 if TYPE_CHECKING:
+    from s3po._scope import Scope
     from s3po._types import Backend, Capabilities, Headers, ObjectInfo, PartInfo
     from s3po.config import ChunkConfig
 
@@ -51,7 +53,9 @@ def part_size_for(
 
     .. versionadded:: 0.1.0
     """
-    part = max(config.part_size, caps.min_part_size)
+    # A configured part size above the backend's maximum is clamped to it, so the error
+    # below is raised only for objects that truly cannot fit.
+    part = min(max(config.part_size, caps.min_part_size), caps.max_part_size)
     if size is not None:
         part = max(part, math.ceil(size / caps.max_parts))
         if part > caps.max_part_size:
@@ -60,10 +64,10 @@ def part_size_for(
                 f"{caps.max_part_size} bytes"
             )
         return part
-    return min(part * 2 ** ((part_number - 1) // _GROWTH_STEP), caps.max_part_size)
+    return min(part << ((part_number - 1) // _GROWTH_STEP), caps.max_part_size)
 
 
-def _read_exact(stream: IO[bytes], n: int) -> bytes:
+def _read_exact(stream: Readable, n: int) -> bytes:
     """Read ``n`` bytes, fewer only at the end of the stream."""
     chunks = []
     remaining = n
@@ -83,17 +87,24 @@ class Chunking(ForwardingBackend):
         inner: The backend below (normally the retry layer).
         config: Threshold, part size and concurrency.
         executor: Run part requests here instead of a pool made per transfer.
+        scope: The batch's byte budget and cancel switch, if any.
 
     .. versionadded:: 0.1.0
     """
 
     def __init__(
-        self, inner: Backend, config: ChunkConfig, *, executor: cf.Executor | None = None
+        self,
+        inner: Backend,
+        config: ChunkConfig,
+        *,
+        executor: cf.Executor | None = None,
+        scope: Scope | None = None,
     ) -> None:
-        """Wrap ``inner`` with ``config``."""
+        """Wrap ``inner`` with ``config``; ``scope`` shares a batch's byte budget."""
         super().__init__(inner)
         self.config = config
         self.executor = executor
+        self.scope = scope
 
     # -- upload ---------------------------------------------------------------------------
 
@@ -121,78 +132,6 @@ class Chunking(ForwardingBackend):
             return self.inner.put(bucket, key, data, headers=headers, size=len(data))
         return self._multipart(bucket, key, body, headers, size, data)
 
-    def _multipart(
-        self,
-        bucket: str,
-        key: str,
-        stream: IO[bytes],
-        headers: Headers,
-        size: int | None,
-        head: bytes,
-    ) -> ObjectInfo:
-        caps = self.capabilities
-        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
-        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
-        own_pool = self.executor is None
-        pool = self.executor or cf.ThreadPoolExecutor(
-            self.config.max_concurrency, thread_name_prefix="s3po-part"
-        )
-        slots = threading.Semaphore(self.config.max_concurrency)
-        failed = threading.Event()
-        futures: list[cf.Future[PartInfo]] = []
-        pending = memoryview(head)
-
-        def send(number: int, data: bytes | memoryview) -> PartInfo:
-            try:
-                return self.inner.put_part(bucket, key, upload_id, number, data)
-            except BaseException:
-                failed.set()
-                raise
-            finally:
-                slots.release()
-
-        try:
-            number = 1
-            while True:
-                want = part_size_for(self.config, caps, size, number)
-                if len(pending) < want:
-                    data = bytes(pending) + _read_exact(stream, want - len(pending))
-                    pending = memoryview(b"")
-                else:
-                    data, pending = pending[:want], pending[want:]  # type: ignore[assignment]
-                if not data and number > 1:
-                    break
-                slots.acquire()
-                if failed.is_set():
-                    slots.release()
-                    break
-                futures.append(pool.submit(send, number, data))
-                if number >= caps.max_parts and (pending or stream.read(1)):
-                    msg = f"the stream needs more than {caps.max_parts} parts"
-                    raise ConfigError(msg + "; pass size= or raise part_size")
-                if len(data) < want and not pending:
-                    break
-                number += 1
-            parts = [f.result() for f in futures]
-            info = self.inner.complete_multipart(bucket, key, upload_id, parts)
-        except BaseException as exc:
-            for f in futures:
-                f.cancel()
-            cf.wait(futures)
-            log.warning(
-                "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
-            )
-            try:
-                self.inner.abort_multipart(bucket, key, upload_id)
-            except Exception:
-                log.exception("could not abort multipart upload %s of s3://%s/%s", upload_id, bucket, key)
-            raise
-        finally:
-            if own_pool:
-                pool.shutdown(wait=False)
-        log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, len(parts))
-        return info
-
     # -- download -------------------------------------------------------------------------
 
     def get(
@@ -210,6 +149,141 @@ class Chunking(ForwardingBackend):
             return result
         body = _RangesBody(self, bucket, key, result)
         return GetResult(info=result.info, body=body, start=0, end=result.info.size)
+
+    def _multipart(
+        self,
+        bucket: str,
+        key: str,
+        stream: Readable,
+        headers: Headers,
+        size: int | None,
+        head: bytes,
+    ) -> ObjectInfo:
+        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
+        parts = _Parts(self, bucket, key, upload_id)
+        try:
+            for number, data in self._cut(stream, size, head, parts):
+                if not parts.send(number, data):
+                    break
+            info = self.inner.complete_multipart(bucket, key, upload_id, parts.results())
+        except BaseException as exc:
+            parts.cancel()
+            log.warning(
+                "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
+            )
+            try:
+                self.inner.abort_multipart(bucket, key, upload_id)
+            except Exception:
+                log.exception("could not abort upload %s of s3://%s/%s", upload_id, bucket, key)
+            raise
+        finally:
+            parts.close()
+        log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
+        return info
+
+    def _cut(
+        self, stream: Readable, size: int | None, head: bytes, parts: _Parts
+    ) -> Iterator[tuple[int, bytes | memoryview]]:
+        """Yield numbered parts read from ``head`` then ``stream``, sized by the plan."""
+        caps = self.capabilities
+        pending = memoryview(head)
+        number = 1
+        while True:
+            want = part_size_for(self.config, caps, size, number)
+            parts.reserve(want)
+            data: bytes | memoryview
+            if len(pending) < want:
+                data = bytes(pending) + _read_exact(stream, want - len(pending))
+                pending = memoryview(b"")
+            else:
+                data, pending = pending[:want], pending[want:]
+            if not data and number > 1:
+                return
+            if number > caps.max_parts:
+                msg = f"the stream needs more than {caps.max_parts} parts"
+                raise ConfigError(msg + "; pass size= or raise part_size")
+            yield number, data
+            if len(data) < want and not pending:
+                return
+            number += 1
+
+
+class _Parts:
+    """Uploads parts concurrently with at most ``max_concurrency`` buffers alive."""
+
+    def __init__(self, owner: Chunking, bucket: str, key: str, upload_id: str) -> None:
+        self._owner = owner
+        self._bucket = bucket
+        self._key = key
+        self._upload_id = upload_id
+        concurrency = owner.config.max_concurrency
+        self._own_pool = owner.executor is None
+        self._pool = owner.executor or cf.ThreadPoolExecutor(
+            concurrency, thread_name_prefix="s3po-part"
+        )
+        self._slots = threading.Semaphore(concurrency)
+        self._failed = threading.Event()
+        self._futures: list[cf.Future[PartInfo]] = []
+        self._scope = owner.scope
+        self._reserved = 0
+
+    def reserve(self, n: int) -> None:
+        """Take ``n`` bytes from the batch's budget before a part is read."""
+        scope = self._scope
+        if scope is None:
+            return
+        scope.check()
+        if scope.budget is not None:
+            self._reserved = scope.budget.acquire(n, scope.cancelled)
+
+    @property
+    def count(self) -> int:
+        return len(self._futures)
+
+    def _upload(self, number: int, data: bytes | memoryview, reserved: int) -> PartInfo:
+        try:
+            if self._scope is not None:
+                self._scope.check()
+            return self._owner.inner.put_part(
+                self._bucket, self._key, self._upload_id, number, data
+            )
+        except BaseException:
+            self._failed.set()
+            raise
+        finally:
+            self._slots.release()
+            if reserved and self._scope is not None and self._scope.budget is not None:
+                self._scope.budget.release(reserved)
+
+    def send(self, number: int, data: bytes | memoryview) -> bool:
+        """Queue a part once a buffer slot frees up; False if a part already failed."""
+        reserved, self._reserved = self._reserved, 0
+        self._slots.acquire()
+        if self._failed.is_set():
+            self._slots.release()
+            if reserved and self._scope is not None and self._scope.budget is not None:
+                self._scope.budget.release(reserved)
+            return False
+        self._futures.append(self._pool.submit(self._upload, number, data, reserved))
+        return True
+
+    def results(self) -> list[PartInfo]:
+        """Wait for every part; raise the first failure."""
+        return [f.result() for f in self._futures]
+
+    def cancel(self) -> None:
+        """Cancel parts not started and wait for the running ones."""
+        for f in self._futures:
+            f.cancel()
+        cf.wait(self._futures)
+
+    def close(self) -> None:
+        if self._reserved and self._scope is not None and self._scope.budget is not None:
+            self._scope.budget.release(self._reserved)
+            self._reserved = 0
+        if self._own_pool:
+            self._pool.shutdown(wait=False)
 
 
 class _ViewReader:
@@ -258,6 +332,8 @@ class _RangesBody(Body):
             self._next_start = hi
 
     def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
         if self._first is not None:
             want = self._first_left if size is None or size < 0 else min(size, self._first_left)
             data = self._first.read(want)

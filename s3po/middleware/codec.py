@@ -85,9 +85,10 @@ class CodecLayer(ForwardingBackend):
         if self.codec is None:
             return self.inner.put(bucket, key, body, headers=headers, size=size)
         encoder = self.codec.encoder(self.level)
+        encoded: UploadBody
         if isinstance(body, bytes | bytearray | memoryview):
-            encoded: UploadBody = encoder.encode(bytes(body)) + encoder.flush()
-            new_size: int | None = len(encoded)
+            packed = encoder.encode(bytes(body)) + encoder.flush()
+            encoded, new_size = packed, len(packed)
         else:
             encoded = EncodingReader(body, encoder)
             new_size = None

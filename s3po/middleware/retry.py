@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3po._types import Body, ForwardingBackend, GetResult, UploadBody
 from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
@@ -180,14 +180,14 @@ class Retry(ForwardingBackend):
         """Retry the PUT; a stream body is rewound, or UnrewindableBody is raised."""
         rewind = None
         if not isinstance(body, bytes | bytearray | memoryview):
-            stream = body
+            stream: Any = body  # tell and seek are optional: checked here
             try:
-                position = stream.tell()
+                position = stream.tell() if stream.seekable() else None
             except (OSError, AttributeError, ValueError):
                 position = None
 
             def rewind() -> None:
-                if position is None or not stream.seekable():
+                if position is None:
                     raise UnrewindableBody(
                         "the upload stream cannot seek back for a retry; pass bytes, a path, "
                         "or a seekable file, or set retries=0",
@@ -300,9 +300,7 @@ def _chain(first: T, rest: Iterator[T]) -> Iterator[T]:
 class _ResumingBody(Body):
     """A body that reopens its stream at the current offset after a transient failure."""
 
-    def __init__(
-        self, owner: Retry, bucket: str, key: str, result: GetResult, *, end: int
-    ) -> None:
+    def __init__(self, owner: Retry, bucket: str, key: str, result: GetResult, *, end: int) -> None:
         super().__init__()
         self._owner = owner
         self._bucket = bucket

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from s3po_local import LocalBackend
 
 import s3po
 from s3po.testing import BackendContract
-from s3po_local import LocalBackend
 
 
 class TestLocalContract(BackendContract):
@@ -58,12 +58,12 @@ def test_key_and_folder_conflict(local_backend: LocalBackend) -> None:
 
 def test_failed_write_leaves_no_temp_file(local_backend: LocalBackend) -> None:
     class Boom:
-        def read(self, n: int = -1) -> bytes:
+        def read(self, _n: int = -1) -> bytes:
             raise OSError("disk on fire")
 
     with pytest.raises(OSError, match="disk on fire"):
         local_backend.put("bucket", "k", Boom(), headers=s3po.Headers())  # type: ignore[arg-type]
-    leftovers = [p for p in (local_backend.root / "bucket").rglob("*")]
+    leftovers = list((local_backend.root / "bucket").rglob("*"))
     assert leftovers == []
 
 
