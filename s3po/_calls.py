@@ -220,8 +220,8 @@ class Calls:
     ) -> UploadResult | Handle[UploadResult]:
         """Upload from a binary stream, read in parts, never whole.
 
-        A stream that cannot seek is uploaded fine, but a failed single-request upload
-        of it cannot be retried (:class:`~s3po.UnrewindableBody`); parts always can.
+        A stream that cannot seek is fine: bodies up to the multipart threshold are
+        buffered and parts are held until sent, so every request can be retried.
 
         .. versionadded:: 0.1.0
         """

@@ -83,7 +83,7 @@ def parse_headers(
         if lower in _FIELDS:
             fields[_FIELDS[lower]] = value
         elif lower.startswith(_META_PREFIX):
-            meta[lower.removeprefix(_META_PREFIX)] = value
+            meta.update(_check_meta({lower: value}))
         elif lower in _EXTRA:
             extra[_EXTRA[lower]] = value
         elif lower == "metadata" and isinstance(value, Mapping):

@@ -50,11 +50,14 @@ def parse_size(value: int | str) -> int:
     number = text.rstrip("kmgtib")
     unit = text[len(number) :]
     try:
-        return int(float(number) * _UNITS[unit])
-    except (KeyError, ValueError):
+        result = int(float(number) * _UNITS[unit])
+    except (KeyError, ValueError, OverflowError):
+        result = -1
+    if result < 0:
         raise ConfigError(
             f"{value!r} is not a size; write bytes or a number with a unit such as 8MiB or 10MB"
-        ) from None
+        )
+    return result
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +92,7 @@ class RetryConfig:
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry ``retry_number`` (0 for the first retry)."""
-        ceiling = min(self.cap, self.base * (2**retry_number))
+        ceiling = min(self.cap, self.base * 2.0 ** min(retry_number, 64))
         return (rng or random).uniform(0, ceiling)
 
 
@@ -137,6 +140,9 @@ class TransferConfig:
         middleware: Extra layers, outermost first, placed above the built-in stack.
         verify: After an upload, confirm the stored object with a HEAD before
             ``delete=True`` removes the source (default True).
+        checksum: Store the SHA-256 of the content as ``s3po-sha256`` metadata and check
+            it on download (default True). Costs one extra read of a file before upload
+            (about 1 GB/s).
         max_decompressed_size: Refuse to decompress beyond this many bytes (a
             decompression-bomb guard); None (default) means no limit.
 
@@ -151,6 +157,7 @@ class TransferConfig:
     headers: Headers = field(default_factory=Headers)
     middleware: tuple[Middleware, ...] = ()
     verify: bool = True
+    checksum: bool = True
     max_decompressed_size: int | None = None
 
     def __post_init__(self) -> None:

@@ -66,7 +66,10 @@ def make_plugin_manager(
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     for plugin in plugins:
-        pm.register(plugin)
+        try:
+            pm.register(plugin)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(f"plugin {plugin!r} cannot be registered: {exc}") from exc
     if load_entrypoints:
         for name in filter(None, (n.strip() for n in os.environ.get(DISABLE_ENV, "").split(","))):
             pm.set_blocked(name)
@@ -148,7 +151,13 @@ class _Registry(Generic[T]):
                 raise self.unknown(
                     f"{self.kind} {name!r} needs a package that is not installed ({exc}){hint}"
                 ) from exc
-            factory: Callable[..., T] = getattr(module, attr) if attr else module  # type: ignore[assignment]
+            try:
+                factory: Callable[..., T] = getattr(module, attr) if attr else module  # type: ignore[assignment]
+            except AttributeError as exc:
+                raise self.unknown(
+                    f"{self.kind} {name!r} points at {entry.factory!r}, which does not exist "
+                    "(a broken plugin; reinstall or report it)"
+                ) from exc
             with self._lock:
                 self._entries[name.lower()] = _Entry(factory, entry.install_hint)
             return factory

@@ -14,6 +14,7 @@ configuration, and the backend below is shared by every call and every thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import pathlib
@@ -26,7 +27,9 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, InvalidRequest
+from s3po.integrity import CHECKSUM_METADATA, content_digest, verify_body
 from s3po.middleware import Chunking, CodecLayer, Retry
+from s3po.middleware.codec import encoding_tokens
 from s3po.validation import check_bucket, check_key
 
 if TYPE_CHECKING:
@@ -58,6 +61,8 @@ class UploadResult:
         content_encoding: The Content-Encoding stored, if any.
         version_id: The version, on versioned buckets.
         seconds: Wall time of the upload.
+        sha256: The SHA-256 of the content, stored as ``s3po-sha256`` metadata (None
+            for streams that cannot seek, or with ``checksum=False``).
 
     .. versionadded:: 0.1.0
     """
@@ -70,6 +75,7 @@ class UploadResult:
     content_encoding: str | None = None
     version_id: str | None = None
     seconds: float = 0.0
+    sha256: str | None = None
 
     @property
     def multipart(self) -> bool:
@@ -204,6 +210,13 @@ class Transfer:
         stack = self.stack(cfg, scope)
         started = time.monotonic()
         with _open_source(source) as (stream, size):
+            # Bytes that arrive already encoded are not the logical content: no checksum.
+            logical = cfg.checksum and not encoding_tokens(merged.content_encoding)
+            digest = content_digest(stream) if logical else None
+            if digest is not None:
+                merged = dataclasses.replace(
+                    merged, metadata={**merged.metadata, CHECKSUM_METADATA: digest}
+                )
             counting = _Counting(stream, progress)
             info = stack.put(bucket, key, counting, headers=merged, size=size)
         result = UploadResult(
@@ -215,6 +228,7 @@ class Transfer:
             content_encoding=info.headers.content_encoding,
             version_id=info.version_id,
             seconds=time.monotonic() - started,
+            sha256=digest,
         )
         log.info(
             "uploaded %d bytes to s3://%s/%s in %.3fs%s",
@@ -230,11 +244,13 @@ class Transfer:
         """Confirm with a HEAD that the stored object is the one ``result`` describes.
 
         Raises:
-            CorruptData: The stored object's ETag or size differs.
+            CorruptData: The stored object's ETag, size or content checksum differs.
         """
         info = self.stack(config).head(result.bucket, result.key)
         size_ok = result.stored_size is None or info.size == result.stored_size
-        if info.etag != result.etag or not size_ok:
+        stored_sum = info.headers.metadata.get(CHECKSUM_METADATA)
+        sum_ok = result.sha256 is None or stored_sum == result.sha256
+        if info.etag != result.etag or not size_ok or not sum_ok:
             raise CorruptData(
                 f"the stored object does not match the upload (ETag {info.etag!r} vs "
                 f"{result.etag!r}, size {info.size} vs {result.stored_size})",
@@ -246,10 +262,17 @@ class Transfer:
     # -- downloads ------------------------------------------------------------------------
 
     def open(self, bucket: str, key: str, *, config: TransferConfig | None = None) -> GetResult:
-        """Open an object for reading, decoded unless ``decompress`` is off."""
+        """Open an object for reading, decoded unless ``decompress`` is off.
+
+        The content is verified against its ``s3po-sha256`` metadata as it is read; a
+        mismatch raises :class:`~s3po.CorruptData` at the end of the body.
+        """
         check_bucket(bucket)
         check_key(key)
-        return self.stack(config).get(bucket, key)
+        cfg = config or self.config
+        result = self.stack(cfg).get(bucket, key)
+        plain = not encoding_tokens(result.info.headers.content_encoding)
+        return verify_body(result, decoded=cfg.decompress or plain)
 
     def download(
         self,

@@ -15,6 +15,8 @@ __all__ = ["MAX_KEY_BYTES", "check_bucket", "check_key"]
 #: S3's limit on a key's length, in bytes of UTF-8.
 MAX_KEY_BYTES = 1024
 
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -40,6 +42,8 @@ def check_bucket(bucket: str) -> str:
         why = "must not contain '..', '.-' or '-.'"
     elif _is_ip(bucket):
         why = "must not look like an IP address"
+    elif bucket.startswith(_RESERVED_PREFIXES) or bucket.endswith(_RESERVED_SUFFIXES):
+        why = "must not use a prefix or suffix S3 reserves (xn--, sthree-, -s3alias, --ol-s3)"
     if why:
         raise InvalidBucketName(f"invalid bucket name {bucket!r}: a bucket name {why}")
     return bucket

@@ -161,7 +161,10 @@ class LocalBackend:
         parts = self._parts(bucket, key)
         base = self._bucket(bucket, create=create and self.create_buckets)
         data = base.joinpath(*parts)
-        meta = self.root.joinpath(_META_DIR, "meta", bucket, *parts[:-1], parts[-1] + ".json")
+        # Folders of the metadata tree end in ".d" and files in ".json", so key "a" and
+        # keys under "a.json/" never collide there.
+        folders = [f"{p}.d" for p in parts[:-1]]
+        meta = self.root.joinpath(_META_DIR, "meta", bucket, *folders, parts[-1] + ".json")
         if not str(data.resolve()).startswith(str(base.resolve()) + os.sep):
             raise s3po.InvalidKey(f"key {key!r} would escape the local root (bucket {bucket!r})")
         return data, meta

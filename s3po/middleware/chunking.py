@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from s3po._types import Body, ForwardingBackend, GetResult, Readable, UploadBody
-from s3po.errors import ConfigError
+from s3po.errors import ConfigError, TransientError
 
 if TYPE_CHECKING:
     from s3po._scope import Scope
@@ -337,6 +337,9 @@ class _RangesBody(Body):
         if self._first is not None:
             want = self._first_left if size is None or size < 0 else min(size, self._first_left)
             data = self._first.read(want)
+            if not data and self._first_left > 0:
+                msg = f"the body ended {self._first_left} bytes early"
+                raise TransientError(msg)
             self._first_left -= len(data)
             if self._first_left <= 0 or not data:
                 self._first.close()

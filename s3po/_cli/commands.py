@@ -1,0 +1,207 @@
+"""One function per subcommand; each takes the :class:`~s3po._cli.common.Context`.
+
+Every command returns its exit status; errors it cannot handle propagate to
+:func:`s3po.cli.main`, which turns them into one line and a status.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import TYPE_CHECKING, Any
+
+from s3po._cli.common import (
+    Context,
+    Remote,
+    UsageError,
+    parse_duration,
+    parse_header_options,
+    parse_location,
+    parse_remote,
+)
+from s3po._cli.output import human_size
+from s3po._cli.plan import plan_cp, plan_rm, plan_sync
+from s3po._cli.run import Settings, run_actions
+from s3po._headers import parse_headers
+from s3po._types import CommonPrefix, ObjectInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["COMMANDS"]
+
+
+def _settings(ctx: Context) -> Settings:
+    """Read and check the transfer options before anything is listed or moved."""
+    compress = ctx.opt("compress")
+    if compress is not None:
+        ctx.conn.registries.codecs.get(compress)
+    headers = parse_header_options(ctx.opt("header"), ctx.opt("content_type"))
+    parse_headers(headers)
+    jobs = ctx.opt("jobs", 8)
+    if jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {jobs}")
+    return Settings(
+        compress=compress,
+        headers=headers,
+        decompress=not bool(ctx.opt("no_decompress")),
+        retries=ctx.args.retries,
+        jobs=jobs,
+    )
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _object_record(info: ObjectInfo) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "bucket": info.bucket,
+        "key": info.key,
+        "size": info.size,
+        "last_modified": info.last_modified.isoformat() if info.last_modified else None,
+        "etag": info.etag,
+    }
+
+
+# -- the commands -----------------------------------------------------------------------
+
+
+def cmd_cp(ctx: Context) -> int:
+    """``s3po cp SRC DST``: copy between local paths, objects and ``-``."""
+    settings = _settings(ctx)
+    src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
+    recursive = bool(ctx.opt("recursive"))
+    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=ctx.opt("delete_source"))
+    return run_actions(ctx, actions, settings, single=not recursive)
+
+
+def cmd_sync(ctx: Context) -> int:
+    """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
+    settings = _settings(ctx)
+    src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
+    actions = plan_sync(ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs)
+    return run_actions(ctx, actions, settings, single=False)
+
+
+def cmd_ls(ctx: Context) -> int:
+    """``s3po ls s3://bucket/prefix``: objects, and folders unless ``-r``."""
+    where = parse_remote(ctx.args.url)
+    recursive = bool(ctx.opt("recursive"))
+    human = bool(ctx.opt("human_readable"))
+    delimiter = None if recursive else "/"
+    for entry in ctx.conn.list(where.bucket, where.key, delimiter=delimiter):
+        if isinstance(entry, CommonPrefix):
+            line = f"{'PRE':>31} {entry.prefix}"
+            ctx.out.result(line, {"type": "prefix", "bucket": where.bucket, "prefix": entry.prefix})
+        else:
+            size = human_size(entry.size) if human else str(entry.size)
+            line = f"{_when(entry.last_modified)} {size:>11} {entry.key}"
+            ctx.out.result(line, _object_record(entry))
+    return 0
+
+
+def cmd_cat(ctx: Context) -> int:
+    """``s3po cat s3://b/k ...``: write objects (decompressed) to standard output."""
+    targets = [parse_remote(url) for url in ctx.args.urls]
+    for target in targets:
+        if target.is_folder:
+            raise UsageError(f"{target} names a prefix, not an object")
+    decompress = not bool(ctx.opt("no_decompress"))
+    sys.stdout.flush()
+    for target in targets:
+        ctx.conn.download_fileobj(
+            target.bucket, target.key, sys.stdout.buffer, decompress=decompress
+        )
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_head(ctx: Context) -> int:
+    """``s3po head s3://b/k``: an object's size, ETag, headers and metadata."""
+    target = parse_remote(ctx.args.url)
+    if target.is_folder:
+        raise UsageError(f"{target} names a prefix, not an object")
+    info = ctx.conn.head(target.bucket, target.key)
+    h = info.headers
+    fields = [
+        ("URL", str(target)),
+        ("Size", str(info.size)),
+        ("Last-Modified", _when(info.last_modified)),
+        ("ETag", info.etag),
+        ("Content-Type", h.content_type),
+        ("Content-Encoding", h.content_encoding),
+        ("Cache-Control", h.cache_control),
+        ("Content-Disposition", h.content_disposition),
+        ("Content-Language", h.content_language),
+        ("Version-Id", info.version_id),
+    ]
+    fields += [(name, value) for name, value in sorted(h.extra.items())]
+    fields += [(f"x-amz-meta-{name}", value) for name, value in sorted(h.metadata.items())]
+    lines = [f"{name}: {value}" for name, value in fields if value is not None]
+    record = _object_record(info) | {
+        "content_type": h.content_type,
+        "content_encoding": h.content_encoding,
+        "cache_control": h.cache_control,
+        "content_disposition": h.content_disposition,
+        "content_language": h.content_language,
+        "version_id": info.version_id,
+        "metadata": dict(h.metadata),
+        "extra": dict(h.extra),
+    }
+    ctx.out.result("\n".join(lines), record)
+    return 0
+
+
+def cmd_rm(ctx: Context) -> int:
+    """``s3po rm [-r] s3://b/k``: delete an object, or everything under a prefix."""
+    target = parse_remote(ctx.args.url)
+    recursive = bool(ctx.opt("recursive"))
+    actions = plan_rm(ctx.conn, target, recursive=recursive)
+    jobs = ctx.opt("jobs", 8)
+    return run_actions(ctx, actions, Settings(jobs=jobs), single=not recursive)
+
+
+def cmd_cleanup(ctx: Context) -> int:
+    """``s3po cleanup s3://b/prefix``: abort old incomplete multipart uploads."""
+    where = parse_remote(ctx.args.url)
+    older_than = parse_duration(ctx.args.older_than)
+    if ctx.args.dry_run:
+        now = dt.datetime.now(dt.UTC)
+        uploads = [
+            u
+            for u in ctx.conn.transfer.list_multipart(where.bucket, where.key)
+            if u.initiated is None or now - u.initiated >= older_than
+        ]
+    else:
+        uploads = ctx.conn.cleanup(where.bucket, where.key, older_than=older_than)
+    prefix = "(dry run) " if ctx.args.dry_run else ""
+    for upload in uploads:
+        url = str(Remote(upload.bucket, upload.key))
+        ctx.out.action(
+            f"{prefix}abort: {url} (upload {upload.upload_id}, started {_when(upload.initiated)})",
+            {
+                "action": "abort",
+                "src": url,
+                "upload_id": upload.upload_id,
+                "initiated": upload.initiated.isoformat() if upload.initiated else None,
+                "status": "dry-run" if ctx.args.dry_run else "ok",
+            },
+        )
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "cat": cmd_cat,
+    "cleanup": cmd_cleanup,
+    "cp": cmd_cp,
+    "head": cmd_head,
+    "ls": cmd_ls,
+    "rm": cmd_rm,
+    "sync": cmd_sync,
+}

@@ -1,0 +1,262 @@
+"""Everything the command line prints: result lines, JSON lines, errors and progress bars.
+
+Human lines and JSON records go to standard output, except when standard output carries an
+object's bytes (``cp ... -``, ``cat``); then they go to standard error. Errors always go to
+standard error as one line, ``s3po: error: ...``. Progress bars draw on standard error.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from rich.progress import Progress, Task, TaskID
+
+    from s3po.batch import BatchProgress
+
+__all__ = ["BatchBar", "Output", "human_size"]
+
+_SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+_KIB = 1024
+
+
+def human_size(n: float) -> str:
+    """Format a byte count with binary units: ``512 B``, ``1.5 MiB``."""
+    value = float(n)
+    for unit in _SIZE_UNITS:
+        if abs(value) < _KIB or unit == _SIZE_UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= _KIB
+    return f"{value:.1f} {_SIZE_UNITS[-1]}"  # pragma: no cover - the loop always returns
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Output:
+    """The output of one command run.
+
+    Args:
+        json_mode: Print one JSON object per line instead of human lines.
+        quiet: Leave out per-action lines and progress bars (results and errors stay).
+        data_on_stdout: Standard output carries object bytes, so lines go to stderr.
+    """
+
+    def __init__(self, *, json_mode: bool, quiet: bool, data_on_stdout: bool = False) -> None:
+        """Set the modes; progress is decided from them and the terminals."""
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.data_on_stdout = data_on_stdout
+        self._live: Progress | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def lines(self) -> IO[str]:
+        """The stream for result lines and records."""
+        return sys.stderr if self.data_on_stdout else sys.stdout
+
+    @property
+    def progress_enabled(self) -> bool:
+        """Bars only for people: stderr is a terminal, and so is stdout unless it is the data."""
+        if self.quiet or self.json_mode or not _is_tty(sys.stderr):
+            return False
+        return self.data_on_stdout or _is_tty(sys.stdout)
+
+    def _write(self, line: str, stream: IO[str]) -> None:
+        with self._lock:
+            live = self._live
+            if live is not None and _is_tty(stream):
+                live.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            else:
+                stream.write(line + "\n")
+                stream.flush()
+
+    def result(self, human: str, record: dict[str, Any]) -> None:
+        """Print what a command found (``ls``, ``head``, ...); never silenced."""
+        if self.json_mode:
+            self._write(json.dumps(record, default=str), self.lines)
+        else:
+            self._write(human, self.lines)
+
+    def action(self, human: str, record: dict[str, Any]) -> None:
+        """Print what a command did or would do; ``--quiet`` leaves it out."""
+        if not self.quiet:
+            self.result(human, record)
+
+    def error(self, message: str) -> None:
+        """Print one error line on stderr."""
+        text = " ".join(message.split())
+        self._write(f"s3po: error: {text}", sys.stderr)
+
+    def warning(self, message: str) -> None:
+        """Print one warning line on stderr (unless ``--quiet``)."""
+        if not self.quiet:
+            self._write(f"s3po: warning: {' '.join(message.split())}", sys.stderr)
+
+    @contextlib.contextmanager
+    def transfer_bar(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        """A bar for one transfer: bytes, rate and ETA; yields the ``progress=`` callback."""
+        if not self.progress_enabled:
+            yield _ignore
+            return
+        from rich.progress import (  # noqa: PLC0415 - only people at a terminal pay for rich
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+            redirect_stdout=False,
+            redirect_stderr=False,
+            transient=False,
+        )
+        task = progress.add_task(_shorten(description), total=total)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        with self._showing(progress):
+            yield advance
+            done = progress.tasks[0].completed
+            progress.update(task, total=max(done, 1) if total is None else done, completed=done)
+
+    @contextlib.contextmanager
+    def batch_bar(self, description: str, objects: int, total_bytes: int) -> Iterator[BatchBar]:
+        """A bar for a batch: objects done of all, bytes moved and rate."""
+        bar = BatchBar()
+        if not self.progress_enabled:
+            yield bar
+            return
+        from rich.progress import (  # noqa: PLC0415 - only people at a terminal pay for rich
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            MofNCompleteColumn(),
+            TextColumn("objects"),
+            _BytesColumn(),
+            TimeRemainingColumn(),
+            console=_stderr_console(),
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        task = progress.add_task(description, total=objects, moved=0, of=total_bytes, start_at=0.0)
+        bar.attach(progress, task)
+        with self._showing(progress):
+            yield bar
+            bar.finish()
+
+    @contextlib.contextmanager
+    def _showing(self, progress: Progress) -> Iterator[None]:
+        with self._lock:
+            self._live = progress
+        progress.start()
+        try:
+            yield
+        finally:
+            progress.stop()
+            with self._lock:
+                self._live = None
+
+
+class BatchBar:
+    """Feeds a batch's progress into a bar (or nowhere, when bars are off)."""
+
+    def __init__(self) -> None:
+        """Start detached."""
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._lock = threading.Lock()
+        self._moved = 0
+        self._started = time.monotonic()
+
+    def attach(self, progress: Progress, task: TaskID) -> None:
+        """Draw on ``task`` of ``progress``."""
+        self._progress = progress
+        self._task = task
+
+    def bytes_moved(self, n: int) -> None:
+        """A ``progress=`` callback: ``n`` more bytes went through one of the transfers."""
+        with self._lock:
+            self._moved += n
+            moved = self._moved
+        if self._progress is not None and self._task is not None:
+            rate = moved / max(time.monotonic() - self._started, 1e-6)
+            self._progress.update(self._task, moved=moved, rate=rate)
+
+    def on_progress(self, snapshot: BatchProgress) -> None:
+        """The batch's ``on_progress``: one more transfer finished."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=snapshot.done)
+
+    def finish(self) -> None:
+        """Show the final numbers."""
+        if self._progress is not None and self._task is not None:
+            task = self._progress.tasks[0]
+            self._progress.update(self._task, completed=task.total)
+
+
+def _bytes_text(task: Task) -> str:
+    moved = int(task.fields.get("moved", 0))
+    rate = float(task.fields.get("rate", 0.0))
+    return f"{human_size(moved)} at {human_size(rate)}/s"
+
+
+def _make_bytes_column() -> Any:  # noqa: ANN401 - a rich column class, built when rich is loaded
+    from rich.progress import ProgressColumn  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    class BytesColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(_bytes_text(task))
+
+    return BytesColumn()
+
+
+_BytesColumn = _make_bytes_column
+
+
+def _stderr_console() -> Any:  # noqa: ANN401 - rich.console.Console, imported lazily
+    from rich.console import Console  # noqa: PLC0415
+
+    return Console(stderr=True)
+
+
+def _shorten(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
+def _ignore(_n: int) -> None:
+    return None

@@ -1,0 +1,239 @@
+"""Carry out planned actions: one transfer with a byte bar, or a batch with an object bar.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from s3po._cli.common import Local, Remote, Stdio
+from s3po._cli.plan import file_metadata, logical_size, object_mtime
+from s3po.batch import Handle
+from s3po.connection import Batch
+from s3po.errors import BatchError, ConfigError, InvalidRequest, PluginError, S3poError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from s3po._calls import Calls
+    from s3po._cli.common import Context
+    from s3po._cli.plan import Action
+    from s3po.transfer import DownloadResult
+
+__all__ = ["Settings", "run_actions"]
+
+#: Errors that mean the input was wrong, not that a transfer failed: exit status 2.
+USAGE_ERRORS = (InvalidRequest, ConfigError, PluginError)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Per-call options of ``cp`` and ``sync``.
+
+    Attributes:
+        compress: Codec for uploads, or None.
+        headers: Headers for uploads (and replacing a copy's), or None.
+        decompress: Undo Content-Encoding on downloads.
+        retries: Retries after the first attempt, or None for the default.
+        jobs: Concurrent transfers of a batch.
+    """
+
+    compress: str | None = None
+    headers: Mapping[str, str] | None = None
+    decompress: bool = True
+    retries: int | None = None
+    jobs: int = 8
+
+
+def run_actions(
+    ctx: Context, actions: Sequence[Action], settings: Settings, *, single: bool
+) -> int:
+    """Do ``actions`` (or, with ``--dry-run``, print them); return the exit status.
+
+    ``single`` runs the one action directly, with a byte-level progress bar; otherwise the
+    actions go through ``conn.batch(jobs)`` with a bar counting objects.
+    """
+    out = ctx.out
+    skipped = [a for a in actions if a.kind == "skip"]
+    todo = [a for a in actions if a.kind != "skip"]
+    for action in skipped:
+        out.error(action.describe())
+        if out.json_mode:
+            out.result("", action.record("failed", error=action.reason))
+    if ctx.args.dry_run:
+        for action in todo:
+            out.action(f"(dry run) {action.describe()}", action.record("dry-run"))
+        return 1 if skipped else 0
+    if single and len(todo) == 1:
+        failed = _run_one(ctx, todo[0], settings)
+    else:
+        failed = _run_batch(ctx, todo, settings)
+    return 1 if failed or skipped else 0
+
+
+def _report(ctx: Context, action: Action, error: BaseException | None) -> None:
+    if error is None:
+        ctx.out.action(action.describe(), action.record("ok"))
+        return
+    ctx.out.error(f"{action.describe()} failed: {error}")
+    if ctx.out.json_mode:
+        ctx.out.result("", action.record("failed", error=str(error)))
+
+
+def _run_one(ctx: Context, action: Action, settings: Settings) -> int:
+    total = action.size
+    if action.kind == "download" and total is None and ctx.out.progress_enabled:
+        assert isinstance(action.src, Remote)  # noqa: S101 - downloads read objects
+        total = logical_size(ctx.conn.head(action.src.bucket, action.src.key))
+    try:
+        with ctx.out.transfer_bar(str(action.src), total) as progress:
+            _start(ctx.conn, ctx.conn, action, settings, progress)
+    except USAGE_ERRORS:
+        raise
+    except (S3poError, OSError) as exc:
+        if ctx.args.debug:
+            raise
+        _report(ctx, action, exc)
+        return 1
+    _report(ctx, action, None)
+    return 0
+
+
+def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> int:
+    failed = 0
+    total_bytes = sum(a.size or 0 for a in actions)
+    with ctx.out.batch_bar("transfers", len(actions), total_bytes) as bar:
+        try:
+            with ctx.conn.batch(settings.jobs, on_progress=bar.on_progress) as batch:
+                for action in actions:
+                    try:
+                        handle = _start(batch, ctx.conn, action, settings, bar.bytes_moved)
+                    except S3poError as exc:
+                        failed += 1
+                        _report(ctx, action, exc)
+                        continue
+                    handle.add_done_callback(_reporter(ctx, action))
+        except BatchError as group:
+            failed += len(group.exceptions)
+    return failed
+
+
+def _reporter(ctx: Context, action: Action) -> Callable[[Any], None]:
+    def done(handle: Handle[Any]) -> None:
+        _report(ctx, action, handle.exception())
+
+    return done
+
+
+def _start(
+    calls: Calls,
+    conn: Calls,
+    action: Action,
+    settings: Settings,
+    progress: Callable[[int], None],
+) -> Any:  # noqa: ANN401 - a result, or a Handle in a batch
+    """Begin ``action`` through ``calls`` (the connection, or a batch of it)."""
+    src, dst = action.src, action.dst
+    if action.kind == "upload":
+        assert isinstance(dst, Remote)  # noqa: S101 - planned so
+        if isinstance(src, Local):
+            return calls.upload_file(
+                dst.bucket,
+                dst.key,
+                src.path,
+                compress=settings.compress,
+                headers=settings.headers,
+                metadata=file_metadata(src.path),
+                retries=settings.retries,
+                delete=action.move,
+                progress=progress,
+            )
+        return calls.upload_fileobj(
+            dst.bucket,
+            dst.key,
+            sys.stdin.buffer,
+            compress=settings.compress,
+            headers=settings.headers,
+            retries=settings.retries,
+            progress=progress,
+        )
+    if action.kind == "download":
+        assert isinstance(src, Remote)  # noqa: S101 - planned so
+        after = _after_download(conn, src, dst, move=action.move)
+        if isinstance(dst, Stdio):
+            sys.stdout.flush()
+            return calls.download_fileobj(
+                src.bucket,
+                src.key,
+                sys.stdout.buffer,
+                decompress=settings.decompress,
+                retries=settings.retries,
+                progress=progress,
+                callback=after,
+            )
+        assert isinstance(dst, Local)  # noqa: S101 - planned so
+        return calls.download_file(
+            src.bucket,
+            src.key,
+            dst.path,
+            decompress=settings.decompress,
+            retries=settings.retries,
+            progress=progress,
+            callback=after,
+        )
+    fn = _copy if action.kind == "copy" else _delete
+    work = fn(conn, action, settings, progress)
+    if isinstance(calls, Batch):
+        where = src if isinstance(src, Remote) else dst
+        bucket, key = (where.bucket, where.key) if isinstance(where, Remote) else ("", str(src))
+        return calls.runner.submit(Handle(action.kind, bucket, key), work)
+    return work()
+
+
+def _after_download(
+    conn: Calls, src: Remote, dst: object, *, move: bool
+) -> Callable[[DownloadResult], None]:
+    def after(result: DownloadResult) -> None:
+        mtime = object_mtime(result.info)
+        if isinstance(dst, Local) and mtime is not None:
+            os.utime(dst.path, (mtime, mtime))
+        if move:
+            conn.delete(src.bucket, src.key)
+
+    return after
+
+
+def _copy(
+    conn: Calls, action: Action, settings: Settings, progress: Callable[[int], None]
+) -> Callable[[], object]:
+    src, dst = action.src, action.dst
+    assert isinstance(src, Remote)  # noqa: S101 - planned so
+    assert isinstance(dst, Remote)  # noqa: S101 - planned so
+
+    def work() -> object:
+        info = conn.copy(src.bucket, src.key, dst.bucket, dst.key, headers=settings.headers)
+        progress(info.size)
+        if action.move:
+            conn.delete(src.bucket, src.key)
+        return info
+
+    return work
+
+
+def _delete(
+    conn: Calls, action: Action, _settings: Settings, _progress: Callable[[int], None]
+) -> Callable[[], object]:
+    target = action.src
+
+    def work() -> object:
+        if isinstance(target, Remote):
+            conn.delete(target.bucket, target.key)
+        elif isinstance(target, Local):
+            target.path.unlink()
+        return None
+
+    return work

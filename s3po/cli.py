@@ -1,0 +1,283 @@
+"""The ``s3po`` command line: copy, sync, list and clean up objects from a shell.
+
+Run ``s3po --help`` or see docs/cli.md. Exit status: 0 when everything worked, 1 when a
+transfer or request failed (each failure is named on stderr), 2 for bad input (the command
+line, an option value, an unknown codec or backend, a missing local source), 130 on Ctrl-C.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from s3po._cli.commands import COMMANDS
+from s3po._cli.common import Context, UsageError
+from s3po._cli.output import Output
+from s3po._cli.run import USAGE_ERRORS
+from s3po._version import __version__
+from s3po.config import ChunkConfig, TransferConfig, parse_size
+from s3po.connection import DEFAULT_BACKEND_ENV, Connection
+from s3po.errors import S3poError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+#: Exit statuses.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_GLOBAL_DEFAULTS: dict[str, Any] = {
+    "backend": None,
+    "root": None,
+    "endpoint_url": None,
+    "profile": None,
+    "region": None,
+    "retries": None,
+    "dry_run": False,
+    "quiet": False,
+    "json": False,
+    "debug": False,
+}
+
+_EPILOG = """\
+exit status: 0 all good, 1 some transfers or requests failed, 2 bad input, 130 interrupted.
+Global options may come before or after the command. See docs/cli.md for the details."""
+
+
+def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes; ``suppress`` keeps a subcommand from resetting them."""
+    parser = argparse.ArgumentParser(add_help=False)
+    default: Any = argparse.SUPPRESS if suppress else None
+    flag: Any = argparse.SUPPRESS if suppress else False
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--backend",
+        default=default,
+        metavar="NAME",
+        help="storage backend (default: $S3PO_BACKEND, else 'local' with --root, else 's3')",
+    )
+    group.add_argument(
+        "--root", default=default, metavar="DIR", help="the local backend's folder of buckets"
+    )
+    group.add_argument("--endpoint-url", default=default, metavar="URL", help="S3 endpoint URL")
+    group.add_argument("--profile", default=default, metavar="NAME", help="AWS profile name")
+    group.add_argument("--region", default=default, metavar="NAME", help="AWS region name")
+    group.add_argument(
+        "--retries", type=int, default=default, metavar="N", help="retries after the first attempt"
+    )
+    group.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=flag,
+        help="print what would be transferred or deleted, and touch nothing",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=flag, help="no progress, no action lines"
+    )
+    group.add_argument(
+        "--json", action="store_true", default=flag, help="one JSON object per output line"
+    )
+    group.add_argument(
+        "--debug", action="store_true", default=flag, help="debug logging and full tracebacks"
+    )
+    return parser
+
+
+def _transfer_options() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("transfer options")
+    group.add_argument("--compress", metavar="CODEC", help="compress uploads: gzip, zstd, br, ...")
+    group.add_argument(
+        "--header",
+        action="append",
+        metavar="'NAME: VALUE'",
+        help="header for uploads, e.g. 'Cache-Control: max-age=60' or 'x-amz-meta-owner: me' "
+        "(repeatable)",
+    )
+    group.add_argument("--content-type", metavar="TYPE", help="Content-Type of uploads")
+    group.add_argument(
+        "--no-decompress",
+        action="store_true",
+        help="download compressed objects as stored, without undoing Content-Encoding",
+    )
+    group.add_argument(
+        "-j", "--jobs", type=int, default=8, metavar="N", help="concurrent transfers (default 8)"
+    )
+    group.add_argument(
+        "--part-size", metavar="SIZE", help="multipart part size, e.g. 8MiB (default 8MiB)"
+    )
+    group.add_argument(
+        "--threshold", metavar="SIZE", help="use multipart above this size (default 10MiB)"
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``s3po`` argument parser with all its subcommands.
+
+    Returns:
+        The parser; ``parse_args`` gives a namespace with ``command`` set.
+
+    .. versionadded:: 0.1.0
+    """
+    parser = argparse.ArgumentParser(
+        prog="s3po",
+        description="Move data to and from S3-compatible object storage.",
+        parents=[_global_options(suppress=False)],
+        epilog=_EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"s3po {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _global_options(suppress=True)
+    transfer = _transfer_options()
+
+    def command(name: str, text: str, *extra: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=text, description=text, parents=[*extra, common], epilog=_EPILOG
+        )
+
+    cp = command("cp", "copy files and objects (s3:// URLs, local paths, '-')", transfer)
+    cp.add_argument("src", metavar="SRC")
+    cp.add_argument("dst", metavar="DST")
+    cp.add_argument("-r", "--recursive", action="store_true", help="copy folders and prefixes")
+    cp.add_argument(
+        "--delete-source",
+        action="store_true",
+        help="move: delete each source once its copy is stored and verified",
+    )
+
+    sync = command("sync", "make DST hold what SRC holds (folder <-> prefix)", transfer)
+    sync.add_argument("src", metavar="SRC")
+    sync.add_argument("dst", metavar="DST")
+    sync.add_argument("--delete", action="store_true", help="delete what DST has and SRC lacks")
+
+    ls = command("ls", "list objects and folders under s3://BUCKET/PREFIX")
+    ls.add_argument("url", metavar="URL")
+    ls.add_argument("-r", "--recursive", action="store_true", help="every object, no folders")
+    ls.add_argument("-H", "--human-readable", action="store_true", help="sizes as 1.5 MiB")
+
+    cat = command("cat", "write objects to standard output, decompressed")
+    cat.add_argument("urls", metavar="URL", nargs="+")
+    cat.add_argument("--no-decompress", action="store_true", help="write the stored bytes")
+
+    rm = command("rm", "delete an object, or with -r everything under a prefix")
+    rm.add_argument("url", metavar="URL")
+    rm.add_argument("-r", "--recursive", action="store_true", help="delete under the prefix")
+    rm.add_argument("-j", "--jobs", type=int, default=8, metavar="N", help="concurrent deletes")
+
+    head = command("head", "show an object's size, ETag, headers and metadata")
+    head.add_argument("url", metavar="URL")
+
+    cleanup = command("cleanup", "abort incomplete multipart uploads under a prefix")
+    cleanup.add_argument("url", metavar="URL")
+    cleanup.add_argument(
+        "--older-than",
+        default="1d",
+        metavar="AGE",
+        help="only uploads started this long ago: 30m, 12h, 1d, 2w (default 1d; 0s for all)",
+    )
+    return parser
+
+
+def _open_connection(args: argparse.Namespace) -> Connection:
+
+    backend = (
+        args.backend or os.environ.get(DEFAULT_BACKEND_ENV) or ("local" if args.root else "s3")
+    )
+    options: dict[str, Any] = {}
+    if args.root is not None:
+        options["root"] = args.root
+    for flag, option in (
+        ("endpoint_url", "endpoint_url"),
+        ("profile", "profile_name"),
+        ("region", "region_name"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            options[option] = value
+    chunk: dict[str, int] = {}
+    for name in ("part_size", "threshold"):
+        value = getattr(args, name, None)
+        if value is not None:
+            chunk[name] = parse_size(value)
+    config = TransferConfig(chunk=ChunkConfig(**chunk))
+    try:
+        return Connection(backend, config=config, retries=args.retries, **options)
+    except TypeError as exc:
+        given = ", ".join(f"--{k.removesuffix('_name').replace('_', '-')}" for k in options)
+        raise UsageError(f"the {backend!r} backend does not take {given}: {exc}") from None
+
+
+def _error_line(exc: BaseException, *, debug: bool = False) -> str:
+
+    if isinstance(exc, UsageError | S3poError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    hint = "" if debug else " (run with --debug for the traceback)"
+    return f"{type(exc).__name__}: {exc}{hint}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``s3po`` command line.
+
+    Args:
+        argv: The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 all good, 1 something failed, 2 bad input, 130 interrupted.
+
+    .. versionadded:: 0.1.0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, value in _GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="s3po: %(levelname)s: %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+    data_on_stdout = args.command == "cat" or (args.command == "cp" and args.dst == "-")
+    out = Output(json_mode=args.json, quiet=args.quiet, data_on_stdout=data_on_stdout)
+    try:
+        with _open_connection(args) as conn:
+            return COMMANDS[args.command](Context(args, conn, out))
+    except KeyboardInterrupt:
+        out.error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``s3po cat ... | head``): say nothing more, on a quiet stdout.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except (UsageError, *USAGE_ERRORS) as exc:
+        _print_traceback(args, exc)
+        out.error(_error_line(exc, debug=args.debug))
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line and a status
+        _print_traceback(args, exc)
+        out.error(_error_line(exc, debug=args.debug))
+        return EXIT_FAILED
+
+
+def _print_traceback(args: argparse.Namespace, exc: BaseException) -> None:
+    if args.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""End-to-end integrity: a checksum of the logical content, stored and verified.
+
+On upload s3po records the SHA-256 of the content *before* compression in the object's
+``s3po-sha256`` metadata (for bytes, text, files and seekable streams; a stream that cannot
+seek is uploaded without it, since metadata must be sent before the first byte). On download,
+after decoding, the bytes are hashed as they stream and compared at the end; a mismatch
+raises :class:`~s3po.CorruptData` instead of handing back wrong bytes. The transport is
+checked separately, per request, by the backend (Content-MD5 or x-amz-checksum-*).
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import IO, Any
+
+from s3po._types import Body, GetResult
+from s3po.errors import CorruptData
+
+__all__ = ["CHECKSUM_METADATA", "VerifyingBody", "content_digest", "verify_body"]
+
+#: The user-metadata name holding the hex SHA-256 of the logical content.
+CHECKSUM_METADATA = "s3po-sha256"
+
+_CHUNK = 4 * 1024 * 1024
+
+
+def content_digest(stream: IO[bytes] | Any) -> str | None:  # noqa: ANN401
+    """The hex SHA-256 of a seekable stream from its position on; None if it cannot seek.
+
+    The stream is left where it was.
+
+    .. versionadded:: 0.1.0
+    """
+    if isinstance(stream, io.BytesIO):
+        return hashlib.sha256(stream.getbuffer()[stream.tell() :]).hexdigest()
+    try:
+        if not stream.seekable():
+            return None
+        start = stream.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+    digest = hashlib.sha256()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    readinto = getattr(stream, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(buffer)
+            if not n:
+                break
+            digest.update(view[:n])
+        else:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+    stream.seek(start)
+    return digest.hexdigest()
+
+
+class VerifyingBody(Body):
+    """Hashes what passes through and checks it against the expected digest at the end.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, source: Body, expected: str, *, bucket: str, key: str) -> None:
+        """Check ``source`` against the hex SHA-256 ``expected``."""
+        super().__init__()
+        self._source = source
+        self._expected = expected.lower()
+        self._digest = hashlib.sha256()
+        self._bucket = bucket
+        self._key = key
+        self._checked = False
+
+    def read(self, size: int = -1) -> bytes:
+        """Read and hash; at the end, raise CorruptData on a mismatch."""
+        data = self._source.read(size)
+        if data:
+            self._digest.update(data)
+        elif not self._checked and (size is None or size != 0):
+            self._checked = True
+            actual = self._digest.hexdigest()
+            if actual != self._expected:
+                raise CorruptData(
+                    f"content checksum mismatch: stored SHA-256 {self._expected}, received "
+                    f"{actual}; the object was altered after upload or damaged in transit",
+                    bucket=self._bucket,
+                    key=self._key,
+                )
+        return data
+
+    def readall(self) -> bytes:
+        """Read to the end, verifying."""
+        chunks = []
+        while chunk := self.read(_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        """Close the source."""
+        self._source.close()
+        super().close()
+
+
+def verify_body(result: GetResult, *, decoded: bool) -> GetResult:
+    """Wrap ``result`` so its content is verified, when there is a checksum to check.
+
+    ``decoded`` says whether the body is the logical content (Content-Encoding undone, or
+    none applied); stored compressed bytes cannot be checked against the logical checksum.
+
+    .. versionadded:: 0.1.0
+    """
+    expected = result.info.headers.metadata.get(CHECKSUM_METADATA)
+    if not expected or not decoded:
+        return result
+    body = VerifyingBody(result.body, expected, bucket=result.info.bucket, key=result.info.key)
+    return GetResult(info=result.info, body=body, start=result.start, end=result.end)

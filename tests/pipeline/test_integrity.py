@@ -1,0 +1,100 @@
+"""End-to-end integrity: the logical checksum is stored, verified, and never fooled."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+import s3po
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> s3po.Connection:
+    return s3po.Connection(backend="local", root=tmp_path / "store")
+
+
+def _flip_a_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("codec", [None, "br"])
+def test_a_byte_flipped_on_the_server_raises_corrupt_data(
+    conn: s3po.Connection, tmp_path: Path, codec: str | None
+) -> None:
+    payload = os.urandom(50_000)
+    conn.upload_string("bucket", "obj", payload, compress=codec)
+    stored = tmp_path / "store" / "bucket" / "obj"
+    # brotli of random bytes is stored nearly raw, so a flip decodes "successfully"
+    _flip_a_byte(stored, len(stored.read_bytes()) // 2)
+    with pytest.raises(s3po.CorruptData, match="checksum mismatch"):
+        conn.download_bytes("bucket", "obj")
+    target = tmp_path / "out.bin"
+    with pytest.raises(s3po.CorruptData):
+        conn.download_file("bucket", "obj", target)
+    assert not target.exists()
+
+
+def test_checksum_is_of_the_content_before_compression(conn: s3po.Connection) -> None:
+    text = "abc" * 10_000
+    result = conn.upload_string("bucket", "t", text, compress="gzip")
+    expected = hashlib.sha256(text.encode()).hexdigest()
+    assert result.sha256 == expected  # type: ignore[union-attr]
+    assert conn.head("bucket", "t").headers.metadata["s3po-sha256"] == expected
+
+
+def test_unseekable_streams_go_up_without_a_checksum(conn: s3po.Connection) -> None:
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as w:
+        w.write(b"piped bytes")
+    with os.fdopen(read_end, "rb") as r:
+        result = conn.upload_fileobj("bucket", "p", r)
+    assert result.sha256 is None  # type: ignore[union-attr]
+    assert conn.download_bytes("bucket", "p") == b"piped bytes"
+
+
+def test_seekable_stream_is_hashed_from_its_position(conn: s3po.Connection) -> None:
+    stream = io.BytesIO(b"skip-this|keep this")
+    stream.seek(10)
+    result = conn.upload_fileobj("bucket", "s", stream)
+    assert result.sha256 == hashlib.sha256(b"keep this").hexdigest()  # type: ignore[union-attr]
+    assert conn.download_bytes("bucket", "s") == b"keep this"
+
+
+def test_delete_waits_for_a_matching_checksum(
+    conn: s3po.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "src.txt"
+    source.write_text("important")
+    real_head = conn.transfer.head
+
+    def tampered_head(bucket: str, key: str) -> s3po.ObjectInfo:
+        return real_head(bucket, key)
+
+    monkeypatch.setattr(conn.transfer, "head", tampered_head)
+    original = conn.transfer.verify
+
+    def verify_against_other_bytes(
+        result: s3po.UploadResult, config: s3po.TransferConfig | None = None
+    ) -> s3po.ObjectInfo:
+        conn.backend.put("bucket", "k", b"other", headers=conn.backend.head("bucket", "k").headers)
+        return original(result, config)
+
+    monkeypatch.setattr(conn.transfer, "verify", verify_against_other_bytes)
+    with pytest.raises(s3po.CorruptData):
+        conn.upload_file("bucket", "k", source, delete=True)
+    assert source.read_text() == "important"
+
+
+def test_checksum_can_be_turned_off(tmp_path: Path) -> None:
+    conn = s3po.Connection(
+        backend="local", root=tmp_path / "s", config=s3po.TransferConfig(checksum=False)
+    )
+    result = conn.upload_string("bucket", "k", "v")
+    assert result.sha256 is None  # type: ignore[union-attr]
+    assert "s3po-sha256" not in conn.head("bucket", "k").headers.metadata
