@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Codec", "Decoder", "DecodingBody", "Encoder", "EncodingReader"]
 
+#: Input slice fed to decoders while a size limit is enforced.
+_GUARD_SLICE = 512
+
 
 class Encoder(Protocol):
     """Compresses a stream chunk by chunk.
@@ -51,6 +54,11 @@ class Decoder(Protocol):
     def flush(self) -> bytes:
         """Finish; raise :class:`~s3po.CorruptData` if the stream ended early."""
         ...
+
+
+# Decoders of formats whose expansion is unbounded per input byte may also offer
+# ``decode_bounded(data, room) -> bytes``: like ``decode``, but it may stop once it has
+# produced more than ``room`` bytes. The size guard uses it to keep memory bounded.
 
 
 @runtime_checkable
@@ -138,11 +146,46 @@ class DecodingBody(Body):
         self.decoded_bytes = 0
 
     def _pump(self, data: bytes, final: bool) -> bytes:
+        if self._limit is not None:
+            out = bytearray()
+            self._guarded(0, data, out)
+            if final:
+                self._guarded_flush(0, out)
+            return bytes(out)
         for decoder in self._decoders:
             data = decoder.decode(data) if data else b""
             if final:
                 data += decoder.flush()
         return data
+
+    def _guarded(self, stage: int, data: bytes, out: bytearray) -> None:
+        """Decode in small slices, checking the limit after each, so a bomb cannot fill memory.
+
+        A slice of 512 bytes expands to at most tens of MiB even for the densest formats.
+        """
+        if stage == len(self._decoders):
+            out += data
+            self.decoded_bytes += len(data)
+            self._check_limit()
+            return
+        decoder = self._decoders[stage]
+        bounded = getattr(decoder, "decode_bounded", None)
+        view = memoryview(data)
+        for start in range(0, len(view), _GUARD_SLICE):
+            piece = bytes(view[start : start + _GUARD_SLICE])
+            if bounded is not None:
+                room = (self._limit or 0) - self.decoded_bytes
+                decoded = bounded(piece, room)
+                if len(decoded) > room:
+                    self.decoded_bytes += len(decoded)
+                    self._check_limit()
+            else:
+                decoded = decoder.decode(piece)
+            self._guarded(stage + 1, decoded, out)
+
+    def _guarded_flush(self, stage: int, out: bytearray) -> None:
+        for index in range(stage, len(self._decoders)):
+            self._guarded(index + 1, self._decoders[index].flush(), out)
 
     def _check_limit(self) -> None:
         if self._limit is not None and self.decoded_bytes > self._limit:
@@ -161,8 +204,8 @@ class DecodingBody(Body):
                 chunk = self._source.read(MIB)
                 out = self._pump(chunk, final=not chunk)
                 self._finished = not chunk
-                self.decoded_bytes += len(out)
-                self._check_limit()
+                if self._limit is None:
+                    self.decoded_bytes += len(out)
                 self._buffer += out
         except CorruptData as exc:
             if exc.bucket is None:

@@ -13,6 +13,8 @@ import s3po
 
 __all__ = ["BrotliCodec", "s3po_register_codecs"]
 
+_STEP = 1024 * 1024
+
 
 class _Encoder:
     def __init__(self, brotli: Any, quality: int) -> None:  # noqa: ANN401
@@ -37,6 +39,21 @@ class _Decoder:
             return self._d.process(data)  # type: ignore[no-any-return]
         except self._b.error as exc:
             raise s3po.CorruptData(f"the body is not valid brotli: {exc}") from exc
+
+    def decode_bounded(self, data: bytes, room: int) -> bytes:
+        """Decode, stopping once more than ``room`` bytes came out (a bomb guard)."""
+        self._started = True
+        out = bytearray()
+        try:
+            chunk = self._d.process(data, output_buffer_limit=_STEP)
+            while True:
+                out += chunk
+                if len(out) > room or self._d.can_accept_more_data():
+                    break
+                chunk = self._d.process(b"", output_buffer_limit=_STEP)
+        except self._b.error as exc:
+            raise s3po.CorruptData(f"the body is not valid brotli: {exc}") from exc
+        return bytes(out)
 
     def flush(self) -> bytes:
         if self._started and not self._d.is_finished():
