@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from s3po import emulation
 from s3po._headers import parse_headers
 from s3po._types import (
     Backend,
@@ -123,6 +124,7 @@ __all__ = [
     "check_bucket",
     "check_key",
     "default_registries",
+    "emulation",
     "hookimpl",
     "hookspec",
     "make_plugin_manager",

@@ -295,7 +295,12 @@ def test_batch_on_a_dask_cluster(tmp_path: Path) -> None:
     conn = s3po.Connection(backend="local", root=tmp_path / "store")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address=None,
+            scheduler_port=0,
+            host="127.0.0.1",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -1,0 +1,133 @@
+"""Building the backend's boto3 client from options and the environment.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.config
+import botocore.exceptions as bce
+
+import s3po
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "ADDRESSING_STYLE_ENV",
+    "CHECKSUM_ENV",
+    "ENDPOINT_URL_ENV",
+    "PROFILE_ENV",
+    "REGION_ENV",
+    "ClientOptions",
+    "make_client",
+]
+
+#: Environment variables read when the matching option is not given.
+ENDPOINT_URL_ENV = "S3PO_ENDPOINT_URL"
+REGION_ENV = "S3PO_REGION"
+PROFILE_ENV = "S3PO_PROFILE"
+ADDRESSING_STYLE_ENV = "S3PO_ADDRESSING_STYLE"
+CHECKSUM_ENV = "S3PO_CHECKSUM"
+
+_STYLES = ("path", "virtual", "auto")
+_CHECKSUMS = ("when_required", "when_supported")
+
+
+def _option(value: str | None, env: str) -> str | None:
+    return value if value is not None else (os.environ.get(env) or None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientOptions:
+    """The backend's options, as given (None: not given; the environment may fill it)."""
+
+    endpoint_url: str | None = None
+    region_name: str | None = None
+    profile_name: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    session: boto3.Session | None = None
+    client: S3Client | None = None
+    addressing_style: str | None = None
+    checksum: str | None = None
+    max_pool_connections: int = 64
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    def __repr__(self) -> str:
+        """Never show the credentials."""
+        return f"ClientOptions(endpoint_url={self.endpoint_url!r})"
+
+
+def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None]:
+    """Make (or take) the client; return it with its checksum policy, ownership and endpoint.
+
+    The endpoint is None for AWS S3's own endpoints.
+
+    Raises:
+        ConfigError: An option has a bad value, or options conflict.
+    """
+    endpoint_url = _option(options.endpoint_url, ENDPOINT_URL_ENV)
+    region_name = _option(options.region_name, REGION_ENV)
+    profile_name = _option(options.profile_name, PROFILE_ENV)
+    style = _option(options.addressing_style, ADDRESSING_STYLE_ENV)
+    style = (style or ("path" if endpoint_url else "auto")).lower()
+    if style not in _STYLES:
+        raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
+    policy = (_option(options.checksum, CHECKSUM_ENV) or "when_required").lower()
+    if policy not in _CHECKSUMS:
+        raise s3po.ConfigError(f"checksum must be one of {_CHECKSUMS}, not {policy!r}")
+    if options.max_pool_connections < 1:
+        raise s3po.ConfigError("max_pool_connections must be 1 or more")
+    keys = (options.aws_access_key_id, options.aws_secret_access_key, options.aws_session_token)
+    if options.client is not None:
+        given = [options.endpoint_url, region_name, profile_name, options.session, *keys]
+        if any(v is not None for v in given):
+            raise s3po.ConfigError(
+                "pass a ready client alone; endpoint, region, profile, session and "
+                "credentials are the client's own"
+            )
+        return options.client, policy, False, options.client.meta.endpoint_url
+    session = options.session
+    if session is not None and (profile_name is not None or any(keys)):
+        raise s3po.ConfigError("pass a session or a profile/credentials, not both")
+    if session is None:
+        try:
+            session = boto3.Session(
+                aws_access_key_id=options.aws_access_key_id,
+                aws_secret_access_key=options.aws_secret_access_key,
+                aws_session_token=options.aws_session_token,
+                profile_name=profile_name,
+            )
+        except bce.ProfileNotFound as exc:
+            raise s3po.ConfigError(
+                f"AWS profile {profile_name!r} not found; check ~/.aws/config or ${PROFILE_ENV}"
+            ) from exc
+    region = region_name or session.region_name or ("us-east-1" if endpoint_url else None)
+    settings: dict[str, Any] = {
+        "signature_version": "s3v4",
+        "s3": {"addressing_style": style},
+        # s3po's retry layer is the only one: botocore makes each request once.
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "max_pool_connections": options.max_pool_connections,
+        "connect_timeout": options.connect_timeout,
+        "read_timeout": options.read_timeout,
+        "tcp_keepalive": True,
+    }
+    if "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS:  # boto3 1.36+
+        settings["request_checksum_calculation"] = policy
+        settings["response_checksum_validation"] = policy
+    client = session.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=botocore.config.Config(**settings),
+    )
+    return client, policy, True, endpoint_url

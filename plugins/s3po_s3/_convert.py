@@ -1,0 +1,134 @@
+"""Conversions between s3po's types and boto3's request and response fields.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import s3po
+from s3po import CommonPrefix, Headers, ObjectInfo, PartInfo
+
+if TYPE_CHECKING:
+    from s3po._types import Readable, UploadBody
+
+__all__ = [
+    "CONTENT_RANGE",
+    "as_bytes",
+    "content_md5",
+    "entry_key",
+    "header_params",
+    "headers_from",
+    "multipart_etag",
+    "quote",
+    "unquote",
+    "utc",
+]
+
+_HEADER_FIELDS = (
+    ("content_type", "ContentType"),
+    ("content_encoding", "ContentEncoding"),
+    ("cache_control", "CacheControl"),
+    ("content_disposition", "ContentDisposition"),
+    ("content_language", "ContentLanguage"),
+)
+#: Response fields reported in ``Headers.extra`` (each is also a valid upload parameter).
+_EXTRA_FIELDS = ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "WebsiteRedirectLocation")
+#: Parameters the backend sets itself; ``Headers.extra`` may not override them.
+_RESERVED = frozenset(
+    {"Bucket", "Key", "Body", "ContentMD5", "ContentLength", "UploadId", "PartNumber",
+     "CopySource", "CopySourceIfMatch", "MetadataDirective", "IfMatch", "Range"}
+)  # fmt: skip
+CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def unquote(value: str | None) -> str:
+    """An ETag without its quotes."""
+    return (value or "").strip('"')
+
+
+def quote(etag: str) -> str:
+    """An ETag in quotes, as If-Match and part lists want it."""
+    return f'"{etag.strip(chr(34))}"'
+
+
+def content_md5(data: bytes) -> str:
+    """The Content-MD5 header of ``data`` (base64 of the digest)."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+def as_bytes(body: UploadBody) -> bytes:
+    """The body as bytes; a stream is read to its end."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, bytearray | memoryview):
+        return bytes(body)
+    return _read_all(body)
+
+
+def _read_all(stream: Readable) -> bytes:
+    return b"".join(iter(lambda: stream.read(1024 * 1024), b""))
+
+
+def utc(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` in UTC."""
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
+def headers_from(response: Any) -> Headers:  # noqa: ANN401 - any boto3 response dict
+    """The :class:`~s3po.Headers` of a HeadObject or GetObject response."""
+    extra = {name: str(response[name]) for name in _EXTRA_FIELDS if response.get(name)}
+    if response.get("ExpiresString"):
+        extra["Expires"] = response["ExpiresString"]
+    return Headers(
+        content_type=response.get("ContentType"),
+        content_encoding=response.get("ContentEncoding") or None,
+        cache_control=response.get("CacheControl"),
+        content_disposition=response.get("ContentDisposition"),
+        content_language=response.get("ContentLanguage"),
+        metadata={k.lower(): v for k, v in (response.get("Metadata") or {}).items()},
+        extra=extra,
+    )
+
+
+def multipart_etag(parts: Sequence[PartInfo]) -> str | None:
+    """The ETag S3 gives an upload of ``parts``, when every part ETag is a plain MD5."""
+    if not parts or not all(_MD5_HEX.fullmatch(p.etag) for p in parts):
+        return None
+    digests = b"".join(bytes.fromhex(p.etag) for p in parts)
+    return f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(parts)}"
+
+
+def header_params(headers: Headers, bucket: str, key: str) -> dict[str, Any]:
+    """boto3's upload parameters for ``headers`` (``extra`` passes through by boto3 name).
+
+    Raises:
+        InvalidRequest: ``extra`` tries to set a parameter the backend owns.
+    """
+    params: dict[str, Any] = {}
+    for attr, name in _HEADER_FIELDS:
+        value = getattr(headers, attr)
+        if value is not None:
+            params[name] = value
+    if headers.metadata:
+        params["Metadata"] = dict(headers.metadata)
+    clash = sorted(_RESERVED & headers.extra.keys())
+    if clash:
+        raise s3po.InvalidRequest(
+            f"Headers.extra may not set {', '.join(clash)} (s3://{bucket}/{key}); the S3 "
+            "backend sets them itself"
+        )
+    params.update(headers.extra)
+    return params
+
+
+def entry_key(entry: ObjectInfo | CommonPrefix) -> str:
+    """The key or prefix a listing entry sorts by."""
+    return entry.key if isinstance(entry, ObjectInfo) else entry.prefix

@@ -1,0 +1,233 @@
+"""botocore's exceptions, translated into s3po's at the backend's edge.
+
+Everything lives in one table, :data:`_BY_CODE`, keyed by the S3 error code (or, for the
+bodiless HEAD responses, the HTTP status as a string). :func:`translate` looks an exception up
+there, falls back on the HTTP status, and builds an s3po error whose message names the object
+and says what to try next. Credentials never appear in a message: only the server's code and
+message, the bucket, the key and the endpoint do.
+"""
+
+from __future__ import annotations
+
+import http.client
+from typing import TYPE_CHECKING, Any
+
+import botocore.exceptions as bce
+import urllib3.exceptions
+
+import s3po
+from s3po import Body
+
+if TYPE_CHECKING:
+    from botocore.response import StreamingBody
+
+__all__ = ["StreamBody", "translate"]
+
+_CREDENTIALS = (
+    "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile, or the "
+    "role) and the bucket's policy"
+)
+_RETRY = "s3po retries this on its own; if it persists, check the endpoint and the server"
+
+#: S3 error code (or bare HTTP status) -> the s3po error and what to tell the user.
+_BY_CODE: dict[str, tuple[type[s3po.BackendError], str]] = {
+    "NoSuchKey": (s3po.NoSuchKey, "check the key; a listing shows what is stored"),
+    "NoSuchBucket": (
+        s3po.NoSuchBucket,
+        "check the bucket name, endpoint and region, or create it with create_bucket()",
+    ),
+    "NoSuchUpload": (
+        s3po.NoSuchUpload,
+        "the multipart upload was completed or aborted already; start a new one",
+    ),
+    "AccessDenied": (s3po.AccessDenied, _CREDENTIALS),
+    "403": (s3po.AccessDenied, _CREDENTIALS),
+    "InvalidAccessKeyId": (s3po.AccessDenied, _CREDENTIALS),
+    "SignatureDoesNotMatch": (s3po.AccessDenied, "check the secret key and the region"),
+    "AllAccessDisabled": (s3po.AccessDenied, _CREDENTIALS),
+    "ExpiredToken": (s3po.AccessDenied, "the session token expired; refresh the credentials"),
+    "InvalidToken": (s3po.AccessDenied, "the session token is invalid; refresh the credentials"),
+    "PreconditionFailed": (
+        s3po.PreconditionFailed,
+        "the object changed while it was read; start the download again",
+    ),
+    "412": (
+        s3po.PreconditionFailed,
+        "the object changed while it was read; start the download again",
+    ),
+    "EntityTooSmall": (
+        s3po.InvalidPart,
+        "every part but the last must be at least 5 MiB; raise part_size",
+    ),
+    "InvalidPart": (s3po.InvalidPart, "a listed part was never uploaded or its ETag differs"),
+    "InvalidPartOrder": (s3po.InvalidPart, "list the parts in ascending order"),
+    # Throttling and server faults: worth repeating.
+    "SlowDown": (s3po.TransientError, _RETRY),
+    "ServiceUnavailable": (s3po.TransientError, _RETRY),
+    "InternalError": (s3po.TransientError, _RETRY),
+    "RequestTimeout": (s3po.TransientError, _RETRY),
+    "RequestTimeoutException": (s3po.TransientError, _RETRY),
+    "ThrottlingException": (s3po.TransientError, _RETRY),
+    "Throttling": (s3po.TransientError, _RETRY),
+    "TooManyRequestsException": (s3po.TransientError, _RETRY),
+    "RequestLimitExceeded": (s3po.TransientError, _RETRY),
+    "429": (s3po.TransientError, _RETRY),
+    "500": (s3po.TransientError, _RETRY),
+    "502": (s3po.TransientError, _RETRY),
+    "503": (s3po.TransientError, _RETRY),
+    "504": (s3po.TransientError, _RETRY),
+    # The body arrived damaged or short (the MD5 or length did not match): sending it again
+    # is the cure.
+    "BadDigest": (s3po.TransientError, _RETRY),
+    "IncompleteBody": (s3po.TransientError, _RETRY),
+    "XAmzContentSHA256Mismatch": (s3po.TransientError, _RETRY),
+}
+
+#: botocore's transport failures worth repeating (SSL errors are not: a bad certificate
+#: stays bad).
+_TRANSIENT_TRANSPORT = (
+    bce.EndpointConnectionError,
+    bce.ConnectionClosedError,
+    bce.ReadTimeoutError,
+    bce.ConnectTimeoutError,
+    bce.HTTPClientError,
+)
+
+#: Failures while a response body streams in; the retry layer resumes from the offset.
+_STREAM_ERRORS = (
+    bce.IncompleteReadError,
+    bce.ResponseStreamingError,
+    bce.ReadTimeoutError,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+    http.client.HTTPException,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def error_code(exc: bce.ClientError) -> str:
+    """The S3 error code of ``exc``, or its HTTP status when the response had no body."""
+    response: Any = exc.response
+    code = str(response.get("Error", {}).get("Code") or "")
+    return code or str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+
+
+def status_code(exc: bce.ClientError) -> int:
+    """The HTTP status of ``exc`` (0 if unknown)."""
+    response: Any = exc.response
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def translate(
+    exc: Exception, *, op: str, bucket: str | None, key: str | None = None, where: str
+) -> s3po.S3poError:
+    """Build the s3po error for ``exc``, raised by ``op`` on ``s3://bucket/key`` at ``where``.
+
+    The caller raises the result ``from exc``.
+    """
+    location = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
+    context = {"bucket": bucket, "key": key, "backend": "s3"}
+    if isinstance(exc, bce.ClientError):
+        code = error_code(exc)
+        status = status_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message") or "").strip()
+        detail = f"{code}: {message}" if message and message != code else code
+        cls, advice = _BY_CODE.get(code) or _BY_CODE.get(str(status)) or _by_status(status, key)
+        return cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return s3po.AccessDenied(
+            f"{op} {location}: no usable AWS credentials found ({exc}); set "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or pass them to the backend",
+            **context,
+        )
+    if isinstance(exc, bce.SSLError):
+        return s3po.BackendError(
+            f"{op} {location}: TLS failed at {where} ({exc}); check the endpoint's certificate "
+            "or the CA bundle (AWS_CA_BUNDLE)",
+            **context,
+        )
+    if isinstance(exc, _TRANSIENT_TRANSPORT):
+        return s3po.TransientError(
+            f"{op} {location}: connection to {where} failed ({type(exc).__name__}); {_RETRY}",
+            **context,
+        )
+    if isinstance(exc, bce.ParamValidationError):
+        return s3po.InvalidRequest(f"{op} {location}: boto3 refused the request: {exc}")
+    return s3po.BackendError(f"{op} {location} failed at {where}: {exc}", **context)
+
+
+def _by_status(status: int, key: str | None) -> tuple[type[s3po.BackendError], str]:
+    if status == 404:  # noqa: PLR2004 - HTTP status
+        return _BY_CODE["NoSuchKey"] if key else _BY_CODE["NoSuchBucket"]
+    if status >= 500:  # noqa: PLR2004 - HTTP status
+        return s3po.TransientError, _RETRY
+    return s3po.BackendError, "the server refused the request; see its message"
+
+
+class StreamBody(Body):
+    """An object's body streaming from botocore, with read errors made transient.
+
+    Reads stop after ``length`` bytes, and a stream that ends before that raises
+    :class:`~s3po.TransientError`, so the retry layer resumes it at the right offset.
+    ``skip`` bytes are dropped first (for servers that answer a ranged GET in full).
+    """
+
+    def __init__(
+        self,
+        stream: StreamingBody,
+        *,
+        length: int,
+        skip: int = 0,
+        bucket: str,
+        key: str,
+        where: str,
+    ) -> None:
+        """Wrap ``stream``, which holds ``skip + length`` bytes or more."""
+        super().__init__()
+        self._stream = stream
+        self._remaining = length
+        self._skip = skip
+        self._bucket = bucket
+        self._key = key
+        self._where = where
+
+    def _raw(self, n: int) -> bytes:
+        try:
+            return self._stream.read(n)
+        except _STREAM_ERRORS as exc:
+            raise s3po.TransientError(
+                f"the body of s3://{self._bucket}/{self._key} was cut off from {self._where} "
+                f"({type(exc).__name__}: {exc}); {_RETRY}",
+                bucket=self._bucket,
+                key=self._key,
+                backend="s3",
+            ) from exc
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all remaining if negative)."""
+        while self._skip > 0:
+            dropped = self._raw(min(self._skip, 1024 * 1024))
+            if not dropped:
+                break
+            self._skip -= len(dropped)
+        if self._remaining <= 0:
+            return b""
+        n = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        data = self._raw(n)
+        if not data and n > 0:
+            raise s3po.TransientError(
+                f"the body of s3://{self._bucket}/{self._key} ended {self._remaining} bytes "
+                f"early; {_RETRY}",
+                bucket=self._bucket,
+                key=self._key,
+                backend="s3",
+            )
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        """Release the connection."""
+        if not self.closed:
+            self._stream.close()
+        super().close()

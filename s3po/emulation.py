@@ -1,0 +1,102 @@
+"""S3's rules for backends that emulate it on storage that has none (files, fsspec).
+
+Shared by the local and fsspec plugins, and free for third-party backends: key order and
+delimiter folding of a listing, the ETag of single and multipart uploads, and the checks
+S3 applies when a multipart upload is completed.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+from s3po._types import Capabilities, CommonPrefix, PartInfo
+from s3po.errors import InvalidPart
+
+__all__ = ["check_part_plan", "fold_listing", "multipart_etag", "s3_key_order"]
+
+T = TypeVar("T")
+
+
+def s3_key_order(key: str) -> bytes:
+    """Sort key giving S3's listing order (by the UTF-8 bytes of the key).
+
+    .. versionadded:: 0.1.0
+    """
+    return key.encode("utf-8")
+
+
+def fold_listing(
+    keys: Iterable[str],
+    prefix: str,
+    delimiter: str | None,
+    describe: Callable[[str], T | None],
+) -> Iterator[T | CommonPrefix]:
+    """Yield S3's listing of ``keys``: sorted, under ``prefix``, folded at ``delimiter``.
+
+    ``describe`` turns a key into its entry (None skips a key that vanished meanwhile).
+
+    .. versionadded:: 0.1.0
+    """
+    seen: set[str] = set()
+    for key in sorted((k for k in keys if k.startswith(prefix)), key=s3_key_order):
+        if delimiter:
+            cut = key.find(delimiter, len(prefix))
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                if common not in seen:
+                    seen.add(common)
+                    yield CommonPrefix(common)
+                continue
+        entry = describe(key)
+        if entry is not None:
+            yield entry
+
+
+def multipart_etag(part_digests: Sequence[bytes]) -> str:
+    """The ETag S3 gives a multipart upload: MD5 of the parts' MD5s, then ``-N``.
+
+    .. versionadded:: 0.1.0
+    """
+    joined = hashlib.md5(b"".join(part_digests)).hexdigest()  # noqa: S324 - S3's definition
+    return f"{joined}-{len(part_digests)}"
+
+
+def check_part_plan(
+    parts: Sequence[PartInfo],
+    sizes: Callable[[int], int | None],
+    caps: Capabilities,
+    refuse: Callable[[str], InvalidPart],
+) -> None:
+    """Apply S3's CompleteMultipartUpload checks.
+
+    Args:
+        parts: The parts named by the caller.
+        sizes: Part number to its stored size, None if it was never uploaded.
+        caps: The limits to apply.
+        refuse: Builds the error to raise, from the reason.
+
+    Raises:
+        InvalidPart: No parts, too many, out of order, missing, or too small.
+
+    .. versionadded:: 0.1.0
+    """
+    if not parts:
+        raise refuse("a multipart upload needs at least one part")
+    if len(parts) > caps.max_parts:
+        raise refuse(f"{len(parts)} parts exceed the limit of {caps.max_parts}")
+    numbers = [p.part_number for p in parts]
+    if numbers != sorted(set(numbers)):
+        raise refuse("parts must be listed in ascending order without repeats")
+    for i, part in enumerate(parts):
+        size = sizes(part.part_number)
+        if size is None:
+            raise refuse(f"part {part.part_number} was never uploaded")
+        if i < len(parts) - 1 and size < caps.min_part_size:
+            raise refuse(
+                f"part {part.part_number} is {size} bytes; every part but the last must be "
+                f"at least {caps.min_part_size} bytes (EntityTooSmall)"
+            )
