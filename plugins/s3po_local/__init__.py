@@ -37,6 +37,7 @@ from s3po import (
     MultipartUpload,
     ObjectInfo,
     PartInfo,
+    emulation,
 )
 
 __all__ = ["LocalBackend", "s3po_register_backends"]
@@ -346,21 +347,14 @@ class LocalBackend:
     ) -> Iterator[ObjectInfo | CommonPrefix]:
         """Yield objects and common prefixes under ``prefix``, in S3's key order."""
         base = self._bucket(bucket)
-        keys = sorted(self._walk(base, prefix), key=lambda k: k.encode("utf-8"))
-        seen: set[str] = set()
-        for key in keys:
-            if delimiter:
-                cut = key.find(delimiter, len(prefix))
-                if cut >= 0:
-                    common = key[: cut + len(delimiter)]
-                    if common not in seen:
-                        seen.add(common)
-                        yield CommonPrefix(common)
-                    continue
+
+        def describe(key: str) -> ObjectInfo | None:
             try:
-                yield self.head(bucket, key)
+                return self.head(bucket, key)
             except s3po.NoSuchKey:
-                continue
+                return None
+
+        return emulation.fold_listing(self._walk(base, prefix), prefix, delimiter, describe)
 
     def _walk(self, base: Path, prefix: str) -> Iterator[str]:
         folder, _, _ = prefix.rpartition("/")
@@ -469,46 +463,35 @@ class LocalBackend:
         """Join the parts, checking S3's rules, and store the object atomically."""
         folder, info = self._upload(bucket, key, upload_id)
         self._check_plan(bucket, key, folder, parts)
-        digests = b""
+        digests: list[bytes] = []
 
         def chunks() -> Iterator[bytes]:
-            nonlocal digests
             for part in parts:
                 with (folder / f"part-{part.part_number:05d}").open("rb") as src:
                     md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
                     while chunk := src.read(_CHUNK):
                         md5.update(chunk)
                         yield chunk
-                    digests += md5.digest()
+                    digests.append(md5.digest())
 
         data, meta = self._paths(bucket, key)
         size, _ = self._write_atomic(data, chunks(), bucket, key)
-        etag = f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"  # noqa: S324
+        etag = emulation.multipart_etag(digests)
         result = self._record(bucket, key, meta, size, etag, Headers(**info["headers"]))
         shutil.rmtree(folder, ignore_errors=True)
         return result
 
     def _check_plan(self, bucket: str, key: str, folder: Path, parts: Sequence[PartInfo]) -> None:
-        def refuse(why: str) -> s3po.InvalidPart:
-            return s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name)
+        def size(number: int) -> int | None:
+            path = folder / f"part-{number:05d}"
+            return path.stat().st_size if path.is_file() else None
 
-        if not parts:
-            raise refuse("a multipart upload needs at least one part")
-        if len(parts) > self.capabilities.max_parts:
-            raise refuse(f"{len(parts)} parts exceed the limit of {self.capabilities.max_parts}")
-        numbers = [p.part_number for p in parts]
-        if numbers != sorted(set(numbers)):
-            raise refuse("parts must be listed in ascending order without repeats")
-        for i, part in enumerate(parts):
-            path = folder / f"part-{part.part_number:05d}"
-            if not path.is_file():
-                raise refuse(f"part {part.part_number} was never uploaded")
-            size = path.stat().st_size
-            if i < len(parts) - 1 and size < self.capabilities.min_part_size:
-                raise refuse(
-                    f"part {part.part_number} is {size} bytes; every part but the last must be "
-                    f"at least {self.capabilities.min_part_size} bytes (EntityTooSmall)"
-                )
+        emulation.check_part_plan(
+            parts,
+            size,
+            self.capabilities,
+            lambda why: s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name),
+        )
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload's parts."""
