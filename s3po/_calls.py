@@ -217,6 +217,7 @@ class Calls:
         callback: Callable[[UploadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
+        **legacy: Any,  # noqa: ANN401
     ) -> UploadResult | Handle[UploadResult]:
         """Upload from a binary stream, read in parts, never whole.
 
@@ -225,6 +226,7 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
+        background = _background_flag(background, legacy)
         if not hasattr(fileobj, "read"):
             raise InvalidRequest(
                 f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}"
@@ -409,11 +411,13 @@ class Calls:
         callback: Callable[[DownloadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
+        **legacy: Any,  # noqa: ANN401
     ) -> DownloadResult | Handle[DownloadResult]:
         """Download into a binary stream.
 
         .. versionadded:: 0.1.0
         """
+        background = _background_flag(background, legacy)
         check_bucket(bucket)
         check_key(key)
         conn = self._conn

@@ -138,8 +138,6 @@ class TransferConfig:
         chunk: Multipart policy.
         headers: Headers applied to every upload, under the call's own.
         middleware: Extra layers, outermost first, placed above the built-in stack.
-        verify: After an upload, confirm the stored object with a HEAD before
-            ``delete=True`` removes the source (default True).
         checksum: Store the SHA-256 of the content as ``s3po-sha256`` metadata and check
             it on download (default True). Costs one extra read of a file before upload
             (about 1 GB/s).
@@ -156,7 +154,6 @@ class TransferConfig:
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     headers: Headers = field(default_factory=Headers)
     middleware: tuple[Middleware, ...] = ()
-    verify: bool = True
     checksum: bool = True
     max_decompressed_size: int | None = None
 

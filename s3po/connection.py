@@ -199,7 +199,8 @@ class Connection(Calls):
 
         Args:
             max_workers: Concurrent transfers (a thread pool of this size).
-            executor: Run on this executor instead (a process pool, a dask client, ...).
+            executor: Run on this executor instead (a thread pool of yours, or a dask
+                client's ``get_executor()``; the Connection pickles, the batch does not).
             max_pending: Unfinished transfers before submission blocks (default
                 ``2 * max_workers``).
             max_inflight_bytes: Part buffers of all multipart uploads in the batch share

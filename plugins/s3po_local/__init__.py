@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -175,6 +175,24 @@ class LocalBackend:
     def _write_atomic(
         self, target: Path, chunks: Iterator[bytes], bucket: str, key: str
     ) -> tuple[int, str]:
+        """Write ``chunks`` to ``target`` atomically; return the size and MD5."""
+        md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
+        size = 0
+
+        def fill(out: IO[bytes]) -> None:
+            nonlocal size
+            for chunk in chunks:
+                md5.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+
+        self._write_with(target, fill, bucket, key)
+        return size, md5.hexdigest()
+
+    def _write_with(
+        self, target: Path, fill: Callable[[IO[bytes]], None], bucket: str, key: str
+    ) -> None:
+        """Let ``fill`` write a temporary file, then fsync and rename it to ``target``."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -188,14 +206,9 @@ class LocalBackend:
                 "the local backend cannot hold both 'a' and 'a/b'"
             )
         tmp = target.parent / f"{_TMP}{uuid.uuid4().hex}"
-        md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
-        size = 0
         try:
             with tmp.open("wb") as out:
-                for chunk in chunks:
-                    md5.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
+                fill(out)
                 if self.fsync:
                     out.flush()
                     os.fsync(out.fileno())
@@ -203,7 +216,6 @@ class LocalBackend:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return size, md5.hexdigest()
 
     def _write_json(self, target: Path, data: dict[str, Any]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -278,6 +290,7 @@ class LocalBackend:
         start: int = 0,
         end: int | None = None,
         if_match: str | None = None,
+        _tries: int = 3,
     ) -> GetResult:
         """Open the object's bytes ``[start, end)``."""
         data, record = self._load(bucket, key)
@@ -292,9 +305,19 @@ class LocalBackend:
         stop = size if end is None else min(end, size)
         start = min(max(start, 0), stop)
         stream = data.open("rb")
-        if os.fstat(stream.fileno()).st_size != size:
+        actual = os.fstat(stream.fileno()).st_size
+        if actual != size:
             stream.close()
-            return self.get(bucket, key, start=start, end=end, if_match=if_match)
+            if _tries <= 1:
+                # Not a write in progress (those are atomic): the file was changed by hand.
+                raise s3po.CorruptData(
+                    f"the stored file {data} has {actual} bytes, not the {size} its metadata "
+                    "records; it was changed outside s3po",
+                    bucket=bucket,
+                    key=key,
+                    backend=self.name,
+                )
+            return self.get(bucket, key, start=start, end=end, if_match=if_match, _tries=_tries - 1)
         stream.seek(start)
         body = _FileBody(stream, stop - start)
         return GetResult(info=self._info(bucket, key, record), body=body, start=start, end=stop)
@@ -452,9 +475,9 @@ class LocalBackend:
                 key=key,
                 backend=self.name,
             )
-        size, etag = self._write_atomic(
-            folder / f"part-{part_number:05d}", iter([bytes(data)]), bucket, key
-        )
+        part = folder / f"part-{part_number:05d}"
+        size, etag = self._write_atomic(part, iter([bytes(data)]), bucket, key)
+        part.with_suffix(".md5").write_text(etag, encoding="ascii")
         return PartInfo(part_number, etag, size)
 
     def complete_multipart(
@@ -464,18 +487,27 @@ class LocalBackend:
         folder, info = self._upload(bucket, key, upload_id)
         self._check_plan(bucket, key, folder, parts)
         digests: list[bytes] = []
+        for part in parts:
+            stored = (folder / f"part-{part.part_number:05d}.md5").read_text(encoding="ascii")
+            if part.etag.strip('"') != stored:
+                raise s3po.InvalidPart(
+                    f"part {part.part_number} has ETag {stored!r}, not {part.etag!r}",
+                    bucket=bucket,
+                    key=key,
+                    backend=self.name,
+                )
+            digests.append(bytes.fromhex(stored))
+        size = 0
 
-        def chunks() -> Iterator[bytes]:
+        def join(out: IO[bytes]) -> None:
+            nonlocal size
+            out.flush()
             for part in parts:
                 with (folder / f"part-{part.part_number:05d}").open("rb") as src:
-                    md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
-                    while chunk := src.read(_CHUNK):
-                        md5.update(chunk)
-                        yield chunk
-                    digests.append(md5.digest())
+                    size += _copy_file(src, out)
 
         data, meta = self._paths(bucket, key)
-        size, _ = self._write_atomic(data, chunks(), bucket, key)
+        self._write_with(data, join, bucket, key)
         etag = emulation.multipart_etag(digests)
         result = self._record(bucket, key, meta, size, etag, Headers(**info["headers"]))
         shutil.rmtree(folder, ignore_errors=True)
@@ -525,3 +557,22 @@ class LocalBackend:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _copy_file(src: IO[bytes], out: IO[bytes]) -> int:
+    """Append ``src`` to ``out`` inside the kernel where the OS allows; return bytes copied."""
+    length = os.fstat(src.fileno()).st_size
+    copied = 0
+    try:
+        while copied < length:
+            n = os.copy_file_range(src.fileno(), out.fileno(), length - copied)
+            if n == 0:
+                break
+            copied += n
+    except (OSError, AttributeError):  # not Linux, or a filesystem without the call
+        src.seek(copied)
+        out.seek(0, os.SEEK_END)
+        shutil.copyfileobj(src, out, _CHUNK)
+        return length
+    out.seek(0, os.SEEK_END)
+    return copied
