@@ -55,7 +55,8 @@ class _Decoder:
 
 
 class ZstdCodec:
-    """Zstandard, level 1 to 22 (default 3), using up to ``threads`` cores to compress.
+    """Zstandard, level 1 to 22 (default 1: fast, and within a few per cent of level 3's ratio
+    on text), using up to ``threads`` cores to compress.
 
     .. versionadded:: 0.1.0
     """
@@ -78,7 +79,7 @@ class ZstdCodec:
     def encoder(self, level: int | None = None) -> s3po.Encoder:
         """Return a streaming compressor."""
         compressor = self._z.ZstdCompressor(
-            level=3 if level is None else level,
+            level=1 if level is None else level,
             threads=self.threads if self.threads > 1 else 0,
             write_checksum=True,
         )
