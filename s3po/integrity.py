@@ -12,8 +12,11 @@ checked separately, per request, by the backend (Content-MD5 or x-amz-checksum-*
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import functools
 import hashlib
 import io
+import os
 from typing import IO, Any
 
 from s3po._types import Body, GetResult
@@ -25,6 +28,13 @@ __all__ = ["CHECKSUM_METADATA", "VerifyingBody", "content_digest", "verify_body"
 CHECKSUM_METADATA = "s3po-sha256"
 
 _CHUNK = 4 * 1024 * 1024
+#: Chunks at least this large are hashed on a helper thread, overlapping the caller's writes.
+_PIPELINE_MIN = 1024 * 1024
+
+
+@functools.cache
+def _hasher() -> cf.ThreadPoolExecutor:
+    return cf.ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="s3po-hash")
 
 
 def content_digest(stream: IO[bytes] | Any) -> str | None:  # noqa: ANN401
@@ -76,11 +86,21 @@ class VerifyingBody(Body):
         self._bucket = bucket
         self._key = key
         self._checked = False
+        self._pending: cf.Future[None] | None = None
 
     def read(self, size: int = -1) -> bytes:
-        """Read and hash; at the end, raise CorruptData on a mismatch."""
+        """Read and hash; at the end, raise CorruptData on a mismatch.
+
+        Large chunks are hashed on a helper thread (hashlib releases the GIL) while the
+        caller writes them out; chunks still enter the hash in order.
+        """
         data = self._source.read(size)
-        if data:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        if len(data) >= _PIPELINE_MIN:
+            self._pending = _hasher().submit(self._digest.update, data)
+        elif data:
             self._digest.update(data)
         elif not self._checked and (size is None or size != 0):
             self._checked = True
@@ -103,6 +123,8 @@ class VerifyingBody(Body):
 
     def close(self) -> None:
         """Close the source."""
+        if self._pending is not None:
+            self._pending.cancel()
         self._source.close()
         super().close()
 

@@ -44,6 +44,9 @@ log = logging.getLogger("s3po")
 #: What an upload reads from: bytes, text (encoded UTF-8), a path, or a binary stream.
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
 
+#: Bytes moved per read when copying a body to a file (a whole default part).
+_COPY_CHUNK = 8 * 1024 * 1024
+
 #: Progress callbacks receive the number of bytes just moved (may be negative on a rewind).
 Progress = Callable[[int], None]
 
@@ -416,7 +419,7 @@ def _open_source(source: Source) -> Iterator[tuple[IO[bytes], int | None]]:
 
 def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
     total = 0
-    while chunk := body.read(1024 * 1024):
+    while chunk := body.read(_COPY_CHUNK):
         dest.write(chunk)
         total += len(chunk)
         if progress is not None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -30,6 +31,13 @@ def check_bucket(bucket: str) -> str:
     """
     if not isinstance(bucket, str):
         raise InvalidBucketName(f"a bucket name is a str, not {type(bucket).__name__}")
+    _check_bucket(bucket)
+    return bucket
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_bucket(bucket: str) -> None:
+    """The rules; valid names are cached (a batch names the same bucket thousands of times)."""
     why = None
     if not 3 <= len(bucket) <= 63:  # noqa: PLR2004
         why = "must be 3 to 63 characters long"
@@ -46,7 +54,6 @@ def check_bucket(bucket: str) -> str:
         why = "must not use a prefix or suffix S3 reserves (xn--, sthree-, -s3alias, --ol-s3)"
     if why:
         raise InvalidBucketName(f"invalid bucket name {bucket!r}: a bucket name {why}")
-    return bucket
 
 
 def _is_ip(name: str) -> bool:

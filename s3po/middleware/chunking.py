@@ -349,8 +349,11 @@ class _RangesBody(Body):
         if not self._buffer:
             if not self._queue:
                 return b""
-            self._buffer = memoryview(self._queue.popleft().result())
+            part = self._queue.popleft().result()
             self._fill()
+            if size >= len(part):
+                return part  # the whole part, without another copy
+            self._buffer = memoryview(part)
         n = len(self._buffer) if size is None or size < 0 else size
         data, self._buffer = bytes(self._buffer[:n]), self._buffer[n:]
         return data
