@@ -1,4 +1,4 @@
-"""Progress bars in a pseudo-terminal, and the CLI against a real S3 server (moto)."""
+"""Progress bars in a pseudo-terminal, and the CLI against the real S3 servers."""
 
 from __future__ import annotations
 
@@ -68,26 +68,27 @@ def test_batch_progress_in_a_terminal(
 
 
 @pytest.mark.integration
-def test_cli_against_moto(cli: Any, tmp_path: Path, moto_server: Any, make_tree: Any) -> None:
-    moto_server.reset()
-    moto_server.client().create_bucket(Bucket="cli-bucket")
+def test_cli_against_real_servers(
+    cli: Any, tmp_path: Path, s3_server: Any, s3_bucket: str, make_tree: Any
+) -> None:
+    """The same session against moto and SeaweedFS."""
     env = {
-        "AWS_ACCESS_KEY_ID": moto_server.access_key,
-        "AWS_SECRET_ACCESS_KEY": moto_server.secret_key,
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
     }
-    remote = ["--backend", "s3", "--endpoint-url", moto_server.endpoint_url]
-    remote += ["--region", moto_server.region]
+    remote = ["--backend", "s3", "--endpoint-url", s3_server.endpoint_url]
+    remote += ["--region", s3_server.region]
     make_tree(tmp_path / "src", {"a.txt": b"alpha" * 100, "sub/b.txt": b"bravo"})
 
     def run(*args: str, check: int = 0) -> Any:
         return cli(*remote, *args, backend=False, check=check, env=env)
 
-    run("sync", "src", "s3://cli-bucket/p", "--compress", "gzip")
+    run("sync", "src", f"s3://{s3_bucket}/p", "--compress", "gzip")
     # S3 lists no metadata: the second sync HEADs the pairs and finds nothing to do
-    assert run("sync", "src", "s3://cli-bucket/p", "--compress", "gzip").stdout == b""
-    assert run("cat", "s3://cli-bucket/p/a.txt").stdout == b"alpha" * 100
-    listing = run("ls", "s3://cli-bucket/p/").stdout.decode().splitlines()
+    assert run("sync", "src", f"s3://{s3_bucket}/p", "--compress", "gzip").stdout == b""
+    assert run("cat", f"s3://{s3_bucket}/p/a.txt").stdout == b"alpha" * 100
+    listing = run("ls", f"s3://{s3_bucket}/p/").stdout.decode().splitlines()
     assert [line.split()[-1] for line in listing] == ["p/a.txt", "p/sub/"]
-    run("rm", "-r", "s3://cli-bucket/p")
-    assert run("ls", "-r", "s3://cli-bucket").stdout == b""
-    run("head", "s3://cli-bucket/p/a.txt", check=1)
+    run("rm", "-r", f"s3://{s3_bucket}/p")
+    assert run("ls", "-r", f"s3://{s3_bucket}").stdout == b""
+    run("head", f"s3://{s3_bucket}/p/a.txt", check=1)
