@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, Self, runtime_checkable
@@ -22,12 +23,14 @@ __all__ = [
     "BytesBody",
     "Capabilities",
     "CommonPrefix",
+    "FileWindow",
     "ForwardingBackend",
     "GetResult",
     "Headers",
     "Middleware",
     "MultipartUpload",
     "ObjectInfo",
+    "PartBody",
     "PartInfo",
     "Readable",
     "UploadBody",
@@ -49,6 +52,82 @@ class Readable(Protocol):
 
 #: What ``put`` accepts: bytes, or a binary stream read to its end.
 UploadBody = bytes | bytearray | memoryview | Readable
+
+
+class FileWindow:
+    """A byte range of an open file, read on demand: a part body that is not held in memory.
+
+    Multipart uploads of files send parts as windows, so memory does not grow with the part
+    size times the concurrency. ``bytes(window)`` reads the whole range for backends that
+    want bytes; streaming backends ``read`` it (and ``seek(0)`` before a retry).
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = ("_fd", "_pos", "length", "offset")
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        """Cover ``length`` bytes of the open file ``fd`` from ``offset``."""
+        self._fd = fd
+        self.offset = offset
+        self.length = length
+        self._pos = 0
+
+    def __len__(self) -> int:
+        """The window's size."""
+        return self.length
+
+    def __bytes__(self) -> bytes:
+        """Read the whole window."""
+        return self._pread(self.offset, self.length)
+
+    def _pread(self, at: int, n: int) -> bytes:
+        chunks = []
+        while n > 0:
+            chunk = os.pread(self._fd, n, at)
+            if not chunk:
+                msg = "the file is shorter than when its upload was planned"
+                raise OSError(msg)
+            chunks.append(chunk)
+            at += len(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes from the current position."""
+        left = self.length - self._pos
+        n = left if size is None or size < 0 else min(size, left)
+        if n <= 0:
+            return b""
+        data = self._pread(self.offset + self._pos, n)
+        self._pos += len(data)
+        return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Move within the window."""
+        base = {0: 0, 1: self._pos, 2: self.length}[whence]
+        self._pos = max(0, min(self.length, base + pos))
+        return self._pos
+
+    def tell(self) -> int:
+        """The position within the window."""
+        return self._pos
+
+    def seekable(self) -> bool:
+        """Windows can always seek."""
+        return True
+
+    def readable(self) -> bool:
+        """Windows can always be read."""
+        return True
+
+    def __repr__(self) -> str:
+        """Show the range."""
+        return f"FileWindow(offset={self.offset}, length={self.length})"
+
+
+#: What ``put_part`` accepts.
+PartBody = bytes | memoryview | FileWindow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -317,7 +396,7 @@ class Backend(Protocol):
         ...
 
     def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
         """Upload one part (numbered from 1)."""
         ...
@@ -419,7 +498,7 @@ class ForwardingBackend:
         return self.inner.start_multipart(bucket, key, headers=headers)
 
     def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
         """Forward to the inner backend."""
         return self.inner.put_part(bucket, key, upload_id, part_number, data)

@@ -22,7 +22,13 @@ from typing import IO, Any
 from s3po._types import Body, GetResult
 from s3po.errors import CorruptData
 
-__all__ = ["CHECKSUM_METADATA", "VerifyingBody", "content_digest", "verify_body"]
+__all__ = [
+    "CHECKSUM_METADATA",
+    "VerifyingBody",
+    "check_file_digest",
+    "content_digest",
+    "verify_body",
+]
 
 #: The user-metadata name holding the hex SHA-256 of the logical content.
 CHECKSUM_METADATA = "s3po-sha256"
@@ -127,6 +133,29 @@ class VerifyingBody(Body):
             self._pending.cancel()
         self._source.close()
         super().close()
+
+
+def check_file_digest(fd: int, size: int, expected: str, *, bucket: str, key: str) -> None:
+    """Hash the first ``size`` bytes of the open file ``fd``; raise CorruptData on a mismatch.
+
+    .. versionadded:: 0.1.0
+    """
+    digest = hashlib.sha256()
+    pos = 0
+    while pos < size:
+        chunk = os.pread(fd, min(_CHUNK, size - pos), pos)
+        if not chunk:
+            break
+        digest.update(chunk)
+        pos += len(chunk)
+    actual = digest.hexdigest()
+    if actual != expected.lower():
+        raise CorruptData(
+            f"content checksum mismatch: stored SHA-256 {expected}, received {actual}; the "
+            "object was altered after upload or damaged in transit",
+            bucket=bucket,
+            key=key,
+        )
 
 
 def verify_body(result: GetResult, *, decoded: bool) -> GetResult:

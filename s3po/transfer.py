@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, InvalidRequest
-from s3po.integrity import CHECKSUM_METADATA, content_digest, verify_body
+from s3po.integrity import CHECKSUM_METADATA, check_file_digest, content_digest, verify_body
 from s3po.middleware import Chunking, CodecLayer, Retry
 from s3po.middleware.codec import encoding_tokens
 from s3po.validation import check_bucket, check_key
@@ -122,6 +122,19 @@ class _Counting:
 
     def seekable(self) -> bool:
         return bool(getattr(self._stream, "seekable", lambda: False)())
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def reposition(self, pos: int) -> None:
+        """Move the stream without counting the bytes skipped (they were counted as sent)."""
+        self._stream.seek(pos)
+
+    def advance(self, n: int) -> None:
+        """Count ``n`` bytes sent without passing through ``read`` (file windows)."""
+        self.count += n
+        if self._progress is not None and n:
+            self._progress(n)
 
     def tell(self) -> int:
         return self._stream.tell()
@@ -292,21 +305,31 @@ class Transfer:
         the whole object arrived and decoded, so a failure never leaves half a file.
         """
         started = time.monotonic()
-        with self.open(bucket, key, config=config) as result:
-            if isinstance(dest, str | os.PathLike):
-                path = pathlib.Path(dest)
-                if path.is_dir():
-                    raise InvalidRequest(f"{path} is a folder; give the file path to write")
-                size = _write_atomic(result.body, path, progress)
-                where: str | None = str(path)
+        check_bucket(bucket)
+        check_key(key)
+        cfg = config or self.config
+        path = pathlib.Path(dest) if isinstance(dest, str | os.PathLike) else None
+        if path is not None and path.is_dir():
+            raise InvalidRequest(f"{path} is a folder; give the file path to write")
+        with self.stack(cfg).get(bucket, key) as raw:
+            plain = not encoding_tokens(raw.info.headers.content_encoding)
+            drain = getattr(raw.body, "drain_to", None)
+            if path is not None and drain is not None:
+                # A large object stored as is: ranges go straight to their file offsets.
+                expected = raw.info.headers.metadata.get(CHECKSUM_METADATA) if plain else None
+                size = _write_parallel(drain, path, expected, raw.info, progress)
             else:
-                size = _copy(result.body, dest, progress)
-                where = None
+                result = verify_body(raw, decoded=cfg.decompress or plain)
+                if path is not None:
+                    size = _write_atomic(result.body, path, progress)
+                else:
+                    size = _copy(result.body, dest, progress)  # type: ignore[arg-type]
+        where = str(path) if path is not None else None
         out = DownloadResult(
             bucket=bucket,
             key=key,
             size=size,
-            info=result.info,
+            info=raw.info,
             path=where,
             seconds=time.monotonic() - started,
         )
@@ -425,6 +448,30 @@ def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
         if progress is not None:
             progress(len(chunk))
     return total
+
+
+def _write_parallel(
+    drain: Callable[[int, Progress | None], int],
+    path: pathlib.Path,
+    expected: str | None,
+    info: ObjectInfo,
+    progress: Progress | None,
+) -> int:
+    """Fill a temporary file with ``drain``, check its SHA-256, and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
+    try:
+        try:
+            size = drain(fd, progress)
+            if expected is not None:
+                check_file_digest(fd, size, expected, bucket=info.bucket, key=info.key)
+        finally:
+            os.close(fd)
+        pathlib.Path(tmp).replace(path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+    return size
 
 
 def _write_atomic(body: Body, path: pathlib.Path, progress: Progress | None) -> int:

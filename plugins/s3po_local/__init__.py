@@ -36,6 +36,7 @@ from s3po import (
     Headers,
     MultipartUpload,
     ObjectInfo,
+    PartBody,
     PartInfo,
     emulation,
 )
@@ -464,7 +465,7 @@ class LocalBackend:
         return folder, info
 
     def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
         """Store one part."""
         folder, _ = self._upload(bucket, key, upload_id)

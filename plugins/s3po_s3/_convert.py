@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import s3po
-from s3po import CommonPrefix, Headers, ObjectInfo, PartInfo
+from s3po import CommonPrefix, FileWindow, Headers, ObjectInfo, PartInfo
 
 if TYPE_CHECKING:
     from s3po._types import Readable, UploadBody
@@ -62,6 +62,16 @@ def quote(etag: str) -> str:
 def content_md5(data: bytes) -> str:
     """The Content-MD5 header of ``data`` (base64 of the digest)."""
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+def window_md5(window: FileWindow) -> str:
+    """The Content-MD5 header of a file window, read in pieces; the window is rewound."""
+    digest = hashlib.md5(usedforsecurity=False)
+    window.seek(0)
+    while chunk := window.read(1024 * 1024):
+        digest.update(chunk)
+    window.seek(0)
+    return base64.b64encode(digest.digest()).decode("ascii")
 
 
 def as_bytes(body: UploadBody) -> bytes:

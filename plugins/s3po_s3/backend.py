@@ -19,10 +19,12 @@ from s3po import (
     BytesBody,
     Capabilities,
     CommonPrefix,
+    FileWindow,
     GetResult,
     Headers,
     MultipartUpload,
     ObjectInfo,
+    PartBody,
     PartInfo,
 )
 from s3po_s3._client import (
@@ -45,6 +47,7 @@ from s3po_s3._convert import (
     quote,
     unquote,
     utc,
+    window_md5,
 )
 from s3po_s3._errors import StreamBody, error_code, status_code, translate
 
@@ -172,8 +175,10 @@ class S3Backend:
         except (bce.BotoCoreError, bce.ClientError) as exc:
             raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
 
-    def _body_check(self, data: bytes) -> dict[str, Any]:
+    def _body_check(self, data: bytes | FileWindow) -> dict[str, Any]:
         if self.checksum == "when_required":
+            if isinstance(data, FileWindow):
+                return {"ContentMD5": window_md5(data)}
             return {"ContentMD5": content_md5(data)}
         return {"ChecksumAlgorithm": "CRC32"}
 
@@ -473,10 +478,16 @@ class S3Backend:
         return upload_id
 
     def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
-        """Upload one part (UploadPart), verified by Content-MD5 or CRC32."""
-        body = as_bytes(data)
+        """Upload one part (UploadPart), verified by Content-MD5 or CRC32.
+
+        A :class:`~s3po.FileWindow` is streamed from the file (hashed first by reading it),
+        so parts of a file upload are never held in memory whole.
+        """
+        body: Any = data if isinstance(data, FileWindow) else as_bytes(data)
+        if isinstance(body, FileWindow):
+            body.seek(0)
         op = f"put_part {part_number}"
         try:
             response = self._client.upload_part(

@@ -19,11 +19,21 @@ import collections
 import concurrent.futures as cf
 import logging
 import math
+import os
+import stat
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from s3po._types import Body, ForwardingBackend, GetResult, Readable, UploadBody
+from s3po._types import (
+    Body,
+    FileWindow,
+    ForwardingBackend,
+    GetResult,
+    PartBody,
+    Readable,
+    UploadBody,
+)
 from s3po.errors import ConfigError, TransientError
 
 if TYPE_CHECKING:
@@ -37,6 +47,8 @@ log = logging.getLogger("s3po.chunking")
 
 #: With an unknown total size, the part size doubles after every this many parts.
 _GROWTH_STEP = 2000
+#: Bytes moved per write when ranges stream straight into a file.
+_DRAIN_CHUNK = 1024 * 1024
 
 
 def part_size_for(
@@ -124,6 +136,9 @@ class Chunking(ForwardingBackend):
             if len(view) <= threshold:
                 return self.inner.put(bucket, key, bytes(view), headers=headers, size=len(view))
             return self._multipart(bucket, key, _ViewReader(view), headers, len(view), b"")
+        windows = _file_windows(body, size) if size is not None and size > threshold else None
+        if windows is not None:
+            return self._multipart_windows(bucket, key, windows, headers, size or 0)
         if size is not None and size <= threshold:
             data = _read_exact(body, size + 1)
         else:
@@ -182,6 +197,41 @@ class Chunking(ForwardingBackend):
         log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
         return info
 
+    def _multipart_windows(
+        self, bucket: str, key: str, source: _WindowSource, headers: Headers, size: int
+    ) -> ObjectInfo:
+        """A multipart upload of a regular file: parts are windows read as they are sent."""
+        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        parts = _Parts(self, bucket, key, upload_id, budget=False)
+        try:
+            offset, number = 0, 1
+            while offset < size:
+                want = min(
+                    part_size_for(self.config, self.capabilities, size, number), size - offset
+                )
+                if self.scope is not None:
+                    self.scope.check()
+                if not parts.send(number, FileWindow(source.fd, source.start + offset, want)):
+                    break
+                source.advance(want)
+                offset += want
+                number += 1
+            info = self.inner.complete_multipart(bucket, key, upload_id, parts.results())
+        except BaseException as exc:
+            parts.cancel()
+            log.warning(
+                "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
+            )
+            try:
+                self.inner.abort_multipart(bucket, key, upload_id)
+            except Exception:
+                log.exception("could not abort upload %s of s3://%s/%s", upload_id, bucket, key)
+            raise
+        finally:
+            parts.close()
+        source.finish(size)
+        return info
+
     def _cut(
         self, stream: Readable, size: int | None, head: bytes, parts: _Parts
     ) -> Iterator[tuple[int, bytes | memoryview]]:
@@ -212,7 +262,9 @@ class Chunking(ForwardingBackend):
 class _Parts:
     """Uploads parts concurrently with at most ``max_concurrency`` buffers alive."""
 
-    def __init__(self, owner: Chunking, bucket: str, key: str, upload_id: str) -> None:
+    def __init__(
+        self, owner: Chunking, bucket: str, key: str, upload_id: str, *, budget: bool = True
+    ) -> None:
         self._owner = owner
         self._bucket = bucket
         self._key = key
@@ -225,7 +277,8 @@ class _Parts:
         self._slots = threading.Semaphore(concurrency)
         self._failed = threading.Event()
         self._futures: list[cf.Future[PartInfo]] = []
-        self._scope = owner.scope
+        self._scope = owner.scope if budget else None
+        self._cancel_scope = owner.scope
         self._reserved = 0
 
     def reserve(self, n: int) -> None:
@@ -241,10 +294,10 @@ class _Parts:
     def count(self) -> int:
         return len(self._futures)
 
-    def _upload(self, number: int, data: bytes | memoryview, reserved: int) -> PartInfo:
+    def _upload(self, number: int, data: PartBody, reserved: int) -> PartInfo:
         try:
-            if self._scope is not None:
-                self._scope.check()
+            if self._cancel_scope is not None:
+                self._cancel_scope.check()
             return self._owner.inner.put_part(
                 self._bucket, self._key, self._upload_id, number, data
             )
@@ -256,7 +309,7 @@ class _Parts:
             if reserved and self._scope is not None and self._scope.budget is not None:
                 self._scope.budget.release(reserved)
 
-    def send(self, number: int, data: bytes | memoryview) -> bool:
+    def send(self, number: int, data: PartBody) -> bool:
         """Queue a part once a buffer slot frees up; False if a part already failed."""
         reserved, self._reserved = self._reserved, 0
         self._slots.acquire()
@@ -284,6 +337,50 @@ class _Parts:
             self._reserved = 0
         if self._own_pool:
             self._pool.shutdown(wait=False)
+
+
+class _WindowSource:
+    """A regular file behind the upload stream: parts are cut as windows of it."""
+
+    def __init__(self, stream: Any, fd: int, start: int) -> None:  # noqa: ANN401
+        self._stream = stream
+        self.fd = fd
+        self.start = start
+
+    def advance(self, n: int) -> None:
+        """Count ``n`` bytes as read (progress and the upload's size)."""
+        advance = getattr(self._stream, "advance", None)
+        if advance is not None:
+            advance(n)
+
+    def finish(self, size: int) -> None:
+        """Leave the stream after the uploaded bytes, as a read would have."""
+        getattr(self._stream, "reposition", self._stream.seek)(self.start + size)
+
+
+def _file_windows(body: Any, size: int | None) -> _WindowSource | None:  # noqa: ANN401
+    """The file behind ``body`` if it is a regular file with ``size`` bytes left, else None."""
+    try:
+        fd = body.fileno()
+        start = body.tell()
+        info = os.fstat(fd)
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode) or size is None or info.st_size - start != size:
+        return None
+    return _WindowSource(body, fd, start)
+
+
+def _stream_to(fd: int, body: Body, pos: int, end: int, report: Callable[[int], None]) -> None:
+    """Copy ``body`` into ``fd`` at offsets ``[pos, end)``."""
+    while pos < end:
+        chunk = body.read(min(_DRAIN_CHUNK, end - pos))
+        if not chunk:
+            msg = f"the body ended {end - pos} bytes early"
+            raise TransientError(msg)
+        os.pwrite(fd, chunk, pos)
+        pos += len(chunk)
+        report(len(chunk))
 
 
 class _ViewReader:
@@ -314,17 +411,64 @@ class _RangesBody(Body):
         self._pool = cf.ThreadPoolExecutor(config.max_concurrency, thread_name_prefix="s3po-range")
         self._window = config.max_concurrency
 
+        def open_range(lo: int, hi: int) -> GetResult:
+            return owner.inner.get(bucket, key, start=lo, end=hi, if_match=etag)
+
         def fetch(lo: int, hi: int) -> bytes:
-            with owner.inner.get(bucket, key, start=lo, end=hi, if_match=etag) as part:
+            with open_range(lo, hi) as part:
                 return part.body.readall()
 
+        self._open_range = open_range
         self._fetch = fetch
         self._next_start = self._first_left
         self._queue: collections.deque[cf.Future[bytes]] = collections.deque()
         self._buffer = memoryview(b"")
-        self._fill()
+        self._started = False
+
+    def drain_to(self, fd: int, progress: Callable[[int], None] | None = None) -> int:
+        """Write the whole object into the open file ``fd`` at its offsets, parts in parallel.
+
+        Each range streams straight from its response into the file, so memory stays small
+        and no thread waits for another's part. Returns the number of bytes written.
+        """
+        if self._started:
+            msg = "drain_to() must be called before any read()"
+            raise RuntimeError(msg)
+        self._started = True
+        lock = threading.Lock()
+
+        def report(n: int) -> None:
+            if progress is not None:
+                with lock:
+                    progress(n)
+
+        def stream(body: Body, pos: int, end: int) -> None:
+            _stream_to(fd, body, pos, end, report)
+
+        def fetch_into(lo: int, hi: int) -> None:
+            with self._open_range(lo, hi) as part:
+                stream(part.body, lo, hi)
+
+        ranges = range(self._first_left, self._size, self._part)
+        futures = [
+            self._pool.submit(fetch_into, lo, min(lo + self._part, self._size)) for lo in ranges
+        ]
+        try:
+            first, self._first = self._first, None
+            if first is not None:
+                with first:
+                    stream(first, 0, self._first_left)
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            cf.wait(futures)
+            raise
+        return self._size
 
     def _fill(self) -> None:
+        self._started = True
         while len(self._queue) < self._window and self._next_start < self._size:
             lo = self._next_start
             hi = min(lo + self._part, self._size)
@@ -334,6 +478,8 @@ class _RangesBody(Body):
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             return self.readall()
+        if not self._started:
+            self._fill()
         if self._first is not None:
             want = self._first_left if size is None or size < 0 else min(size, self._first_left)
             data = self._first.read(want)

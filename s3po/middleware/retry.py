@@ -21,7 +21,15 @@ from s3po._types import Body, ForwardingBackend, GetResult, UploadBody
 from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
 
 if TYPE_CHECKING:
-    from s3po._types import Backend, CommonPrefix, Headers, MultipartUpload, ObjectInfo, PartInfo
+    from s3po._types import (
+        Backend,
+        CommonPrefix,
+        Headers,
+        MultipartUpload,
+        ObjectInfo,
+        PartBody,
+        PartInfo,
+    )
     from s3po.config import RetryConfig
 
 __all__ = ["Retry", "RetryEvent"]
@@ -250,7 +258,7 @@ class Retry(ForwardingBackend):
         )
 
     def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
         """Retry one part by itself."""
         return self._call(

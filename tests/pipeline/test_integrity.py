@@ -98,3 +98,29 @@ def test_checksum_can_be_turned_off(tmp_path: Path) -> None:
     result = conn.upload_string("bucket", "k", "v")
     assert result.sha256 is None  # type: ignore[union-attr]
     assert "s3po-sha256" not in conn.head("bucket", "k").headers.metadata
+
+
+def test_parallel_download_to_a_file_is_verified(tmp_path: Path) -> None:
+    """Large objects stream ranges straight to file offsets; the checksum still guards them."""
+    backend = s3po_local_backend(tmp_path)
+    chunk = s3po.ChunkConfig(threshold=128 * 1024, part_size=64 * 1024, max_concurrency=4)
+    conn = s3po.Connection(backend, config=s3po.TransferConfig(chunk=chunk))
+    payload = os.urandom(1_000_000)
+    conn.upload_string("bucket", "big", payload)
+    moved: list[int] = []
+    target = tmp_path / "out.bin"
+    result = conn.download_file("bucket", "big", target, progress=moved.append)
+    assert target.read_bytes() == payload
+    assert sum(moved) == len(payload) == result.size  # type: ignore[union-attr]
+    _flip_a_byte(tmp_path / "store" / "bucket" / "big", 700_001)
+    target.unlink()
+    with pytest.raises(s3po.CorruptData, match="checksum mismatch"):
+        conn.download_file("bucket", "big", target)
+    assert not target.exists()
+    assert list(target.parent.glob("*.s3po-part")) == []
+
+
+def s3po_local_backend(tmp_path: Path) -> s3po.Backend:
+    from s3po_local import LocalBackend  # noqa: PLC0415
+
+    return LocalBackend(tmp_path / "store", min_part_size=64 * 1024)
