@@ -46,6 +46,7 @@ class S3po(Client):
     """s3po with its default TransferConfig (or a tuned one)."""
 
     tuned = False
+    backend = "s3"
 
     def __init__(self, job: dict[str, Any]) -> None:
         super().__init__(job)
@@ -57,7 +58,7 @@ class S3po(Client):
                 part_size=job["tuned_part_size"], max_concurrency=job["tuned_workers"]
             )
         self.conn = s3po.Connection(
-            backend="s3",
+            backend=self.backend,
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id=job["access_key"],
@@ -90,6 +91,12 @@ class S3poTuned(S3po):
     """s3po with larger parts and a set number of parts in flight."""
 
     tuned = True
+
+
+class S3poObstore(S3po):
+    """s3po with the obstore backend: Rust requests for GET/PUT/DELETE, boto3 for the rest."""
+
+    backend = "obstore"
 
 
 class S3poLocal(S3po):
@@ -295,6 +302,7 @@ class Obstore(Client):
 CLIENTS: dict[str, type[Client]] = {
     "s3po": S3po,
     "s3po-tuned": S3poTuned,
+    "s3po-obstore": S3poObstore,
     "boto3": Boto3,
     "boto3-tuned": Boto3Tuned,
     "s3fs": S3fs,

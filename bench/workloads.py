@@ -12,7 +12,7 @@ KIB = 1024
 MIB = 1024 * 1024
 
 #: Clients measured against an S3 server, in the order they alternate.
-S3_CLIENTS = ("s3po", "s3po-tuned", "boto3", "boto3-tuned", "s3fs", "obstore")
+S3_CLIENTS = ("s3po", "s3po-tuned", "s3po-obstore", "boto3", "boto3-tuned", "s3fs", "obstore")
 CLI_CLIENTS = ("s3po-cli", "aws-cli")
 LOCAL_CLIENTS = ("s3po-local", "copyfile", "copyfile-fsync")
 

@@ -177,22 +177,25 @@ class Runner:
         else:
             handle.set_exception(error)
         size = getattr(value, "size", 0) if error is None else 0
+        snapshot = None
         with self._lock:
             self._pending.discard(handle)
             self._done += 1
             self._bytes += size if isinstance(size, int) else 0
             if error is not None:
                 self._failed.append(handle)
-            snapshot = BatchProgress(
-                self._done,
-                len(self._failed),
-                self._submitted,
-                self._bytes,
-                time.monotonic() - self._started,
-            )
-            self._all_done.notify_all()
+            if self._on_progress is not None:
+                snapshot = BatchProgress(
+                    self._done,
+                    len(self._failed),
+                    self._submitted,
+                    self._bytes,
+                    time.monotonic() - self._started,
+                )
+            if not self._pending:
+                self._all_done.notify_all()
         self._slots.release()
-        if self._on_progress is not None:
+        if self._on_progress is not None and snapshot is not None:
             with self._callback_lock:
                 self._on_progress(snapshot)
 

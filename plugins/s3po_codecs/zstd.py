@@ -55,8 +55,9 @@ class _Decoder:
 
 
 class ZstdCodec:
-    """Zstandard, level 1 to 22 (default 1: fast, and within a few per cent of level 3's ratio
-    on text), using up to ``threads`` cores to compress.
+    """Zstandard, level 1 to 22, using up to ``threads`` cores to compress.
+
+    The default level is 1: fast, and within a few per cent of level 3's ratio on text.
 
     .. versionadded:: 0.1.0
     """

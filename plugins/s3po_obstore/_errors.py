@@ -1,0 +1,226 @@
+"""obstore's exceptions, translated into s3po's at the backend's edge, and its streaming body.
+
+obstore raises a handful of typed exceptions (``FileNotFoundError`` for a 404,
+``PreconditionError``, ``PermissionDeniedError``, ...) and folds everything else into
+``GenericError``, whose message carries the HTTP status and the server's XML error body.
+:func:`translate` reads the S3 error code and status out of that message, looks them up in
+one table, :data:`_BY_CODE`, and builds an s3po error whose message names the object and says
+what to try next. Transport failures (connection refused or reset, a body cut off, timeouts)
+become :class:`~s3po.TransientError`, the only kind s3po's retry layer repeats.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import obstore.exceptions as oe
+
+import s3po
+from s3po import Body
+
+__all__ = ["StreamBody", "error_code", "translate"]
+
+_CREDENTIALS = (
+    "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile, or the "
+    "role) and the bucket's policy"
+)
+_RETRY = "s3po retries this on its own; if it persists, check the endpoint and the server"
+_PRECONDITION = "the object changed while it was read; start the download again"
+
+#: S3 error code (or bare HTTP status) -> the s3po error and what to tell the user.
+_BY_CODE: dict[str, tuple[type[s3po.BackendError], str]] = {
+    "NoSuchKey": (s3po.NoSuchKey, "check the key; a listing shows what is stored"),
+    "NoSuchBucket": (
+        s3po.NoSuchBucket,
+        "check the bucket name, endpoint and region, or create it with create_bucket()",
+    ),
+    "NoSuchUpload": (
+        s3po.NoSuchUpload,
+        "the multipart upload was completed or aborted already; start a new one",
+    ),
+    "AccessDenied": (s3po.AccessDenied, _CREDENTIALS),
+    "InvalidAccessKeyId": (s3po.AccessDenied, _CREDENTIALS),
+    "SignatureDoesNotMatch": (s3po.AccessDenied, "check the secret key and the region"),
+    "AllAccessDisabled": (s3po.AccessDenied, _CREDENTIALS),
+    "ExpiredToken": (s3po.AccessDenied, "the session token expired; refresh the credentials"),
+    "InvalidToken": (s3po.AccessDenied, "the session token is invalid; refresh the credentials"),
+    "PreconditionFailed": (s3po.PreconditionFailed, _PRECONDITION),
+    # Throttling and server faults: worth repeating.
+    "SlowDown": (s3po.TransientError, _RETRY),
+    "ServiceUnavailable": (s3po.TransientError, _RETRY),
+    "InternalError": (s3po.TransientError, _RETRY),
+    "RequestTimeout": (s3po.TransientError, _RETRY),
+    "RequestTimeoutException": (s3po.TransientError, _RETRY),
+    "ThrottlingException": (s3po.TransientError, _RETRY),
+    "Throttling": (s3po.TransientError, _RETRY),
+    "TooManyRequests": (s3po.TransientError, _RETRY),
+    "TooManyRequestsException": (s3po.TransientError, _RETRY),
+    "RequestLimitExceeded": (s3po.TransientError, _RETRY),
+    # The body arrived damaged or short: sending it again is the cure.
+    "BadDigest": (s3po.TransientError, _RETRY),
+    "IncompleteBody": (s3po.TransientError, _RETRY),
+    "XAmzContentSHA256Mismatch": (s3po.TransientError, _RETRY),
+    # Bodiless answers, by HTTP status.
+    "403": (s3po.AccessDenied, _CREDENTIALS),
+    "412": (s3po.PreconditionFailed, _PRECONDITION),
+    "429": (s3po.TransientError, _RETRY),
+}
+
+_STATUS = re.compile(r"status code: (\d{3})")
+_CODE = re.compile(r"<Code>([^<]+)</Code>")
+_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+#: obstore's wording for failures below HTTP: refused, reset, cut-off or stalled connections.
+_TRANSPORT = re.compile(
+    r"error sending request|request or response body error|connection (?:closed|reset|refused)"
+    r"|timed out|Timeout|Interrupted|broken pipe|unexpected EOF|IncompleteMessage",
+    re.IGNORECASE,
+)
+_TLS = re.compile(r"certificate|tls|ssl", re.IGNORECASE)
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code in ``exc``'s message, else its HTTP status, else ``""``."""
+    text = str(exc)
+    code = _CODE.search(text)
+    if code:
+        return code[1].strip()
+    status = _STATUS.search(text)
+    return status[1] if status else ""
+
+
+def _status(text: str) -> int:
+    status = _STATUS.search(text)
+    return int(status[1]) if status else 0
+
+
+def _detail(text: str, code: str) -> str:
+    """A one-line summary of obstore's message (never its multi-line debug dump)."""
+    message = _MESSAGE.search(text)
+    if code and message and message[1].strip() and message[1].strip() != code:
+        return f"{code}: {message[1].strip()}"
+    if code:
+        return code
+    return text.split("\n", 1)[0].strip()[:300]
+
+
+def translate(
+    exc: BaseException, *, op: str, bucket: str, key: str | None = None, where: str
+) -> s3po.S3poError:
+    """Build the s3po error for ``exc``, raised by ``op`` on ``s3://bucket/key`` at ``where``.
+
+    The caller raises the result ``from exc``. A 404 without an S3 error code says
+    :class:`~s3po.NoSuchKey` when a key is given, else :class:`~s3po.NoSuchBucket`.
+    """
+    location = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
+    context: dict[str, str | None] = {"bucket": bucket, "key": key, "backend": "obstore"}
+    text = str(exc)
+    code = error_code(exc)
+    detail = _detail(text, code)
+    if isinstance(exc, oe.InvalidPathError | ValueError):
+        return s3po.InvalidKey(f"{op} {location}: obstore cannot address this key ({detail})")
+    kind = _kind(exc, text, code, key)
+    if kind is None:
+        return s3po.TransientError(
+            f"{op} {location}: connection to {where} failed ({detail}); {_RETRY}", **context
+        )
+    cls, advice = kind
+    return cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
+
+
+def _kind(  # noqa: PLR0911 - one return per kind of failure, in order of precedence
+    exc: BaseException, text: str, code: str, key: str | None
+) -> tuple[type[s3po.BackendError], str] | None:
+    """The error class and advice for ``exc``; None for a failed connection."""
+    if isinstance(exc, FileNotFoundError | oe.NotFoundError):
+        fallback = _BY_CODE["NoSuchKey" if key else "NoSuchBucket"]
+        found = _BY_CODE.get(code)
+        return found if found is not None and issubclass(found[0], s3po.NotFound) else fallback
+    if isinstance(exc, oe.PreconditionError):
+        return _BY_CODE["PreconditionFailed"]
+    if isinstance(exc, oe.PermissionDeniedError | oe.UnauthenticatedError):
+        return _BY_CODE.get(code) or _BY_CODE["AccessDenied"]
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    status = _status(text)
+    if status >= 500:  # noqa: PLR2004 - HTTP status
+        return s3po.TransientError, _RETRY
+    if status:
+        return s3po.BackendError, "the server refused the request; see its message"
+    if _TLS.search(text):
+        return s3po.BackendError, "check the endpoint's certificate or the CA bundle"
+    if _TRANSPORT.search(text) or isinstance(exc, ConnectionError | TimeoutError):
+        return None
+    return s3po.BackendError, "see obstore's message"
+
+
+class StreamBody(Body):
+    """An object's body streaming from obstore in chunks, with read errors made transient.
+
+    Reads stop after ``length`` bytes, and a stream that ends before that raises
+    :class:`~s3po.TransientError`, so the retry layer resumes it at the right offset.
+    """
+
+    def __init__(
+        self, chunks: Iterator[bytes], *, length: int, bucket: str, key: str, where: str
+    ) -> None:
+        """Wrap ``chunks``, which yields ``length`` bytes in all."""
+        super().__init__()
+        self._chunks: Iterator[bytes] | None = chunks
+        self._pending = memoryview(b"")
+        self._remaining = length
+        self._bucket = bucket
+        self._key = key
+        self._where = where
+
+    def _cut_off(self, why: str) -> s3po.TransientError:
+        return s3po.TransientError(
+            f"the body of s3://{self._bucket}/{self._key} {why}; {_RETRY}",
+            bucket=self._bucket,
+            key=self._key,
+            backend="obstore",
+        )
+
+    def _next(self) -> bytes:
+        if self._chunks is None:
+            return b""
+        try:
+            return next(self._chunks, b"")
+        except Exception as exc:
+            first = str(exc).split("\n", 1)[0]
+            raise self._cut_off(
+                f"was cut off from {self._where} ({type(exc).__name__}: {first})"
+            ) from exc
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all remaining if negative)."""
+        if self._remaining <= 0:
+            return b""
+        want = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            if not self._pending:
+                chunk = self._next()
+                if not chunk:
+                    if got:
+                        break
+                    raise self._cut_off(f"ended {self._remaining} bytes early")
+                self._pending = memoryview(chunk)
+            take = self._pending[: want - got]
+            self._pending = self._pending[len(take) :]
+            parts.append(bytes(take))
+            got += len(take)
+            if size is not None and size >= 0:
+                break  # one chunk's worth is enough for a sized read
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        """Drop the stream (and with it the connection)."""
+        self._chunks = None
+        self._pending = memoryview(b"")
+        super().close()

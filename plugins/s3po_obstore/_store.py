@@ -1,0 +1,152 @@
+"""Building obstore's S3Store for each bucket, from the options the S3 backend resolved.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import boto3
+import obstore.exceptions as oe
+from obstore.auth.boto3 import Boto3CredentialProvider
+from obstore.store import S3Store
+
+import s3po
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, S3Config
+
+__all__ = ["StoreOptions", "Stores", "key_is_plain"]
+
+#: No single request may outlive this; stalls are caught sooner by the read timeout.
+_REQUEST_LIMIT = dt.timedelta(hours=12)
+
+
+def key_is_plain(key: str) -> bool:
+    """Whether obstore's paths can carry ``key`` unchanged.
+
+    object_store drops a leading or trailing ``/`` and refuses empty, ``.`` and ``..``
+    segments and ASCII control characters; such keys go through boto3 instead.
+    """
+    if not key or key[0] == "/" or key[-1] == "/" or "//" in key:
+        return False
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):  # noqa: PLR2004 - ASCII controls
+        return False
+    return not any(part in {".", ".."} for part in key.split("/"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreOptions:
+    """What every bucket's S3Store shares (the credentials never appear in its repr)."""
+
+    endpoint_url: str | None
+    region_name: str
+    addressing_style: str
+    checksum: str
+    max_pool_connections: int
+    connect_timeout: float
+    read_timeout: float
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+    session: boto3.Session | None = None
+    profile_name: str | None = None
+
+    def __repr__(self) -> str:
+        """Never show the credentials."""
+        return f"StoreOptions(endpoint_url={self.endpoint_url!r}, region={self.region_name!r})"
+
+
+class Stores:
+    """One S3Store per bucket, made on first use and shared by every thread."""
+
+    def __init__(self, options: StoreOptions) -> None:
+        """Prepare the shared settings; stores are made lazily."""
+        self._options = options
+        self._lock = threading.Lock()
+        self._stores: dict[str, S3Store] = {}
+        self._credentials = _credentials(options)
+        self._client: ClientConfig = {
+            "allow_http": (options.endpoint_url or "").startswith("http://"),
+            "connect_timeout": dt.timedelta(seconds=options.connect_timeout),
+            "read_timeout": dt.timedelta(seconds=options.read_timeout),
+            "timeout": _REQUEST_LIMIT,
+            "pool_max_idle_per_host": str(options.max_pool_connections),
+        }
+
+    def get(self, bucket: str) -> S3Store:
+        """The bucket's store."""
+        store = self._stores.get(bucket)
+        if store is None:
+            with self._lock:
+                store = self._stores.get(bucket)
+                if store is None:
+                    store = self._stores[bucket] = self._make(bucket)
+        return store
+
+    def _make(self, bucket: str) -> S3Store:
+        options = self._options
+        config: S3Config = {"region": options.region_name}
+        if options.endpoint_url:
+            config["endpoint"] = options.endpoint_url
+        style = options.addressing_style
+        if style == "auto":  # as botocore: virtual hosts on AWS, unless the name has dots
+            style = "path" if options.endpoint_url or "." in bucket else "virtual"
+        config["virtual_hosted_style_request"] = style == "virtual"
+        if options.checksum == "when_supported":
+            config["checksum_algorithm"] = "sha256"
+        provider = None
+        if isinstance(self._credentials, dict):
+            config.update(self._credentials)  # type: ignore[typeddict-item]
+        else:
+            provider = self._credentials
+        try:
+            return S3Store(
+                bucket,
+                config=config,
+                client_options=self._client,
+                # s3po's retry layer is the only one: obstore makes each request once.
+                retry_config={"max_retries": 0},
+                credential_provider=provider,
+            )
+        except (oe.BaseError, ValueError) as exc:
+            raise s3po.ConfigError(
+                f"obstore refused the options for bucket {bucket!r}: {exc}"
+            ) from exc
+
+    def clear(self) -> None:
+        """Forget every store (their connections close as they are dropped)."""
+        with self._lock:
+            self._stores.clear()
+
+
+def _credentials(options: StoreOptions) -> dict[str, str] | Boto3CredentialProvider | None:
+    """Static keys, a provider following boto3's chain, or None for obstore's own lookup.
+
+    Given keys win; a session or profile is asked through boto3 (so profiles, SSO and
+    assumed roles refresh as they do for the S3 backend); the standard environment
+    variables are read by obstore itself; anything else (``~/.aws/credentials``) is found
+    by a default boto3 session.
+    """
+    if options.aws_access_key_id or options.aws_secret_access_key:
+        keys = {
+            "access_key_id": options.aws_access_key_id or "",
+            "secret_access_key": options.aws_secret_access_key or "",
+        }
+        if options.aws_session_token:
+            keys["session_token"] = options.aws_session_token
+        return keys
+    session = options.session
+    if session is None and options.profile_name is not None:
+        session = boto3.Session(profile_name=options.profile_name)
+    if session is None and os.environ.get("AWS_ACCESS_KEY_ID"):
+        return None
+    session = session or boto3.Session()
+    if session.get_credentials() is None:
+        return None  # obstore's chain: container and instance credentials, web identity
+    return Boto3CredentialProvider(session)

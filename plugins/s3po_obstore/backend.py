@@ -1,0 +1,312 @@
+"""The obstore backend: GET, PUT and DELETE through obstore's Rust client, the rest through boto3.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn
+
+import boto3
+import obstore
+import obstore.exceptions as oe
+from s3po_s3.backend import S3Backend
+
+import s3po
+from s3po import Body, BytesBody, Capabilities, ForwardingBackend, GetResult, Headers, ObjectInfo
+from s3po_obstore._errors import StreamBody, error_code, translate
+from s3po_obstore._store import StoreOptions, Stores, key_is_plain
+
+if TYPE_CHECKING:
+    from obstore import Attributes, GetOptions
+
+    from s3po._types import Readable, UploadBody
+
+__all__ = ["ObstoreBackend"]
+
+#: Bodies up to this size are read whole in ``get``; larger ones stream in chunks this big.
+_WHOLE = 1024 * 1024
+
+#: Headers fields and the obstore attributes that carry them.
+_FIELDS = (
+    ("content_type", "Content-Type"),
+    ("content_encoding", "Content-Encoding"),
+    ("cache_control", "Cache-Control"),
+    ("content_disposition", "Content-Disposition"),
+    ("content_language", "Content-Language"),
+)
+_BY_ATTRIBUTE = {attribute: field for field, attribute in _FIELDS}
+#: obstore reads these attribute names as headers, so metadata may not use them.
+_NOT_METADATA = frozenset({a.lower() for _, a in _FIELDS} | {"storage-class"})
+_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchUpload"})
+#: What obstore raises: its own errors, FileNotFoundError (404), ValueError (bad paths).
+_ERRORS = (oe.BaseError, OSError, ValueError)
+
+
+def _unquote(etag: str | None) -> str:
+    return (etag or "").strip('"')
+
+
+def _read_all(stream: Readable) -> bytes:
+    return b"".join(iter(lambda: stream.read(1024 * 1024), b""))
+
+
+def _attributes(headers: Headers) -> Attributes | None:
+    """The obstore attributes for ``headers``; None when only boto3 can send them."""
+    attributes: Attributes = {}
+    for field, attribute in _FIELDS:
+        value = getattr(headers, field)
+        if value is not None:
+            attributes[attribute] = value
+    for name, value in headers.metadata.items():
+        if name.lower() in _NOT_METADATA:
+            return None
+        attributes[name] = value
+    for name, value in headers.extra.items():
+        if name != "StorageClass":
+            return None  # encryption, redirects, ...: boto3 knows them all
+        attributes["Storage-Class"] = value
+    return attributes
+
+
+def _headers(attributes: Attributes) -> Headers:
+    """The :class:`~s3po.Headers` of a GET's attributes."""
+    fields: dict[str, str] = {}
+    metadata: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for name, value in attributes.items():
+        field = _BY_ATTRIBUTE.get(name)
+        if field is not None:
+            fields[field] = value
+        elif name == "Storage-Class":
+            extra["StorageClass"] = value
+        else:
+            metadata[name.lower()] = value
+    if not fields.get("content_encoding"):
+        fields.pop("content_encoding", None)
+    return Headers(**fields, metadata=metadata, extra=extra)
+
+
+class ObstoreBackend(ForwardingBackend):
+    """S3 through obstore (Rust object_store) for GET, PUT and DELETE, and boto3 for the rest.
+
+    Small objects are where boto3's per-request CPU cost shows; obstore signs and sends
+    each request in Rust with the GIL released. The single-request calls ``get``, ``put``
+    and ``delete`` go through obstore; everything obstore cannot do with S3's exact
+    semantics goes through an internal :class:`s3po_s3.backend.S3Backend` made from the same
+    options: ``head`` (obstore's HEAD reports no headers or metadata), ``list``, ``copy``,
+    ``create_bucket``, multipart uploads, keys obstore's paths cannot carry (a leading or
+    trailing ``/``, empty, ``.`` or ``..`` segments, control characters), and headers it
+    cannot send (``Headers.extra`` other than ``StorageClass``).
+
+    One obstore ``S3Store`` is made per bucket on first use and shared by every thread.
+    obstore's own retries are off, so s3po's retry layer is the only one; its connection
+    pool keeps ``max_pool_connections`` idle connections. Credentials: the keys given,
+    else the session or profile (through boto3, so they refresh), else the standard
+    environment variables, else boto3's default chain.
+
+    Unlike the S3 backend with ``checksum="when_required"``, PUTs through obstore carry no
+    Content-MD5; ``checksum="when_supported"`` makes obstore send a SHA-256 checksum that
+    the server verifies.
+
+    Args:
+        endpoint_url: The store's URL (``$S3PO_ENDPOINT_URL``); None means AWS S3.
+        region_name: The region (``$S3PO_REGION``, else the profile's, else ``us-east-1``
+            when an endpoint is given).
+        profile_name: The AWS profile (``$S3PO_PROFILE``).
+        aws_access_key_id: Access key; prefer the environment or a profile.
+        aws_secret_access_key: Secret key.
+        aws_session_token: Session token for temporary credentials.
+        session: A ready ``boto3.Session`` for the credentials.
+        addressing_style: ``"path"``, ``"virtual"`` or ``"auto"`` (``$S3PO_ADDRESSING_STYLE``);
+            defaults to ``"path"`` with an endpoint, else ``"auto"``.
+        checksum: ``"when_required"`` (default) or ``"when_supported"`` (``$S3PO_CHECKSUM``).
+        max_pool_connections: Connections kept open at once, per client (default 64).
+        connect_timeout: Seconds to wait for a connection.
+        read_timeout: Seconds to wait for data on a connection.
+
+    Raises:
+        ConfigError: An option has a bad value, or options conflict.
+
+    Example:
+        ``s3po.Connection(backend="obstore", endpoint_url="http://127.0.0.1:8333")``
+
+    .. versionadded:: 0.1.0
+    """
+
+    name = "obstore"
+    capabilities = Capabilities()
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        profile_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        session: boto3.Session | None = None,
+        addressing_style: str | None = None,
+        checksum: str | None = None,
+        max_pool_connections: int = 64,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+    ) -> None:
+        """Make the boto3 backend, then the obstore settings from what it resolved."""
+        s3 = S3Backend(
+            endpoint_url=endpoint_url,
+            region_name=region_name,
+            profile_name=profile_name,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+            session=session,
+            addressing_style=addressing_style,
+            checksum=checksum,
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        super().__init__(s3)
+        self.name = "obstore"
+        self.s3 = s3
+        self.endpoint_url = s3.endpoint_url
+        self.region_name = s3.region_name or "us-east-1"
+        self._where = self.endpoint_url or f"AWS S3 ({self.region_name})"
+        config = s3.client.meta.config
+        try:
+            self.stores = Stores(
+                StoreOptions(
+                    endpoint_url=self.endpoint_url,
+                    region_name=self.region_name,
+                    addressing_style=(getattr(config, "s3", None) or {}).get(
+                        "addressing_style", "auto"
+                    ),
+                    checksum=s3.checksum,
+                    max_pool_connections=max_pool_connections,
+                    connect_timeout=connect_timeout,
+                    read_timeout=read_timeout,
+                    aws_access_key_id=aws_access_key_id,
+                    aws_secret_access_key=aws_secret_access_key,
+                    aws_session_token=aws_session_token,
+                    session=session,
+                    profile_name=profile_name,
+                )
+            )
+        except BaseException:
+            s3.close()
+            raise
+
+    def __repr__(self) -> str:
+        """Show where the backend points (never the credentials)."""
+        return (
+            f"ObstoreBackend(endpoint_url={self.endpoint_url!r}, region_name={self.region_name!r})"
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _failed(self, op: str, bucket: str, key: str, exc: BaseException) -> NoReturn:
+        """Raise the s3po error for ``exc``; a bare 404 asks boto3 whether the bucket exists."""
+        if isinstance(exc, FileNotFoundError) and error_code(exc) not in _NOT_FOUND:
+            try:
+                self.s3.head(bucket, key)
+            except s3po.NoSuchBucket as missing:
+                raise missing from exc
+            except s3po.S3poError:
+                pass
+        raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+
+    # -- the calls obstore makes ----------------------------------------------------------
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Open the object's bytes ``[start, end)`` with one ranged GET.
+
+        Bodies up to 1 MiB are read in this call; larger ones stream as they are read.
+        """
+        start = max(start, 0)
+        if (end is not None and end <= start) or not key_is_plain(key):
+            return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
+        options: GetOptions = {}
+        if end is not None:
+            options["range"] = (start, end)
+        elif start:
+            options["range"] = {"offset": start}
+        if if_match is not None:
+            options["if_match"] = f'"{if_match.strip(chr(34))}"'
+        try:
+            result = obstore.get(self.stores.get(bucket), key, options=options or None)
+            meta = result.meta
+            lo, hi = result.range
+            body: Body
+            if hi - lo <= _WHOLE:
+                body = BytesBody(memoryview(result.bytes()))
+            else:
+                chunks = iter(result.stream(min_chunk_size=_WHOLE))
+                body = StreamBody(chunks, length=hi - lo, bucket=bucket, key=key, where=self._where)
+            info = ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=meta["size"],
+                etag=_unquote(meta["e_tag"]),
+                last_modified=meta["last_modified"],
+                headers=_headers(result.attributes),
+                version_id=meta["version"],
+            )
+        except _ERRORS as exc:
+            if error_code(exc) in {"InvalidRange", "416"}:  # start is past the end
+                return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
+            self._failed("get", bucket, key, exc)
+        return GetResult(info=info, body=body, start=lo, end=hi)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Store the object in one PutObject; a stream is read whole first."""
+        attributes = _attributes(headers)
+        if attributes is None or not key_is_plain(key):
+            return self.s3.put(bucket, key, body, headers=headers, size=size)
+        data = body if isinstance(body, bytes | bytearray | memoryview) else _read_all(body)
+        try:
+            result = obstore.put(
+                self.stores.get(bucket), key, data, attributes=attributes, use_multipart=False
+            )
+        except _ERRORS as exc:
+            self._failed("put", bucket, key, exc)
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=memoryview(data).nbytes,
+            etag=_unquote(result["e_tag"]),
+            headers=headers,
+            version_id=result["version"],
+        )
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the object (DeleteObject); a missing key is not an error."""
+        if not key_is_plain(key):
+            self.s3.delete(bucket, key)
+            return
+        try:
+            obstore.delete(self.stores.get(bucket), key)
+        except _ERRORS as exc:
+            self._failed("delete", bucket, key, exc)
+
+    def close(self) -> None:
+        """Drop the obstore stores and close the boto3 client."""
+        self.stores.clear()
+        self.s3.close()
