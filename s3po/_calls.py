@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from s3po._scope import Scope
     from s3po._types import CommonPrefix, ObjectInfo
     from s3po.batch import Handle
+    from s3po.config import TransferConfig
     from s3po.connection import Connection
     from s3po.transfer import DownloadResult, Progress, UploadResult
 
@@ -43,13 +44,13 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-def _background_flag(background: bool, legacy: dict[str, Any]) -> bool:
+def _background_flag(background: bool, legacy: dict[str, Any], stacklevel: int = 3) -> bool:
     """Accept the seed API's ``async=`` (a reserved word) as a deprecated alias."""
     if "async" in legacy:
         warnings.warn(
             "async= is deprecated (async is a reserved word since Python 3.7); use background=True",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
         background = bool(legacy.pop("async"))
     if legacy:
@@ -304,22 +305,12 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
-        check_bucket(bucket)
-        check_key(key)
-        conn = self._conn
-        config = conn.config_for(retries=retries, decompress=decompress)
 
-        def run() -> bytes:
+        def run(conn: Connection, config: TransferConfig) -> bytes:
             return conn.transfer.read(bucket, key, config=config)
 
-        return self._dispatch(
-            "download_bytes",
-            bucket,
-            key,
-            run,
-            background=background,
-            callback=callback if callback is not None else conn.defaults.callback,
+        return self._download(
+            "download_bytes", bucket, key, run, decompress, retries, callback, background, legacy
         )
 
     def download_string(
@@ -341,25 +332,15 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
-        check_bucket(bucket)
-        check_key(key)
-        conn = self._conn
-        config = conn.config_for(retries=retries, decompress=decompress)
 
-        def run() -> str:
+        def run(conn: Connection, config: TransferConfig) -> str:
             with conn.transfer.open(bucket, key, config=config) as result:
                 data = result.body.readall()
                 charset = encoding or _charset(result.info.headers.content_type)
             return data.decode(charset)
 
-        return self._dispatch(
-            "download_string",
-            bucket,
-            key,
-            run,
-            background=background,
-            callback=callback if callback is not None else conn.defaults.callback,
+        return self._download(
+            "download_string", bucket, key, run, decompress, retries, callback, background, legacy
         )
 
     def download_file(
@@ -379,25 +360,15 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
-        check_bucket(bucket)
-        check_key(key)
-        conn = self._conn
-        config = conn.config_for(retries=retries, decompress=decompress)
         target = pathlib.Path(path)
         if target.is_dir():
             raise InvalidRequest(f"{target} is a folder; give the file path to write")
 
-        def run() -> DownloadResult:
+        def run(conn: Connection, config: TransferConfig) -> DownloadResult:
             return conn.transfer.download(bucket, key, target, config=config, progress=progress)
 
-        return self._dispatch(
-            "download_file",
-            bucket,
-            key,
-            run,
-            background=background,
-            callback=callback if callback is not None else conn.defaults.callback,
+        return self._download(
+            "download_file", bucket, key, run, decompress, retries, callback, background, legacy
         )
 
     def download_fileobj(
@@ -417,20 +388,37 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
+
+        def run(conn: Connection, config: TransferConfig) -> DownloadResult:
+            return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
+
+        return self._download(
+            "download_fileobj", bucket, key, run, decompress, retries, callback, background, legacy
+        )
+
+    def _download(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        run: Callable[[Connection, TransferConfig], T],
+        decompress: bool,
+        retries: int | None,
+        callback: Callable[[T], object] | None,
+        background: bool,
+        legacy: dict[str, Any],
+    ) -> T | Handle[T]:
+        """Check the arguments, then run ``run`` now, in the background, or in the batch."""
+        background = _background_flag(background, legacy, stacklevel=5)
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
         config = conn.config_for(retries=retries, decompress=decompress)
-
-        def run() -> DownloadResult:
-            return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
-
         return self._dispatch(
-            "download_fileobj",
+            op,
             bucket,
             key,
-            run,
+            lambda: run(conn, config),
             background=background,
             callback=callback if callback is not None else conn.defaults.callback,
         )

@@ -174,11 +174,36 @@ class Chunking(ForwardingBackend):
         size: int | None,
         head: bytes,
     ) -> ObjectInfo:
+        """A multipart upload of a stream: parts are read, buffered and sent."""
+        return self._run_multipart(
+            bucket, key, headers, lambda parts: self._cut(stream, size, head, parts)
+        )
+
+    def _multipart_windows(
+        self, bucket: str, key: str, source: _WindowSource, headers: Headers, size: int
+    ) -> ObjectInfo:
+        """A multipart upload of a regular file: parts are windows read as they are sent."""
+        info = self._run_multipart(
+            bucket, key, headers, lambda _parts: self._windows(source, size), budget=False
+        )
+        source.finish(size)
+        return info
+
+    def _run_multipart(
+        self,
+        bucket: str,
+        key: str,
+        headers: Headers,
+        plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
+        *,
+        budget: bool = True,
+    ) -> ObjectInfo:
+        """Start an upload, send the planned parts, complete it, or abort it on any failure."""
         upload_id = self.inner.start_multipart(bucket, key, headers=headers)
         log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
-        parts = _Parts(self, bucket, key, upload_id)
+        parts = _Parts(self, bucket, key, upload_id, budget=budget)
         try:
-            for number, data in self._cut(stream, size, head, parts):
+            for number, data in plan(parts):
                 if not parts.send(number, data):
                     break
             info = self.inner.complete_multipart(bucket, key, upload_id, parts.results())
@@ -197,44 +222,21 @@ class Chunking(ForwardingBackend):
         log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
         return info
 
-    def _multipart_windows(
-        self, bucket: str, key: str, source: _WindowSource, headers: Headers, size: int
-    ) -> ObjectInfo:
-        """A multipart upload of a regular file: parts are windows read as they are sent."""
-        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
-        parts = _Parts(self, bucket, key, upload_id, budget=False)
-        try:
-            offset, number = 0, 1
-            while offset < size:
-                want = min(
-                    part_size_for(self.config, self.capabilities, size, number), size - offset
-                )
-                if self.scope is not None:
-                    self.scope.check()
-                if not parts.send(number, FileWindow(source.fd, source.start + offset, want)):
-                    break
-                source.advance(want)
-                offset += want
-                number += 1
-            info = self.inner.complete_multipart(bucket, key, upload_id, parts.results())
-        except BaseException as exc:
-            parts.cancel()
-            log.warning(
-                "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
-            )
-            try:
-                self.inner.abort_multipart(bucket, key, upload_id)
-            except Exception:
-                log.exception("could not abort upload %s of s3://%s/%s", upload_id, bucket, key)
-            raise
-        finally:
-            parts.close()
-        source.finish(size)
-        return info
+    def _windows(self, source: _WindowSource, size: int) -> Iterator[tuple[int, PartBody]]:
+        """Yield numbered windows of the file, counting each as read."""
+        offset, number = 0, 1
+        while offset < size:
+            want = min(part_size_for(self.config, self.capabilities, size, number), size - offset)
+            if self.scope is not None:
+                self.scope.check()
+            yield number, FileWindow(source.fd, source.start + offset, want)
+            source.advance(want)
+            offset += want
+            number += 1
 
     def _cut(
         self, stream: Readable, size: int | None, head: bytes, parts: _Parts
-    ) -> Iterator[tuple[int, bytes | memoryview]]:
+    ) -> Iterator[tuple[int, PartBody]]:
         """Yield numbered parts read from ``head`` then ``stream``, sized by the plan."""
         caps = self.capabilities
         pending = memoryview(head)
