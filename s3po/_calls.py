@@ -409,7 +409,7 @@ class Calls:
         legacy: dict[str, Any],
     ) -> T | Handle[T]:
         """Check the arguments, then run ``run`` now, in the background, or in the batch."""
-        background = _background_flag(background, legacy, stacklevel=5)
+        background = _background_flag(background, legacy, stacklevel=4)
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
