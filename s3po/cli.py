@@ -250,6 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="s3po: %(levelname)s: %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # botocore's and urllib3's DEBUG lines print request headers, and the Authorization
+    # header names the access key id: --debug is s3po's own detail, not theirs.
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "aiobotocore"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
 
     data_on_stdout = args.command == "cat" or (args.command == "cp" and args.dst == "-")
     out = Output(json_mode=args.json, quiet=args.quiet, data_on_stdout=data_on_stdout)

@@ -578,6 +578,8 @@ class S3Backend:
             return None
         try:
             info = self.head(bucket, key)
+        except s3po.TransientError:
+            raise  # retried by the layer above; never mistaken for "not completed"
         except s3po.S3poError:
             return None
         return info if info.etag == expected else None

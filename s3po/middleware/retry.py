@@ -93,7 +93,7 @@ class _Attempts:
             self.op,
             bucket,
             key or "",
-            exc,
+            str(exc),  # not the exception: a kept record would keep its traceback alive
             self.count,
             self.config.retries,
             delay,
