@@ -105,8 +105,9 @@ class ChunkConfig:
             parallel ranged GETs (default 10 MiB).
         part_size: Bytes per part (default 8 MiB); raised automatically to the backend's
             minimum and to stay within its part-count limit.
-        max_concurrency: Parts in flight at once, per transfer (default 10). Memory use
-            is about ``part_size * (max_concurrency + 1)``.
+        max_concurrency: Parts in flight at once, per transfer (default 10). Streams and
+            compressed uploads buffer about ``part_size * (max_concurrency + 1)`` bytes;
+            plain files are sent part by part straight from the file.
 
     .. versionadded:: 0.1.0
     """
