@@ -4,9 +4,10 @@ Uploads no larger than the threshold go up in one PUT. Larger ones, and streams 
 length that pass it, are cut into parts read one after another from the source and uploaded
 concurrently; at most ``max_concurrency`` part buffers exist at once, so memory stays about
 ``part_size * (max_concurrency + 1)``. A plain file of known size is not buffered at all: its
-parts go to the backend as :class:`~s3po.FileWindow` objects read as they are sent. Any failure, including KeyboardInterrupt and an error
-raised by the caller's stream, aborts the multipart upload before it propagates, so no
-orphaned parts are left behind.
+parts go to the backend as :class:`~s3po.FileWindow` objects read as they are sent.
+
+Any failure, including KeyboardInterrupt and an error raised by the caller's stream, aborts
+the multipart upload before it propagates, so no orphaned parts are left behind.
 
 Downloads larger than the threshold are fetched as ranged GETs in parallel, pinned to the
 ETag of the first response, and handed out in order; a download into a file skips the
