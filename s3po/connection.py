@@ -28,8 +28,10 @@ from s3po.transfer import Transfer
 if TYPE_CHECKING:
     import datetime as dt
     from types import TracebackType
+    from typing import IO
 
     from s3po._types import MultipartUpload
+    from s3po.transfer import DownloadResult, UploadResult
 
 __all__ = ["DEFAULT_BACKEND_ENV", "Batch", "Connection"]
 
@@ -321,6 +323,70 @@ class Batch(Calls):
 
     .. versionadded:: 0.1.0
     """
+
+    if TYPE_CHECKING:
+        # Every call of a batch returns a Handle; these narrow the shared signatures.
+        def upload_string(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            data: str | bytes,
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[UploadResult]: ...
+
+        def upload_file(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[UploadResult]: ...
+
+        def upload_fileobj(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[UploadResult]: ...
+
+        def download_string(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[str]: ...
+
+        def download_bytes(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[bytes]: ...
+
+        def download_file(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[DownloadResult]: ...
+
+        def download_fileobj(  # noqa: D102
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[DownloadResult]: ...
+
+        uploadString = upload_string  # noqa: N815
+        uploadFile = upload_file  # noqa: N815
+        uploadFileobj = upload_fileobj  # noqa: N815
+        downloadString = download_string  # noqa: N815
+        downloadBytes = download_bytes  # noqa: N815
+        downloadFile = download_file  # noqa: N815
+        downloadFileobj = download_fileobj  # noqa: N815
 
     def __init__(
         self,
