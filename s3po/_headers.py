@@ -12,6 +12,7 @@ Accepted names (case-insensitive): ``Content-Type``, ``Content-Encoding``,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from s3po._types import Headers
 from s3po.errors import InvalidRequest
@@ -52,7 +53,7 @@ _BAD = set("\r\n\x00")
 
 
 def parse_headers(
-    headers: Mapping[str, str] | Headers | None = None,
+    headers: Mapping[str, Any] | Headers | None = None,
     metadata: Mapping[str, str] | None = None,
 ) -> Headers | None:
     """Build :class:`~s3po.Headers` from HTTP-style names and a metadata mapping.

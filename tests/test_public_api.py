@@ -86,7 +86,7 @@ def test_version() -> None:
 
 def test_unknown_attribute_raises_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
-        _ = s3po.no_such_thing  # type: ignore[attr-defined]
+        _ = s3po.no_such_thing
     assert not hasattr(s3po, "no_such_thing")
 
 

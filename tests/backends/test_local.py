@@ -62,7 +62,7 @@ def test_failed_write_leaves_no_temp_file(local_backend: LocalBackend) -> None:
             raise OSError("disk on fire")
 
     with pytest.raises(OSError, match="disk on fire"):
-        local_backend.put("bucket", "k", Boom(), headers=s3po.Headers())  # type: ignore[arg-type]
+        local_backend.put("bucket", "k", Boom(), headers=s3po.Headers())
     leftovers = list((local_backend.root / "bucket").rglob("*"))
     assert leftovers == []
 

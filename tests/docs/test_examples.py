@@ -206,7 +206,10 @@ def test_a_failing_example_names_its_page_and_line(tmp_path: Path) -> None:
     block = parse(page, "para\n\n```python\nx = 1\nraise ValueError('nope')\n```\n")[0]
     with _page_folder(tmp_path), pytest.raises(AssertionError, match=r"docs/example.md:4") as info:
         run(block)
-    tb = info.value.__cause__.__traceback__
+    cause = info.value.__cause__
+    assert cause is not None
+    tb = cause.__traceback__
+    assert tb is not None
     while tb.tb_next is not None:
         tb = tb.tb_next
     assert tb.tb_lineno == 5  # the page's own line numbering

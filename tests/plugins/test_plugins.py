@@ -247,7 +247,7 @@ def test_misspelled_hook_module_plugin() -> None:
     def s3po_register_backend(registry: s3po.BackendRegistry) -> None:
         """Singular: not a hook."""
 
-    module.s3po_register_backend = s3po_register_backend  # type: ignore[attr-defined]
+    module.s3po_register_backend = s3po_register_backend
     with pytest.raises(s3po.PluginError, match="unknown hook"):
         s3po.make_plugin_manager(load_entrypoints=False, plugins=[module])
 

@@ -100,7 +100,7 @@ def test_complete_error_after_completing_is_recognised(
     proxy.inject("complete_error_late")
     with connect(s3_server, proxy) as conn:
         result = conn.upload_fileobj(bucket, "big.bin", io.BytesIO(body))
-        assert result.multipart  # type: ignore[union-attr]
+        assert result.multipart
         assert conn.download_bytes(bucket, "big.bin") == body
     first, retry = proxy.requests("CompleteMultipartUpload")
     assert (first.fault, first.status) == ("complete_error_late", 200)

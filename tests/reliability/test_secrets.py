@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,11 @@ def test_keys_stay_out_of_logs_errors_and_reprs(
         conn.upload_fileobj(bucket, "big.bin", io.BytesIO(data(6 * MIB, 1)), compress="zstd")
         conn.upload_string(bucket, "small.txt", "hello")
         assert conn.download_bytes(bucket, "big.bin") == data(6 * MIB, 1)
-        for call in (
+        calls: tuple[Callable[[], object], ...] = (
             lambda: conn.download_bytes(bucket, "missing"),
             lambda: conn.upload_string("no-such-bucket-s3po", "k", "v"),
-        ):
+        )
+        for call in calls:
             with pytest.raises(s3po.S3poError) as caught:
                 call()
             seen += _failure_texts(caught.value)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pytest
 from s3po_reliability import (  # type: ignore[import-not-found]
     Retries,
@@ -105,7 +105,10 @@ def _soak(  # noqa: C901, PLR0915 - one scenario and its figures, side by side
     # would read as leaked sockets. Keep those records out (see docs/reliability.md).
     caplog.set_level(logging.ERROR, logger="s3po")
     rng = random.Random(seed)
-    choices = lambda: (0, 1, rng.randrange(16 * 1024), rng.randrange(64 * 1024))  # noqa: E731
+
+    def choices() -> tuple[int, int, int, int]:
+        return (0, 1, rng.randrange(16 * 1024), rng.randrange(64 * 1024))
+
     sizes = [rng.choice(choices()) for _ in range(count)]
     keys = [f"soak/{i:05d}-ü.bin" for i in range(count)]
     proxy.configure(faults.FaultPlan(seed=seed, rate=0.1, kinds=KINDS))
@@ -123,7 +126,7 @@ def _soak(  # noqa: C901, PLR0915 - one scenario and its figures, side by side
                         codec = CODECS[i % 3]
                         batch.upload_fileobj(bucket, key, io.BytesIO(body), compress=codec)
             except s3po.BatchError as group:
-                gave_up = {exc.key: exc for exc in group.exceptions}  # type: ignore[attr-defined]
+                gave_up = {exc.key: exc for exc in group.exceptions}  # type: ignore[union-attr]
             uploaded = time.monotonic()
             unread: dict[str, BaseException] = {}
             try:
@@ -138,7 +141,7 @@ def _soak(  # noqa: C901, PLR0915 - one scenario and its figures, side by side
 
                         batch.download_bytes(bucket, key, callback=check)
             except s3po.BatchError as group:
-                unread = {exc.key: exc for exc in group.exceptions}  # type: ignore[attr-defined]
+                unread = {exc.key: exc for exc in group.exceptions}  # type: ignore[union-attr]
             verified = time.monotonic()
             # Downloads that ran out of retries: the objects are intact, read without faults.
             proxy.plan = faults.FaultPlan()

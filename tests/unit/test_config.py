@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from typing import TypedDict
 
 import pytest
 
@@ -45,10 +46,17 @@ def test_config_error_is_a_value_error() -> None:
         parse_size("lots")
 
 
+class _RetryKwargs(TypedDict, total=False):
+    retries: int
+    base: float
+    cap: float
+    deadline: float | None
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"retries": -1}, {"base": -0.1}, {"cap": -1.0}, {"deadline": 0}, {"deadline": -5}]
 )
-def test_retry_config_validation(kwargs: dict[str, float]) -> None:
+def test_retry_config_validation(kwargs: _RetryKwargs) -> None:
     with pytest.raises(ConfigError):
         RetryConfig(**kwargs)
 

@@ -204,7 +204,7 @@ def test_seekable_stream_is_rewound_for_a_retry(store: LocalBackend, fake_time: 
 class _CutBody(s3po.Body):
     """Serves ``limit`` bytes of ``inner``, then fails like a dropped connection."""
 
-    def __init__(self, inner: s3po.Body, limit: int, on_cut: Callable[[], None]) -> None:
+    def __init__(self, inner: s3po.Body, limit: int, on_cut: Callable[[], object]) -> None:
         super().__init__()
         self._inner = inner
         self._left = limit
@@ -232,7 +232,7 @@ class CuttingBackend(s3po.ForwardingBackend):
         self.after = after
         self.cuts = cuts
         self.gets: list[tuple[int, int | None, str | None]] = []
-        self.on_cut: Callable[[], None] = lambda: None
+        self.on_cut: Callable[[], object] = lambda: None
 
     def get(
         self,
