@@ -111,7 +111,9 @@ class Connection(Calls):
             raise ConfigError("max_background must be 1 or more")
         self.defaults = _Defaults(delete=delete, callback=callback)
         self.max_background = max_background
-        self.transfer = Transfer(self._open_backend(), self.registries.codecs, config=cfg)
+        backend_obj = self._open_backend()
+        _check_parts(cfg, backend_obj)
+        self.transfer = Transfer(backend_obj, self.registries.codecs, config=cfg)
         self._runner: Runner | None = None
         self._runner_lock = threading.Lock()
         _LIVE.add(self)
@@ -472,6 +474,17 @@ class Batch(Calls):
         if self._scope is not None:
             self._scope.cancelled.set()
         self.runner.cancel()
+
+
+def _check_parts(config: TransferConfig, backend: Backend) -> None:
+    """Refuse a part size the backend would refuse, before any I/O."""
+    floor = backend.capabilities.min_part_size
+    if config.chunk.part_size < floor:
+        raise ConfigError(
+            f"part_size {config.chunk.part_size} bytes is below the {backend.name} backend's "
+            f"minimum of {floor} bytes (S3 refuses parts under 5 MiB but the last); "
+            "raise part_size"
+        )
 
 
 @atexit.register
