@@ -267,7 +267,7 @@ class Body(io.RawIOBase):
     def readall(self) -> bytes:
         """Read to the end."""
         chunks = []
-        while chunk := self.read(8 * MIB):
+        while chunk := self.read(MIB):  # a large read may allocate its whole size up front
             chunks.append(chunk)
         return b"".join(chunks)
 

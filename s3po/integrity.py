@@ -123,7 +123,7 @@ class VerifyingBody(Body):
     def readall(self) -> bytes:
         """Read to the end, verifying."""
         chunks = []
-        while chunk := self.read(_CHUNK):
+        while chunk := self.read(_PIPELINE_MIN):
             chunks.append(chunk)
         return b"".join(chunks)
 
