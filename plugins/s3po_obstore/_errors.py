@@ -4,9 +4,10 @@ obstore raises a handful of typed exceptions (``FileNotFoundError`` for a 404,
 ``PreconditionError``, ``PermissionDeniedError``, ...) and folds everything else into
 ``GenericError``, whose message carries the HTTP status and the server's XML error body.
 :func:`translate` reads the S3 error code and status out of that message, looks them up in
-one table, :data:`_BY_CODE`, and builds an s3po error whose message names the object and says
-what to try next. Transport failures (connection refused or reset, a body cut off, timeouts)
-become :class:`~s3po.TransientError`, the only kind s3po's retry layer repeats.
+the s3 backend's table (``S3_ERRORS``, the one table for both request paths), and builds an
+s3po error whose message names the object and says what to try next. Transport failures
+(connection refused or reset, a body cut off, timeouts) become :class:`~s3po.TransientError`,
+the only kind s3po's retry layer repeats.
 
 .. versionadded:: 0.1.0
 """
@@ -17,57 +18,17 @@ import re
 from collections.abc import Iterator
 
 import obstore.exceptions as oe
+from s3po_s3._errors import S3_ERRORS
 
 import s3po
 from s3po import Body
 
 __all__ = ["StreamBody", "error_code", "translate"]
 
-_CREDENTIALS = (
-    "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile, or the "
-    "role) and the bucket's policy"
-)
 _RETRY = "s3po retries this on its own; if it persists, check the endpoint and the server"
-_PRECONDITION = "the object changed while it was read; start the download again"
 
-#: S3 error code (or bare HTTP status) -> the s3po error and what to tell the user.
-_BY_CODE: dict[str, tuple[type[s3po.BackendError], str]] = {
-    "NoSuchKey": (s3po.NoSuchKey, "check the key; a listing shows what is stored"),
-    "NoSuchBucket": (
-        s3po.NoSuchBucket,
-        "check the bucket name, endpoint and region, or create it with create_bucket()",
-    ),
-    "NoSuchUpload": (
-        s3po.NoSuchUpload,
-        "the multipart upload was completed or aborted already; start a new one",
-    ),
-    "AccessDenied": (s3po.AccessDenied, _CREDENTIALS),
-    "InvalidAccessKeyId": (s3po.AccessDenied, _CREDENTIALS),
-    "SignatureDoesNotMatch": (s3po.AccessDenied, "check the secret key and the region"),
-    "AllAccessDisabled": (s3po.AccessDenied, _CREDENTIALS),
-    "ExpiredToken": (s3po.AccessDenied, "the session token expired; refresh the credentials"),
-    "InvalidToken": (s3po.AccessDenied, "the session token is invalid; refresh the credentials"),
-    "PreconditionFailed": (s3po.PreconditionFailed, _PRECONDITION),
-    # Throttling and server faults: worth repeating.
-    "SlowDown": (s3po.TransientError, _RETRY),
-    "ServiceUnavailable": (s3po.TransientError, _RETRY),
-    "InternalError": (s3po.TransientError, _RETRY),
-    "RequestTimeout": (s3po.TransientError, _RETRY),
-    "RequestTimeoutException": (s3po.TransientError, _RETRY),
-    "ThrottlingException": (s3po.TransientError, _RETRY),
-    "Throttling": (s3po.TransientError, _RETRY),
-    "TooManyRequests": (s3po.TransientError, _RETRY),
-    "TooManyRequestsException": (s3po.TransientError, _RETRY),
-    "RequestLimitExceeded": (s3po.TransientError, _RETRY),
-    # The body arrived damaged or short: sending it again is the cure.
-    "BadDigest": (s3po.TransientError, _RETRY),
-    "IncompleteBody": (s3po.TransientError, _RETRY),
-    "XAmzContentSHA256Mismatch": (s3po.TransientError, _RETRY),
-    # Bodiless answers, by HTTP status.
-    "403": (s3po.AccessDenied, _CREDENTIALS),
-    "412": (s3po.PreconditionFailed, _PRECONDITION),
-    "429": (s3po.TransientError, _RETRY),
-}
+#: The S3 error-code table is the s3 backend's: one table for both request paths.
+_BY_CODE = S3_ERRORS
 
 _STATUS = re.compile(r"status code: (\d{3})")
 _CODE = re.compile(r"<Code>([^<]+)</Code>")

@@ -1,6 +1,6 @@
 """botocore's exceptions, translated into s3po's at the backend's edge.
 
-Everything lives in one table, :data:`_BY_CODE`, keyed by the S3 error code (or, for the
+Everything lives in one table, :data:`S3_ERRORS`, keyed by the S3 error code (or, for the
 bodiless HEAD responses, the HTTP status as a string). :func:`translate` looks an exception up
 there, falls back on the HTTP status, and builds an s3po error whose message names the object
 and says what to try next. Credentials never appear in a message: only the server's code and
@@ -30,7 +30,7 @@ _CREDENTIALS = (
 _RETRY = "s3po retries this on its own; if it persists, check the endpoint and the server"
 
 #: S3 error code (or bare HTTP status) -> the s3po error and what to tell the user.
-_BY_CODE: dict[str, tuple[type[s3po.BackendError], str]] = {
+S3_ERRORS: dict[str, tuple[type[s3po.BackendError], str]] = {
     "NoSuchKey": (s3po.NoSuchKey, "check the key; a listing shows what is stored"),
     "NoSuchBucket": (
         s3po.NoSuchBucket,
@@ -63,6 +63,7 @@ _BY_CODE: dict[str, tuple[type[s3po.BackendError], str]] = {
     "InvalidPartOrder": (s3po.InvalidPart, "list the parts in ascending order"),
     # Throttling and server faults: worth repeating.
     "SlowDown": (s3po.TransientError, _RETRY),
+    "TooManyRequests": (s3po.TransientError, _RETRY),
     "ServiceUnavailable": (s3po.TransientError, _RETRY),
     "InternalError": (s3po.TransientError, _RETRY),
     "RequestTimeout": (s3po.TransientError, _RETRY),
@@ -133,7 +134,7 @@ def translate(
         status = status_code(exc)
         message = str(exc.response.get("Error", {}).get("Message") or "").strip()
         detail = f"{code}: {message}" if message and message != code else code
-        cls, advice = _BY_CODE.get(code) or _BY_CODE.get(str(status)) or _by_status(status, key)
+        cls, advice = S3_ERRORS.get(code) or S3_ERRORS.get(str(status)) or _by_status(status, key)
         return cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
     if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
         return s3po.AccessDenied(
@@ -159,7 +160,7 @@ def translate(
 
 def _by_status(status: int, key: str | None) -> tuple[type[s3po.BackendError], str]:
     if status == 404:  # noqa: PLR2004 - HTTP status
-        return _BY_CODE["NoSuchKey"] if key else _BY_CODE["NoSuchBucket"]
+        return S3_ERRORS["NoSuchKey"] if key else S3_ERRORS["NoSuchBucket"]
     if status >= 500:  # noqa: PLR2004 - HTTP status
         return s3po.TransientError, _RETRY
     return s3po.BackendError, "the server refused the request; see its message"
