@@ -11,12 +11,57 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from s3po._types import Capabilities, CommonPrefix, PartInfo
+from s3po._types import Capabilities, CommonPrefix, Headers, PartInfo
 from s3po.errors import InvalidPart
 
-__all__ = ["check_part_plan", "fold_listing", "multipart_etag", "s3_key_order"]
+__all__ = [
+    "DEFAULT_CONTENT_TYPE",
+    "check_part_plan",
+    "fold_listing",
+    "headers_from_record",
+    "headers_to_record",
+    "multipart_etag",
+    "s3_key_order",
+]
+
+#: The Content-Type S3 gives an object stored without one.
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+
+_HEADER_FIELDS = (
+    "content_type",
+    "content_encoding",
+    "cache_control",
+    "content_disposition",
+    "content_language",
+)
+
+
+def headers_to_record(headers: Headers, *, default_type: str | None = None) -> dict[str, Any]:
+    """:class:`~s3po.Headers` as a JSON-ready dict, for backends that store them beside data.
+
+    .. versionadded:: 0.1.0
+    """
+    record: dict[str, Any] = {f: getattr(headers, f) for f in _HEADER_FIELDS}
+    if default_type is not None and not record["content_type"]:
+        record["content_type"] = default_type
+    record["metadata"] = dict(headers.metadata)
+    record["extra"] = dict(headers.extra)
+    return record
+
+
+def headers_from_record(record: dict[str, Any]) -> Headers:
+    """The inverse of :func:`headers_to_record`.
+
+    .. versionadded:: 0.1.0
+    """
+    return Headers(
+        **{f: record.get(f) for f in _HEADER_FIELDS},
+        metadata=record.get("metadata", {}),
+        extra=record.get("extra", {}),
+    )
+
 
 T = TypeVar("T")
 

@@ -41,15 +41,7 @@ from s3po import (
 __all__ = ["FsspecBackend"]
 
 _RESERVED = ".s3po"
-_DEFAULT_TYPE = "binary/octet-stream"
 _CHUNK = 4 * 1024 * 1024
-_HEADER_FIELDS = (
-    "content_type",
-    "content_encoding",
-    "cache_control",
-    "content_disposition",
-    "content_language",
-)
 
 
 class _RangeBody(Body):
@@ -80,21 +72,6 @@ class _RangeBody(Body):
             raise s3po.TransientError(msg)
         self._pos += len(data)
         return data
-
-
-def _headers_record(headers: Headers) -> dict[str, Any]:
-    record: dict[str, Any] = {f: getattr(headers, f) for f in _HEADER_FIELDS}
-    record["metadata"] = dict(headers.metadata)
-    record["extra"] = dict(headers.extra)
-    return record
-
-
-def _headers_from(record: dict[str, Any]) -> Headers:
-    return Headers(
-        **{f: record.get(f) for f in _HEADER_FIELDS},
-        metadata=record.get("metadata", {}),
-        extra=record.get("extra", {}),
-    )
 
 
 class FsspecBackend:
@@ -202,14 +179,15 @@ class FsspecBackend:
             size=record["size"],
             etag=record["etag"],
             last_modified=dt.datetime.fromisoformat(record["last_modified"]),
-            headers=_headers_from(record["headers"]),
+            headers=emulation.headers_from_record(record["headers"]),
         )
 
     def _store(
         self, bucket: str, key: str, meta: str, size: int, etag: str, headers: Headers
     ) -> ObjectInfo:
-        record_headers = _headers_record(headers)
-        record_headers["content_type"] = headers.content_type or _DEFAULT_TYPE
+        record_headers = emulation.headers_to_record(
+            headers, default_type=emulation.DEFAULT_CONTENT_TYPE
+        )
         record = {
             "size": size,
             "etag": etag,
@@ -321,7 +299,9 @@ class FsspecBackend:
         data, meta = self._paths(bucket, key)
         self._require_bucket(bucket)
         self._call(bucket, key, self.fs.copy, src_data, data)
-        new_headers = headers if headers is not None else _headers_from(record["headers"])
+        new_headers = (
+            headers if headers is not None else emulation.headers_from_record(record["headers"])
+        )
         return self._store(bucket, key, meta, record["size"], record["etag"], new_headers)
 
     # -- multipart ------------------------------------------------------------------------
@@ -339,7 +319,7 @@ class FsspecBackend:
         record = {
             "key": key,
             "initiated": dt.datetime.now(dt.UTC).isoformat(),
-            "headers": _headers_record(headers),
+            "headers": emulation.headers_to_record(headers),
         }
         self._write_record(
             bucket, key, f"{self._upload_dir(bucket, upload_id)}/upload.json", record
@@ -410,7 +390,7 @@ class FsspecBackend:
             meta,
             total,
             emulation.multipart_etag(digests),
-            _headers_from(record["headers"]),
+            emulation.headers_from_record(record["headers"]),
         )
         self.fs.rm(folder, recursive=True)
         return info

@@ -45,7 +45,6 @@ __all__ = ["LocalBackend", "s3po_register_backends"]
 
 _TMP = ".s3po-tmp-"
 _META_DIR = ".s3po"
-_DEFAULT_TYPE = "binary/octet-stream"
 _CHUNK = 1024 * 1024
 
 
@@ -232,13 +231,9 @@ class LocalBackend:
             "size": size,
             "etag": etag,
             "last_modified": now.isoformat(),
-            "content_type": headers.content_type or _DEFAULT_TYPE,
-            "content_encoding": headers.content_encoding,
-            "cache_control": headers.cache_control,
-            "content_disposition": headers.content_disposition,
-            "content_language": headers.content_language,
-            "metadata": dict(headers.metadata),
-            "extra": dict(headers.extra),
+            "headers": emulation.headers_to_record(
+                headers, default_type=emulation.DEFAULT_CONTENT_TYPE
+            ),
         }
         self._write_json(meta, record)
         return self._info(bucket, key, record)
@@ -251,15 +246,7 @@ class LocalBackend:
             size=record["size"],
             etag=record["etag"],
             last_modified=dt.datetime.fromisoformat(record["last_modified"]),
-            headers=Headers(
-                content_type=record["content_type"],
-                content_encoding=record["content_encoding"],
-                cache_control=record["cache_control"],
-                content_disposition=record["content_disposition"],
-                content_language=record.get("content_language"),
-                metadata=record["metadata"],
-                extra=record.get("extra", {}),
-            ),
+            headers=emulation.headers_from_record(record["headers"]),
         )
 
     def _load(self, bucket: str, key: str) -> tuple[Path, dict[str, Any]]:
@@ -436,15 +423,7 @@ class LocalBackend:
             {
                 "key": key,
                 "initiated": dt.datetime.now(dt.UTC).isoformat(),
-                "headers": {
-                    "content_type": headers.content_type,
-                    "content_encoding": headers.content_encoding,
-                    "cache_control": headers.cache_control,
-                    "content_disposition": headers.content_disposition,
-                    "content_language": headers.content_language,
-                    "metadata": dict(headers.metadata),
-                    "extra": dict(headers.extra),
-                },
+                "headers": emulation.headers_to_record(headers),
             },
         )
         return upload_id
@@ -510,7 +489,9 @@ class LocalBackend:
         data, meta = self._paths(bucket, key)
         self._write_with(data, join, bucket, key)
         etag = emulation.multipart_etag(digests)
-        result = self._record(bucket, key, meta, size, etag, Headers(**info["headers"]))
+        result = self._record(
+            bucket, key, meta, size, etag, emulation.headers_from_record(info["headers"])
+        )
         shutil.rmtree(folder, ignore_errors=True)
         return result
 
