@@ -213,6 +213,16 @@ class Connection(Calls):
 
         .. versionadded:: 0.1.0
         """
+        pool = self.backend.capabilities.max_connections
+        if pool and max_workers > pool:
+            log.warning(
+                "batch(%d) runs more transfers at once than the %s backend keeps connections "
+                "(%d); pass max_pool_connections=%d (or more) to Connection to reuse them all",
+                max_workers,
+                self.backend.name,
+                pool,
+                max_workers,
+            )
         return Batch(
             self,
             max_workers,
