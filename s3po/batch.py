@@ -149,6 +149,10 @@ class Runner:
     def _settle(
         self, handle: Handle[T], future: cf.Future[T], callback: Callable[[T], object] | None
     ) -> None:
+        # The executor's future and the handle point at each other (through this callback);
+        # drop the handle's side so a finished result is freed as soon as the caller lets go
+        # of the handle, not at the next garbage collection.
+        handle.inner = None
         try:
             value = future.result()
         except BaseException as exc:  # noqa: BLE001 - handed to the handle
