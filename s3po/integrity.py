@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import os
+import threading
 from typing import IO, Any
 
 from s3po._types import Body, GetResult
@@ -24,6 +25,7 @@ from s3po.errors import CorruptData
 
 __all__ = [
     "CHECKSUM_METADATA",
+    "FileHasher",
     "VerifyingBody",
     "check_file_digest",
     "content_digest",
@@ -133,6 +135,77 @@ class VerifyingBody(Body):
             self._pending.cancel()
         self._source.close()
         super().close()
+
+
+class FileHasher:
+    """Hashes a file front to back on a helper thread while ranges of it are still arriving.
+
+    ``written(lo, hi)`` reports a finished range; the thread hashes each contiguous stretch
+    from the start as soon as it is complete (reading it back from the page cache), so by
+    the time the last range lands, little is left to hash.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, fd: int, size: int) -> None:
+        """Hash the first ``size`` bytes of the open file ``fd``."""
+        self._fd = fd
+        self._size = size
+        self._digest = hashlib.sha256()
+        self._ready: dict[int, int] = {}
+        self._next = 0
+        self._stopped = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="s3po-hash-file", daemon=True)
+        self._thread.start()
+
+    def written(self, lo: int, hi: int) -> None:
+        """Bytes ``[lo, hi)`` are in the file."""
+        with self._cond:
+            self._ready[lo] = hi
+            self._cond.notify()
+
+    def _run(self) -> None:
+        try:
+            while self._next < self._size:
+                with self._cond:
+                    while self._next not in self._ready and not self._stopped:
+                        self._cond.wait()
+                    if self._stopped:
+                        return
+                    hi = self._ready.pop(self._next)
+                pos = self._next
+                while pos < hi:
+                    chunk = os.pread(self._fd, min(_CHUNK, hi - pos), pos)
+                    if not chunk:
+                        break
+                    self._digest.update(chunk)
+                    pos += len(chunk)
+                self._next = hi
+        except BaseException as exc:  # noqa: BLE001 - reported by check()
+            self._error = exc
+
+    def check(self, expected: str, *, bucket: str, key: str) -> None:
+        """Wait for the last byte; raise CorruptData if the digest is not ``expected``."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        actual = self._digest.hexdigest()
+        if self._next < self._size or actual != expected.lower():
+            raise CorruptData(
+                f"content checksum mismatch: stored SHA-256 {expected}, received {actual}; "
+                "the object was altered after upload or damaged in transit",
+                bucket=bucket,
+                key=key,
+            )
+
+    def stop(self) -> None:
+        """Stop early (the download failed)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join()
 
 
 def check_file_digest(fd: int, size: int, expected: str, *, bucket: str, key: str) -> None:

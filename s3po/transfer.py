@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, InvalidRequest
-from s3po.integrity import CHECKSUM_METADATA, check_file_digest, content_digest, verify_body
+from s3po.integrity import CHECKSUM_METADATA, FileHasher, content_digest, verify_body
 from s3po.middleware import Chunking, CodecLayer, Retry
 from s3po.middleware.codec import encoding_tokens
 from s3po.validation import check_bucket, check_key
@@ -451,7 +451,7 @@ def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
 
 
 def _write_parallel(
-    drain: Callable[[int, Progress | None], int],
+    drain: Callable[..., int],
     path: pathlib.Path,
     expected: str | None,
     info: ObjectInfo,
@@ -460,12 +460,15 @@ def _write_parallel(
     """Fill a temporary file with ``drain``, check its SHA-256, and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
+    hasher = FileHasher(fd, info.size) if expected is not None else None
     try:
         try:
-            size = drain(fd, progress)
-            if expected is not None:
-                check_file_digest(fd, size, expected, bucket=info.bucket, key=info.key)
+            size = drain(fd, progress, hasher.written if hasher is not None else None)
+            if hasher is not None and expected is not None:
+                hasher.check(expected, bucket=info.bucket, key=info.key)
         finally:
+            if hasher is not None:
+                hasher.stop()
             os.close(fd)
         pathlib.Path(tmp).replace(path)
     except BaseException:

@@ -376,8 +376,16 @@ def _file_windows(body: Any, size: int | None) -> _WindowSource | None:  # noqa:
     return _WindowSource(body, fd, start)
 
 
-def _stream_to(fd: int, body: Body, pos: int, end: int, report: Callable[[int], None]) -> None:
-    """Copy ``body`` into ``fd`` at offsets ``[pos, end)``."""
+def _stream_to(
+    fd: int,
+    body: Body,
+    pos: int,
+    end: int,
+    report: Callable[[int], None],
+    written: Callable[[int, int], None] | None,
+) -> None:
+    """Copy ``body`` into ``fd`` at offsets ``[pos, end)``; tell ``written`` when done."""
+    start = pos
     while pos < end:
         chunk = body.read(min(_DRAIN_CHUNK, end - pos))
         if not chunk:
@@ -386,6 +394,8 @@ def _stream_to(fd: int, body: Body, pos: int, end: int, report: Callable[[int], 
         os.pwrite(fd, chunk, pos)
         pos += len(chunk)
         report(len(chunk))
+    if written is not None:
+        written(start, end)
 
 
 class _ViewReader:
@@ -430,11 +440,17 @@ class _RangesBody(Body):
         self._buffer = memoryview(b"")
         self._started = False
 
-    def drain_to(self, fd: int, progress: Callable[[int], None] | None = None) -> int:
+    def drain_to(
+        self,
+        fd: int,
+        progress: Callable[[int], None] | None = None,
+        written: Callable[[int, int], None] | None = None,
+    ) -> int:
         """Write the whole object into the open file ``fd`` at its offsets, parts in parallel.
 
         Each range streams straight from its response into the file, so memory stays small
-        and no thread waits for another's part. Returns the number of bytes written.
+        and no thread waits for another's part. ``written(lo, hi)`` is called as each range
+        is complete (in completion order). Returns the number of bytes written.
         """
         if self._started:
             msg = "drain_to() must be called before any read()"
@@ -448,7 +464,7 @@ class _RangesBody(Body):
                     progress(n)
 
         def stream(body: Body, pos: int, end: int) -> None:
-            _stream_to(fd, body, pos, end, report)
+            _stream_to(fd, body, pos, end, report, written)
 
         def fetch_into(lo: int, hi: int) -> None:
             with self._open_range(lo, hi) as part:
