@@ -44,11 +44,11 @@ def main() -> None:
                 conn.downloadFile("demo", key, out)
                 seconds = time.perf_counter() - started
                 same = hashlib.sha256(out.read_bytes()).hexdigest() == digest
-                stored = up.stored_size or 0  # type: ignore[union-attr]
-                kind = "multipart" if up.multipart else "single"  # type: ignore[union-attr]
-                ratio = stored / max(up.size, 1)  # type: ignore[union-attr]
+                stored = up.stored_size or 0
+                kind = "multipart" if up.multipart else "single"
+                ratio = stored / max(up.size, 1)
                 print(
-                    f"{key:24} {up.size:>10,} B -> stored {stored:>10,} B "  # type: ignore[union-attr]
+                    f"{key:24} {up.size:>10,} B -> stored {stored:>10,} B "
                     f"({ratio:6.1%}) {kind:9} round trip {seconds * 1000:7.1f} ms  identical={same}"
                 )
                 if not same:

@@ -13,7 +13,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from s3po._calls import UNSET, Calls
 from s3po._headers import parse_headers
@@ -117,6 +117,234 @@ class Connection(Calls):
         self._runner: Runner | None = None
         self._runner_lock = threading.Lock()
         _LIVE.add(self)
+
+    if TYPE_CHECKING:
+        # background=True returns a Handle; without it, the result itself.
+        @overload
+        def upload_string(
+            self,
+            bucket: str,
+            key: str,
+            data: str | bytes,
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[UploadResult]: ...
+        @overload
+        def upload_string(
+            self,
+            bucket: str,
+            key: str,
+            data: str | bytes,
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> UploadResult: ...
+        @overload
+        def upload_string(
+            self,
+            bucket: str,
+            key: str,
+            data: str | bytes,
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> UploadResult | Handle[UploadResult]: ...
+        def upload_string(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        @overload
+        def upload_file(
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[UploadResult]: ...
+        @overload
+        def upload_file(
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> UploadResult: ...
+        @overload
+        def upload_file(
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> UploadResult | Handle[UploadResult]: ...
+        def upload_file(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        @overload
+        def upload_fileobj(
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[UploadResult]: ...
+        @overload
+        def upload_fileobj(
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> UploadResult: ...
+        @overload
+        def upload_fileobj(
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> UploadResult | Handle[UploadResult]: ...
+        def upload_fileobj(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        @overload
+        def download_string(
+            self,
+            bucket: str,
+            key: str,
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[str]: ...
+        @overload
+        def download_string(
+            self,
+            bucket: str,
+            key: str,
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> str: ...
+        @overload
+        def download_string(
+            self,
+            bucket: str,
+            key: str,
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> str | Handle[str]: ...
+        def download_string(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        @overload
+        def download_bytes(
+            self,
+            bucket: str,
+            key: str,
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[bytes]: ...
+        @overload
+        def download_bytes(
+            self,
+            bucket: str,
+            key: str,
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> bytes: ...
+        @overload
+        def download_bytes(
+            self,
+            bucket: str,
+            key: str,
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> bytes | Handle[bytes]: ...
+        def download_bytes(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        @overload
+        def download_file(
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[DownloadResult]: ...
+        @overload
+        def download_file(
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> DownloadResult: ...
+        @overload
+        def download_file(
+            self,
+            bucket: str,
+            key: str,
+            path: str | os.PathLike[str],
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> DownloadResult | Handle[DownloadResult]: ...
+        def download_file(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        @overload
+        def download_fileobj(
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            *,
+            background: Literal[True],
+            **options: Any,  # noqa: ANN401
+        ) -> Handle[DownloadResult]: ...
+        @overload
+        def download_fileobj(
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            *,
+            background: Literal[False] = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> DownloadResult: ...
+        @overload
+        def download_fileobj(
+            self,
+            bucket: str,
+            key: str,
+            fileobj: IO[bytes],
+            *,
+            background: bool = ...,
+            **options: Any,  # noqa: ANN401
+        ) -> DownloadResult | Handle[DownloadResult]: ...
+        def download_fileobj(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
+
+        uploadString = upload_string  # noqa: N815
+        uploadFile = upload_file  # noqa: N815
+        uploadFileobj = upload_fileobj  # noqa: N815
+        downloadString = download_string  # noqa: N815
+        downloadBytes = download_bytes  # noqa: N815
+        downloadFile = download_file  # noqa: N815
+        downloadFileobj = download_fileobj  # noqa: N815
 
     def _open_backend(self) -> Backend:
         spec = self._backend_spec

@@ -360,6 +360,6 @@ class BackendContract:
         size = 3 * conn.config.chunk.part_size + 17
         data = _data(size, 9)
         result = conn.upload_fileobj(bucket, "big", io.BytesIO(data))
-        assert result.multipart  # type: ignore[union-attr]
+        assert result.multipart
         assert conn.download_bytes(bucket, "big") == data
         assert list(conn.backend.list_multipart(bucket)) == []

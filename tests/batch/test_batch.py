@@ -129,7 +129,7 @@ def test_background_failures_surface_on_wait(tmp_path: Path) -> None:
     handle = conn.download_bytes("bucket", "absent", background=True)
     with pytest.raises(s3po.BatchError, match="absent"):
         conn.wait()
-    assert isinstance(handle.exception(), s3po.NoSuchKey)  # type: ignore[union-attr]
+    assert isinstance(handle.exception(), s3po.NoSuchKey)
     conn.wait()
     conn.close()
 

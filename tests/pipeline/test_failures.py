@@ -110,7 +110,7 @@ def test_part_failing_non_transiently_aborts_the_upload(
     def upload() -> object:
         if kind == "bytes":
             return conn.upload_string("bucket", "big", data, compress=codec)
-        return conn.upload_fileobj("bucket", "big", stream, compress=codec)  # type: ignore[arg-type]
+        return conn.upload_fileobj("bucket", "big", stream, compress=codec)  # type: ignore[call-overload]
 
     with pytest.raises(s3po.BackendError, match="disk full") as info:
         upload()
@@ -156,7 +156,7 @@ def test_source_stream_raising_midway(
 ) -> None:
     stream = BreakingStream(_data(BIG), after, SourceBroke("the pipe burst"))
     with pytest.raises(SourceBroke, match="the pipe burst"):
-        pconn.upload_fileobj("bucket", "big", stream, compress=codec)  # type: ignore[arg-type]
+        pconn.upload_fileobj("bucket", "big", stream, compress=codec)  # type: ignore[call-overload]
     assert_clean("big")
 
 
@@ -170,7 +170,7 @@ def test_keyboard_interrupt_from_the_stream(
 ) -> None:
     stream = BreakingStream(_data(BIG), after, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        pconn.upload_fileobj("bucket", "big", stream, compress=codec)  # type: ignore[arg-type]
+        pconn.upload_fileobj("bucket", "big", stream, compress=codec)  # type: ignore[call-overload]
     assert_clean("big")
 
 
@@ -230,7 +230,7 @@ def test_unseekable_stream_small_upload_is_buffered_for_retries(
     flaky = FlakyBackend(store, {"put": 1})
     conn = make_conn(flaky)
     stream = BreakingStream(b"small stream", 10**9, SourceBroke())
-    conn.upload_fileobj("bucket", "s", stream)  # type: ignore[arg-type]
+    conn.upload_fileobj("bucket", "s", stream)  # type: ignore[call-overload]
     assert conn.download_bytes("bucket", "s") == b"small stream"
 
 

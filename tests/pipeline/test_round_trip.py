@@ -67,7 +67,7 @@ def _upload(
     elif kind == "fileobj":
         result = conn.upload_fileobj("bucket", key, io.BytesIO(data), **kw)
     else:
-        result = conn.upload_fileobj("bucket", key, OneWay(data), **kw)  # type: ignore[arg-type]
+        result = conn.upload_fileobj("bucket", key, OneWay(data), **kw)  # type: ignore[call-overload]
     assert isinstance(result, s3po.UploadResult)
     return result
 
