@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import pathlib
@@ -225,20 +226,30 @@ class Transfer:
         merged = _merge_headers(cfg.headers, headers)
         stack = self.stack(cfg, scope)
         started = time.monotonic()
-        with _open_source(source) as (stream, size):
-            # Bytes that arrive already encoded are not the logical content: no checksum.
-            logical = cfg.checksum and not encoding_tokens(merged.content_encoding)
-            digest = content_digest(stream) if logical else None
+        # Bytes that arrive already encoded are not the logical content: no checksum.
+        logical = cfg.checksum and not encoding_tokens(merged.content_encoding)
+        if isinstance(source, str | bytes | bytearray | memoryview):
+            # In memory already: one hash, one call, no stream wrappers.
+            data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+            digest = hashlib.sha256(data).hexdigest() if logical else None
             if digest is not None:
-                merged = dataclasses.replace(
-                    merged, metadata={**merged.metadata, CHECKSUM_METADATA: digest}
-                )
-            counting = _Counting(stream, progress)
-            info = stack.put(bucket, key, counting, headers=merged, size=size)
+                merged = _with_checksum(merged, digest)
+            info = stack.put(bucket, key, data, headers=merged, size=len(data))
+            if progress is not None and data:
+                progress(len(data))
+            count = len(data)
+        else:
+            with _open_source(source) as (stream, size):
+                digest = content_digest(stream) if logical else None
+                if digest is not None:
+                    merged = _with_checksum(merged, digest)
+                counting = _Counting(stream, progress)
+                info = stack.put(bucket, key, counting, headers=merged, size=size)
+                count = counting.count
         result = UploadResult(
             bucket=bucket,
             key=key,
-            size=counting.count,
+            size=count,
             stored_size=info.size if info.size >= 0 else None,
             etag=info.etag,
             content_encoding=info.headers.content_encoding,
@@ -393,6 +404,10 @@ class Transfer:
     def close(self) -> None:
         """Close the backend."""
         self.backend.close()
+
+
+def _with_checksum(headers: Headers, digest: str) -> Headers:
+    return dataclasses.replace(headers, metadata={**headers.metadata, CHECKSUM_METADATA: digest})
 
 
 def _merge_headers(base: Headers, call: Headers | None) -> Headers:
