@@ -80,6 +80,17 @@ class Codec(Protocol):
         ...
 
 
+def _take(buffer: bytearray, want: int | None) -> bytes:
+    """Remove and return up to ``want`` bytes (all of them if None) from ``buffer``."""
+    if want is None:
+        out = bytes(buffer)
+        buffer.clear()
+        return out
+    out = bytes(buffer[:want])
+    del buffer[:want]
+    return out
+
+
 class EncodingReader(Body):
     """A readable stream that compresses another stream as it is read.
 
@@ -107,13 +118,7 @@ class EncodingReader(Body):
                 break
             self.raw_bytes += len(chunk)
             self._buffer += self._encoder.encode(chunk)
-        if want is None:
-            out = bytes(self._buffer)
-            self._buffer.clear()
-            return out
-        out = bytes(self._buffer[:want])
-        del self._buffer[:want]
-        return out
+        return _take(self._buffer, want)
 
 
 class DecodingBody(Body):
@@ -211,13 +216,7 @@ class DecodingBody(Body):
             if exc.bucket is None:
                 exc.bucket, exc.key = self._bucket, self._key
             raise
-        if want is None:
-            out = bytes(self._buffer)
-            self._buffer.clear()
-            return out
-        out = bytes(self._buffer[:want])
-        del self._buffer[:want]
-        return out
+        return _take(self._buffer, want)
 
     def close(self) -> None:
         """Close the source too."""

@@ -27,7 +27,6 @@ __all__ = [
     "CHECKSUM_METADATA",
     "FileHasher",
     "VerifyingBody",
-    "check_file_digest",
     "content_digest",
     "verify_body",
 ]
@@ -79,6 +78,17 @@ def content_digest(stream: IO[bytes] | Any) -> str | None:  # noqa: ANN401
     return digest.hexdigest()
 
 
+def _require(expected: str, actual: str, bucket: str, key: str) -> None:
+    """Raise CorruptData unless the received digest is the stored one."""
+    if actual != expected.lower():
+        raise CorruptData(
+            f"content checksum mismatch: stored SHA-256 {expected}, received {actual}; the "
+            "object was altered after upload or damaged in transit",
+            bucket=bucket,
+            key=key,
+        )
+
+
 class VerifyingBody(Body):
     """Hashes what passes through and checks it against the expected digest at the end.
 
@@ -112,14 +122,7 @@ class VerifyingBody(Body):
             self._digest.update(data)
         elif not self._checked and (size is None or size != 0):
             self._checked = True
-            actual = self._digest.hexdigest()
-            if actual != self._expected:
-                raise CorruptData(
-                    f"content checksum mismatch: stored SHA-256 {self._expected}, received "
-                    f"{actual}; the object was altered after upload or damaged in transit",
-                    bucket=self._bucket,
-                    key=self._key,
-                )
+            _require(self._expected, self._digest.hexdigest(), self._bucket, self._key)
         return data
 
     def readall(self) -> bytes:
@@ -191,14 +194,8 @@ class FileHasher:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        actual = self._digest.hexdigest()
-        if self._next < self._size or actual != expected.lower():
-            raise CorruptData(
-                f"content checksum mismatch: stored SHA-256 {expected}, received {actual}; "
-                "the object was altered after upload or damaged in transit",
-                bucket=bucket,
-                key=key,
-            )
+        actual = self._digest.hexdigest() if self._next >= self._size else "(incomplete)"
+        _require(expected, actual, bucket, key)
 
     def stop(self) -> None:
         """Stop early (the download failed)."""
@@ -206,29 +203,6 @@ class FileHasher:
             self._stopped = True
             self._cond.notify()
         self._thread.join()
-
-
-def check_file_digest(fd: int, size: int, expected: str, *, bucket: str, key: str) -> None:
-    """Hash the first ``size`` bytes of the open file ``fd``; raise CorruptData on a mismatch.
-
-    .. versionadded:: 0.1.0
-    """
-    digest = hashlib.sha256()
-    pos = 0
-    while pos < size:
-        chunk = os.pread(fd, min(_CHUNK, size - pos), pos)
-        if not chunk:
-            break
-        digest.update(chunk)
-        pos += len(chunk)
-    actual = digest.hexdigest()
-    if actual != expected.lower():
-        raise CorruptData(
-            f"content checksum mismatch: stored SHA-256 {expected}, received {actual}; the "
-            "object was altered after upload or damaged in transit",
-            bucket=bucket,
-            key=key,
-        )
 
 
 def verify_body(result: GetResult, *, decoded: bool) -> GetResult:
