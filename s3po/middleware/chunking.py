@@ -186,9 +186,7 @@ class Chunking(ForwardingBackend):
         self, bucket: str, key: str, source: _WindowSource, headers: Headers, size: int
     ) -> ObjectInfo:
         """A multipart upload of a regular file: parts are windows read as they are sent."""
-        info = self._run_multipart(
-            bucket, key, headers, lambda _parts: self._windows(source, size), budget=False
-        )
+        info = self._run_multipart(bucket, key, headers, lambda _parts: self._windows(source, size))
         source.finish(size)
         return info
 
@@ -198,13 +196,11 @@ class Chunking(ForwardingBackend):
         key: str,
         headers: Headers,
         plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
-        *,
-        budget: bool = True,
     ) -> ObjectInfo:
         """Start an upload, send the planned parts, complete it, or abort it on any failure."""
         upload_id = self.inner.start_multipart(bucket, key, headers=headers)
         log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
-        parts = _Parts(self, bucket, key, upload_id, budget=budget)
+        parts = _Parts(self, bucket, key, upload_id)
         try:
             for number, data in plan(parts):
                 if not parts.send(number, data):
@@ -267,9 +263,7 @@ class Chunking(ForwardingBackend):
 class _Parts:
     """Uploads parts concurrently with at most ``max_concurrency`` buffers alive."""
 
-    def __init__(
-        self, owner: Chunking, bucket: str, key: str, upload_id: str, *, budget: bool = True
-    ) -> None:
+    def __init__(self, owner: Chunking, bucket: str, key: str, upload_id: str) -> None:
         self._owner = owner
         self._bucket = bucket
         self._key = key
@@ -282,18 +276,24 @@ class _Parts:
         self._slots = threading.Semaphore(concurrency)
         self._failed = threading.Event()
         self._futures: list[cf.Future[PartInfo]] = []
-        self._scope = owner.scope if budget else None
-        self._cancel_scope = owner.scope
+        self._scope = owner.scope
+        self._budget = owner.scope.budget if owner.scope is not None else None
+        # Bytes taken from the budget for the part being read, not yet handed to send().
         self._reserved = 0
 
     def reserve(self, n: int) -> None:
-        """Take ``n`` bytes from the batch's budget before a part is read."""
-        scope = self._scope
-        if scope is None:
-            return
-        scope.check()
-        if scope.budget is not None:
-            self._reserved = scope.budget.acquire(n, scope.cancelled)
+        """Take ``n`` bytes from the batch's budget before a part is read into memory.
+
+        Only buffered parts call this; file windows hold no memory and take nothing.
+        """
+        if self._scope is not None:
+            self._scope.check()
+            if self._budget is not None:
+                self._reserved = self._budget.acquire(n, self._scope.cancelled)
+
+    def _give_back(self, n: int) -> None:
+        if n and self._budget is not None:
+            self._budget.release(n)
 
     @property
     def count(self) -> int:
@@ -301,8 +301,8 @@ class _Parts:
 
     def _upload(self, number: int, data: PartBody, reserved: int) -> PartInfo:
         try:
-            if self._cancel_scope is not None:
-                self._cancel_scope.check()
+            if self._scope is not None:
+                self._scope.check()
             return self._owner.inner.put_part(
                 self._bucket, self._key, self._upload_id, number, data
             )
@@ -311,8 +311,7 @@ class _Parts:
             raise
         finally:
             self._slots.release()
-            if reserved and self._scope is not None and self._scope.budget is not None:
-                self._scope.budget.release(reserved)
+            self._give_back(reserved)
 
     def send(self, number: int, data: PartBody) -> bool:
         """Queue a part once a buffer slot frees up; False if a part already failed."""
@@ -320,8 +319,7 @@ class _Parts:
         self._slots.acquire()
         if self._failed.is_set():
             self._slots.release()
-            if reserved and self._scope is not None and self._scope.budget is not None:
-                self._scope.budget.release(reserved)
+            self._give_back(reserved)
             return False
         self._futures.append(self._pool.submit(self._upload, number, data, reserved))
         return True
@@ -337,9 +335,8 @@ class _Parts:
         cf.wait(self._futures)
 
     def close(self) -> None:
-        if self._reserved and self._scope is not None and self._scope.budget is not None:
-            self._scope.budget.release(self._reserved)
-            self._reserved = 0
+        self._give_back(self._reserved)
+        self._reserved = 0
         if self._own_pool:
             self._pool.shutdown(wait=False)
 
