@@ -14,15 +14,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from s3po._types import Capabilities, CommonPrefix, Headers, PartInfo
-from s3po.errors import InvalidPart
+from s3po.errors import InvalidPart, PreconditionFailed
 
 __all__ = [
     "DEFAULT_CONTENT_TYPE",
+    "check_part_number",
     "check_part_plan",
     "fold_listing",
     "headers_from_record",
     "headers_to_record",
     "multipart_etag",
+    "read_range",
     "s3_key_order",
 ]
 
@@ -108,6 +110,48 @@ def multipart_etag(part_digests: Sequence[bytes]) -> str:
     """
     joined = hashlib.md5(b"".join(part_digests)).hexdigest()  # noqa: S324 - S3's definition
     return f"{joined}-{len(part_digests)}"
+
+
+def read_range(
+    etag: str,
+    size: int,
+    start: int,
+    end: int | None,
+    if_match: str | None,
+    bucket: str,
+    key: str,
+    backend: str,
+) -> tuple[int, int]:
+    """Apply a GET's If-Match and clamp ``[start, end)`` to the object, as S3 does.
+
+    Raises:
+        PreconditionFailed: ``if_match`` names another ETag (the object changed).
+
+    .. versionadded:: 0.1.0
+    """
+    if if_match is not None and if_match.strip('"') != etag:
+        raise PreconditionFailed(
+            f"the object changed: ETag is {etag!r}, expected {if_match!r}",
+            bucket=bucket,
+            key=key,
+            backend=backend,
+        )
+    stop = size if end is None else min(end, size)
+    return min(max(start, 0), stop), stop
+
+
+def check_part_number(number: int, caps: Capabilities, bucket: str, key: str, backend: str) -> None:
+    """Refuse a part number outside ``1..caps.max_parts``, as S3 does.
+
+    .. versionadded:: 0.1.0
+    """
+    if not 1 <= number <= caps.max_parts:
+        raise InvalidPart(
+            f"part number {number} is outside 1..{caps.max_parts}",
+            bucket=bucket,
+            key=key,
+            backend=backend,
+        )
 
 
 def check_part_plan(

@@ -215,16 +215,9 @@ class FsspecBackend:
     ) -> GetResult:
         """Open the object's bytes ``[start, end)``."""
         data, record = self._read_record(bucket, key)
-        if if_match is not None and if_match.strip('"') != record["etag"]:
-            raise s3po.PreconditionFailed(
-                f"the object changed: ETag is {record['etag']!r}, expected {if_match!r}",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
-        size = record["size"]
-        stop = size if end is None else min(end, size)
-        start = min(max(start, 0), stop)
+        start, stop = emulation.read_range(
+            record["etag"], record["size"], start, end, if_match, bucket, key, self.name
+        )
         body = _RangeBody(self.fs, data, start, stop)
         return GetResult(info=self._info(bucket, key, record), body=body, start=start, end=stop)
 
@@ -346,13 +339,7 @@ class FsspecBackend:
     ) -> PartInfo:
         """Store one part."""
         folder, _ = self._upload(bucket, key, upload_id)
-        if not 1 <= part_number <= self.capabilities.max_parts:
-            raise s3po.InvalidPart(
-                f"part number {part_number} is outside 1..{self.capabilities.max_parts}",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
+        emulation.check_part_number(part_number, self.capabilities, bucket, key, self.name)
         blob = bytes(data)
         self._call(bucket, key, self.fs.pipe_file, f"{folder}/part-{part_number:05d}", blob)
         return PartInfo(part_number, hashlib.md5(blob).hexdigest(), len(blob))  # noqa: S324

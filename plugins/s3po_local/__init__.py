@@ -282,16 +282,10 @@ class LocalBackend:
     ) -> GetResult:
         """Open the object's bytes ``[start, end)``."""
         data, record = self._load(bucket, key)
-        if if_match is not None and if_match.strip('"') != record["etag"]:
-            raise s3po.PreconditionFailed(
-                f"the object changed: ETag is {record['etag']!r}, expected {if_match!r}",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
         size = record["size"]
-        stop = size if end is None else min(end, size)
-        start = min(max(start, 0), stop)
+        start, stop = emulation.read_range(
+            record["etag"], size, start, end, if_match, bucket, key, self.name
+        )
         stream = data.open("rb")
         actual = os.fstat(stream.fileno()).st_size
         if actual != size:
@@ -448,13 +442,7 @@ class LocalBackend:
     ) -> PartInfo:
         """Store one part."""
         folder, _ = self._upload(bucket, key, upload_id)
-        if not 1 <= part_number <= self.capabilities.max_parts:
-            raise s3po.InvalidPart(
-                f"part number {part_number} is outside 1..{self.capabilities.max_parts}",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
+        emulation.check_part_number(part_number, self.capabilities, bucket, key, self.name)
         part = folder / f"part-{part_number:05d}"
         size, etag = self._write_atomic(part, iter([bytes(data)]), bucket, key)
         part.with_suffix(".md5").write_text(etag, encoding="ascii")
