@@ -20,14 +20,16 @@ import os
 import threading
 from typing import IO, Any
 
-from s3po._types import Body, GetResult
+from s3po._types import Body, GetResult, ObjectInfo
 from s3po.errors import CorruptData
+from s3po.middleware.codec import encoding_tokens
 
 __all__ = [
     "CHECKSUM_METADATA",
     "FileHasher",
     "VerifyingBody",
     "content_digest",
+    "expected_checksum",
     "verify_body",
 ]
 
@@ -205,16 +207,28 @@ class FileHasher:
         self._thread.join()
 
 
-def verify_body(result: GetResult, *, decoded: bool) -> GetResult:
-    """Wrap ``result`` so its content is verified, when there is a checksum to check.
+def expected_checksum(info: ObjectInfo, *, decompress: bool) -> str | None:
+    """The stored ``s3po-sha256`` a download can be checked against, or None.
 
-    ``decoded`` says whether the body is the logical content (Content-Encoding undone, or
-    none applied); stored compressed bytes cannot be checked against the logical checksum.
+    The checksum is of the logical content, so it applies when the body is decoded
+    (``decompress``) or was never encoded; stored compressed bytes cannot be checked.
 
     .. versionadded:: 0.1.0
     """
-    expected = result.info.headers.metadata.get(CHECKSUM_METADATA)
-    if not expected or not decoded:
+    if not decompress and encoding_tokens(info.headers.content_encoding):
+        return None
+    return info.headers.metadata.get(CHECKSUM_METADATA) or None
+
+
+def verify_body(result: GetResult, *, decompress: bool) -> GetResult:
+    """Wrap ``result`` so its content is verified, when there is a checksum to check.
+
+    ``decompress`` says whether the body was decoded; see :func:`expected_checksum`.
+
+    .. versionadded:: 0.1.0
+    """
+    expected = expected_checksum(result.info, decompress=decompress)
+    if expected is None:
         return result
     body = VerifyingBody(result.body, expected, bucket=result.info.bucket, key=result.info.key)
     return GetResult(info=result.info, body=body, start=result.start, end=result.end)

@@ -28,7 +28,13 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, InvalidRequest
-from s3po.integrity import CHECKSUM_METADATA, FileHasher, content_digest, verify_body
+from s3po.integrity import (
+    CHECKSUM_METADATA,
+    FileHasher,
+    content_digest,
+    expected_checksum,
+    verify_body,
+)
 from s3po.middleware import Chunking, CodecLayer, Retry
 from s3po.middleware.codec import encoding_tokens
 from s3po.validation import check_bucket, check_key
@@ -297,9 +303,7 @@ class Transfer:
         check_bucket(bucket)
         check_key(key)
         cfg = config or self.config
-        result = self.stack(cfg).get(bucket, key)
-        plain = not encoding_tokens(result.info.headers.content_encoding)
-        return verify_body(result, decoded=cfg.decompress or plain)
+        return verify_body(self.stack(cfg).get(bucket, key), decompress=cfg.decompress)
 
     def download(
         self,
@@ -323,14 +327,13 @@ class Transfer:
         if path is not None and path.is_dir():
             raise InvalidRequest(f"{path} is a folder; give the file path to write")
         with self.stack(cfg).get(bucket, key) as raw:
-            plain = not encoding_tokens(raw.info.headers.content_encoding)
             drain = getattr(raw.body, "drain_to", None)
             if path is not None and drain is not None:
                 # A large object stored as is: ranges go straight to their file offsets.
-                expected = raw.info.headers.metadata.get(CHECKSUM_METADATA) if plain else None
+                expected = expected_checksum(raw.info, decompress=cfg.decompress)
                 size = _write_parallel(drain, path, expected, raw.info, progress)
             else:
-                result = verify_body(raw, decoded=cfg.decompress or plain)
+                result = verify_body(raw, decompress=cfg.decompress)
                 if path is not None:
                     size = _write_atomic(result.body, path, progress)
                 else:
