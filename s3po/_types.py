@@ -103,6 +103,22 @@ class FileWindow:
         self._pos += len(data)
         return data
 
+    def views(self, size: int = MIB) -> Iterator[memoryview]:
+        """The window's bytes in pieces of up to ``size``, read into one reused buffer.
+
+        Each view is valid until the next one is produced; hash it, don't keep it.
+        """
+        view = memoryview(bytearray(min(size, self.length) or 1))
+        at, left = self.offset, self.length
+        while left > 0:
+            n = os.preadv(self._fd, [view[: min(len(view), left)]], at)
+            if not n:
+                msg = "the file is shorter than when its upload was planned"
+                raise OSError(msg)
+            yield view[:n]
+            at += n
+            left -= n
+
     def seek(self, pos: int, whence: int = 0) -> int:
         """Move within the window."""
         base = {0: 0, 1: self._pos, 2: self.length}[whence]

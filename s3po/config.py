@@ -139,9 +139,11 @@ class TransferConfig:
         chunk: Multipart policy.
         headers: Headers applied to every upload, under the call's own.
         middleware: Extra layers, outermost first, placed above the built-in stack.
-        checksum: Store the SHA-256 of the content as ``s3po-sha256`` metadata and check
-            it on download (default True). Costs one extra read of a file before upload
-            (about 1 GB/s).
+        checksum: Store a checksum of the content in the object's metadata and check it
+            on download: True (default) for XXH3-128 (``s3po-xxh128``), ``"sha256"`` for
+            SHA-256 (``s3po-sha256``), False for none. A download checks whichever one the
+            object carries. Costs one extra read of a file before upload (from the page
+            cache; XXH3 hashes about 20 GB/s, SHA-256 about 1.7 GB/s).
         max_decompressed_size: Refuse to decompress beyond this many bytes (a
             decompression-bomb guard); None (default) means no limit.
 
@@ -155,13 +157,16 @@ class TransferConfig:
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     headers: Headers = field(default_factory=Headers)
     middleware: tuple[Middleware, ...] = ()
-    checksum: bool = True
+    checksum: bool | str = True
     max_decompressed_size: int | None = None
 
     def __post_init__(self) -> None:
         """Check the values."""
         if self.max_decompressed_size is not None and self.max_decompressed_size < 0:
             raise ConfigError("max_decompressed_size must not be negative")
+        from s3po.integrity import content_hash  # noqa: PLC0415 - integrity imports the stack
+
+        content_hash(self.checksum)
 
     def evolve(self, **changes: Any) -> TransferConfig:  # noqa: ANN401
         """Return a copy with ``changes``; ``retries=`` and chunk fields are accepted flat."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import os
 import pathlib
@@ -29,9 +28,10 @@ from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, Multipa
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, InvalidRequest
 from s3po.integrity import (
-    CHECKSUM_METADATA,
+    Checksum,
     FileHasher,
     content_digest,
+    content_hash,
     expected_checksum,
     verify_body,
 )
@@ -71,8 +71,9 @@ class UploadResult:
         content_encoding: The Content-Encoding stored, if any.
         version_id: The version, on versioned buckets.
         seconds: Wall time of the upload.
-        sha256: The SHA-256 of the content, stored as ``s3po-sha256`` metadata (None
-            for streams that cannot seek, or with ``checksum=False``).
+        checksum: The content checksum stored in the object's metadata (XXH3-128 as
+            ``s3po-xxh128`` by default); None for streams that cannot seek, for bytes that
+            arrive already encoded, or with ``checksum=False``.
 
     .. versionadded:: 0.1.0
     """
@@ -85,7 +86,7 @@ class UploadResult:
     content_encoding: str | None = None
     version_id: str | None = None
     seconds: float = 0.0
-    sha256: str | None = None
+    checksum: Checksum | None = None
 
     @property
     def multipart(self) -> bool:
@@ -233,11 +234,13 @@ class Transfer:
         stack = self.stack(cfg, scope)
         started = time.monotonic()
         # Bytes that arrive already encoded are not the logical content: no checksum.
-        logical = cfg.checksum and not encoding_tokens(merged.content_encoding)
+        kind = None if encoding_tokens(merged.content_encoding) else content_hash(cfg.checksum)
+        digest: Checksum | None = None
         if isinstance(source, str | bytes | bytearray | memoryview):
             # In memory already: one hash, one call, no stream wrappers.
             data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-            digest = hashlib.sha256(data).hexdigest() if logical else None
+            if kind is not None:
+                digest = Checksum(kind.name, kind.new(data).hexdigest())
             if digest is not None:
                 merged = _with_checksum(merged, digest)
             info = stack.put(bucket, key, data, headers=merged, size=len(data))
@@ -246,7 +249,7 @@ class Transfer:
             count = len(data)
         else:
             with _open_source(source) as (stream, size):
-                digest = content_digest(stream) if logical else None
+                digest = content_digest(stream, kind) if kind is not None else None
                 if digest is not None:
                     merged = _with_checksum(merged, digest)
                 counting = _Counting(stream, progress)
@@ -261,7 +264,7 @@ class Transfer:
             content_encoding=info.headers.content_encoding,
             version_id=info.version_id,
             seconds=time.monotonic() - started,
-            sha256=digest,
+            checksum=digest,
         )
         log.info(
             "uploaded %d bytes to s3://%s/%s in %.3fs%s",
@@ -281,8 +284,10 @@ class Transfer:
         """
         info = self.stack(config).head(result.bucket, result.key)
         size_ok = result.stored_size is None or info.size == result.stored_size
-        stored_sum = info.headers.metadata.get(CHECKSUM_METADATA)
-        sum_ok = result.sha256 is None or stored_sum == result.sha256
+        digest = result.checksum
+        sum_ok = digest is None or info.headers.metadata.get(digest.hash.metadata) == (
+            digest.hexdigest
+        )
         if info.etag != result.etag or not size_ok or not sum_ok:
             raise CorruptData(
                 f"the stored object does not match the upload (ETag {info.etag!r} vs "
@@ -297,7 +302,7 @@ class Transfer:
     def open(self, bucket: str, key: str, *, config: TransferConfig | None = None) -> GetResult:
         """Open an object for reading, decoded unless ``decompress`` is off.
 
-        The content is verified against its ``s3po-sha256`` metadata as it is read; a
+        The content is verified against its stored checksum as it is read; a
         mismatch raises :class:`~s3po.CorruptData` at the end of the body.
         """
         check_bucket(bucket)
@@ -409,8 +414,9 @@ class Transfer:
         self.backend.close()
 
 
-def _with_checksum(headers: Headers, digest: str) -> Headers:
-    return dataclasses.replace(headers, metadata={**headers.metadata, CHECKSUM_METADATA: digest})
+def _with_checksum(headers: Headers, digest: Checksum) -> Headers:
+    metadata = {**headers.metadata, digest.hash.metadata: digest.hexdigest}
+    return dataclasses.replace(headers, metadata=metadata)
 
 
 def _merge_headers(base: Headers, call: Headers | None) -> Headers:
@@ -471,14 +477,14 @@ def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
 def _write_parallel(
     drain: Callable[..., int],
     path: pathlib.Path,
-    expected: str | None,
+    expected: Checksum | None,
     info: ObjectInfo,
     progress: Progress | None,
 ) -> int:
-    """Fill a temporary file with ``drain``, check its SHA-256, and rename it into place."""
+    """Fill a temporary file with ``drain``, check its checksum, and rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
-    hasher = FileHasher(fd, info.size) if expected is not None else None
+    hasher = FileHasher(fd, info.size, expected.hash) if expected is not None else None
     try:
         try:
             size = drain(fd, progress, hasher.written if hasher is not None else None)

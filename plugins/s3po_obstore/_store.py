@@ -98,7 +98,7 @@ class Stores:
         if style == "auto":  # as botocore: virtual hosts on AWS, unless the name has dots
             style = "path" if options.endpoint_url or "." in bucket else "virtual"
         config["virtual_hosted_style_request"] = style == "virtual"
-        if options.checksum == "when_supported":
+        if options.checksum != "md5":
             config["checksum_algorithm"] = "sha256"
         provider = None
         if isinstance(self._credentials, dict):

@@ -105,9 +105,10 @@ class ObstoreBackend(ForwardingBackend):
     else the session or profile (through boto3, so they refresh), else the standard
     environment variables, else boto3's default chain.
 
-    Unlike the S3 backend with ``checksum="when_required"``, PUTs through obstore carry no
-    Content-MD5; ``checksum="when_supported"`` makes obstore send a SHA-256 checksum that
-    the server verifies.
+    Checksums: obstore can send only SHA-256 (``x-amz-checksum-sha256``), so its PUTs carry
+    that one under ``"crc32"`` (default) and ``"when_supported"``, and none under ``"md5"``
+    (obstore cannot send Content-MD5). Multipart uploads go through the S3 backend and follow
+    its policy.
 
     Args:
         endpoint_url: The store's URL (``$S3PO_ENDPOINT_URL``); None means AWS S3.
@@ -120,7 +121,8 @@ class ObstoreBackend(ForwardingBackend):
         session: A ready ``boto3.Session`` for the credentials.
         addressing_style: ``"path"``, ``"virtual"`` or ``"auto"`` (``$S3PO_ADDRESSING_STYLE``);
             defaults to ``"path"`` with an endpoint, else ``"auto"``.
-        checksum: ``"when_required"`` (default) or ``"when_supported"`` (``$S3PO_CHECKSUM``).
+        checksum: ``"crc32"`` (default), ``"md5"`` or ``"when_supported"``
+            (``$S3PO_CHECKSUM``).
         max_pool_connections: Connections kept open at once, per client (default 64).
         connect_timeout: Seconds to wait for a connection.
         read_timeout: Seconds to wait for data on a connection.

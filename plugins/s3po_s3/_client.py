@@ -36,7 +36,7 @@ ADDRESSING_STYLE_ENV = "S3PO_ADDRESSING_STYLE"
 CHECKSUM_ENV = "S3PO_CHECKSUM"
 
 _STYLES = ("path", "virtual", "auto")
-_CHECKSUMS = ("when_required", "when_supported")
+_CHECKSUMS = ("crc32", "md5", "when_supported")
 
 
 def _option(value: str | None, env: str) -> str | None:
@@ -81,7 +81,7 @@ def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None
     style = (style or ("path" if endpoint_url else "auto")).lower()
     if style not in _STYLES:
         raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
-    policy = (_option(options.checksum, CHECKSUM_ENV) or "when_required").lower()
+    policy = (_option(options.checksum, CHECKSUM_ENV) or "crc32").lower()
     if policy not in _CHECKSUMS:
         raise s3po.ConfigError(f"checksum must be one of {_CHECKSUMS}, not {policy!r}")
     if options.max_pool_connections < 1:
@@ -122,8 +122,11 @@ def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None
         "tcp_keepalive": True,
     }
     if "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS:  # boto3 1.36+
-        settings["request_checksum_calculation"] = policy
-        settings["response_checksum_validation"] = policy
+        # botocore computes checksums itself only with "when_supported"; otherwise s3po
+        # sends its own (as headers, never as aws-chunked trailers) and botocore adds none.
+        botocore_policy = policy if policy == "when_supported" else "when_required"
+        settings["request_checksum_calculation"] = botocore_policy
+        settings["response_checksum_validation"] = botocore_policy
     client = session.client(
         "s3",
         endpoint_url=endpoint_url,

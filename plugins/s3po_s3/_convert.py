@@ -9,7 +9,8 @@ import base64
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import s3po
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTENT_RANGE",
     "as_bytes",
+    "content_crc32",
     "content_md5",
     "entry_key",
     "header_params",
@@ -42,7 +44,8 @@ _HEADER_FIELDS = (
 _EXTRA_FIELDS = ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "WebsiteRedirectLocation")
 #: Parameters the backend sets itself; ``Headers.extra`` may not override them.
 _RESERVED = frozenset(
-    {"Bucket", "Key", "Body", "ContentMD5", "ContentLength", "UploadId", "PartNumber",
+    {"Bucket", "Key", "Body", "ContentMD5", "ChecksumCRC32", "ChecksumAlgorithm",
+     "ContentLength", "UploadId", "PartNumber",
      "CopySource", "CopySourceIfMatch", "MetadataDirective", "IfMatch", "Range"}
 )  # fmt: skip
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -59,19 +62,24 @@ def quote(etag: str) -> str:
     return f'"{etag.strip(chr(34))}"'
 
 
-def content_md5(data: bytes) -> str:
-    """The Content-MD5 header of ``data`` (base64 of the digest)."""
-    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
-
-
-def window_md5(window: FileWindow) -> str:
-    """The Content-MD5 header of a file window, read in pieces; the window is rewound."""
+def content_md5(data: bytes | FileWindow) -> str:
+    """The Content-MD5 header of ``data`` (base64 of the digest); windows are read in pieces."""
     digest = hashlib.md5(usedforsecurity=False)
-    window.seek(0)
-    while chunk := window.read(1024 * 1024):
-        digest.update(chunk)
-    window.seek(0)
+    for piece in _pieces(data):
+        digest.update(piece)
     return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def content_crc32(data: bytes | FileWindow) -> str:
+    """The x-amz-checksum-crc32 header of ``data`` (base64 of the big-endian CRC32)."""
+    crc = 0
+    for piece in _pieces(data):
+        crc = zlib.crc32(piece, crc)
+    return base64.b64encode(crc.to_bytes(4, "big")).decode("ascii")
+
+
+def _pieces(data: bytes | FileWindow) -> Iterable[bytes | memoryview]:
+    return data.views() if isinstance(data, FileWindow) else (data,)
 
 
 def as_bytes(body: UploadBody) -> bytes:

@@ -39,6 +39,7 @@ from s3po_s3._client import (
 from s3po_s3._convert import (
     CONTENT_RANGE,
     as_bytes,
+    content_crc32,
     content_md5,
     entry_key,
     header_params,
@@ -47,7 +48,6 @@ from s3po_s3._convert import (
     quote,
     unquote,
     utc,
-    window_md5,
 )
 from s3po_s3._errors import StreamBody, error_code, status_code, translate
 
@@ -83,13 +83,15 @@ class S3Backend:
     environment; credentials follow boto3's usual chain (``AWS_ACCESS_KEY_ID``, profiles,
     instance roles).
 
-    Checksums: boto3 1.36 and later add CRC32 checksums to every upload by default, which
-    several S3-compatible stores refuse or mishandle. This backend therefore defaults to
-    ``checksum="when_required"``: botocore adds checksums only where S3 demands them, and
-    the backend sends ``Content-MD5`` with every PUT and part so the server still verifies
-    each body. ``checksum="when_supported"`` turns botocore's CRC32 checksums back on (for
-    uploads and for validating downloads) in place of Content-MD5; use it with AWS S3 or a
-    store known to support them.
+    Checksums: every PUT and part carries a checksum the server verifies, so a body
+    damaged on the way is refused and sent again. By default (``checksum="crc32"``) s3po
+    computes the CRC32 itself and sends it as the ``x-amz-checksum-crc32`` header (multipart
+    uploads are created with ``ChecksumAlgorithm=CRC32`` and completed with each part's
+    CRC32); botocore's own checksum calculation stays off, so no request is ever sent with
+    aws-chunked trailers, which several S3-compatible stores refuse. ``checksum="md5"``
+    sends ``Content-MD5`` instead, for stores that know nothing newer (MD5 costs about five
+    times the CPU of CRC32). ``checksum="when_supported"`` hands checksums to botocore
+    (boto3's own default: trailers over HTTPS, and validation of whole-object downloads).
 
     Args:
         endpoint_url: The store's URL (``$S3PO_ENDPOINT_URL``); None means AWS S3.
@@ -103,7 +105,8 @@ class S3Backend:
         client: A ready S3 client, used as is (the other connection options must be unset).
         addressing_style: ``"path"``, ``"virtual"`` or ``"auto"`` (``$S3PO_ADDRESSING_STYLE``);
             defaults to ``"path"`` with an endpoint, else ``"auto"``.
-        checksum: ``"when_required"`` (default) or ``"when_supported"`` (``$S3PO_CHECKSUM``).
+        checksum: ``"crc32"`` (default), ``"md5"`` or ``"when_supported"``
+            (``$S3PO_CHECKSUM``).
         max_pool_connections: Connections kept open at once (default 64).
         connect_timeout: Seconds to wait for a connection.
         read_timeout: Seconds to wait for data on a connection.
@@ -176,9 +179,10 @@ class S3Backend:
             raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
 
     def _body_check(self, data: bytes | FileWindow) -> dict[str, Any]:
-        if self.checksum == "when_required":
-            if isinstance(data, FileWindow):
-                return {"ContentMD5": window_md5(data)}
+        """The request fields that let the server verify ``data`` under the checksum policy."""
+        if self.checksum == "crc32":
+            return {"ChecksumCRC32": content_crc32(data)}
+        if self.checksum == "md5":
             return {"ContentMD5": content_md5(data)}
         return {"ChecksumAlgorithm": "CRC32"}
 
@@ -430,7 +434,8 @@ class S3Backend:
     ) -> ObjectInfo:
         caps = self.capabilities
         part = min(caps.max_part_size, max(math.ceil(source.size / caps.max_parts), _COPY_PART))
-        upload_id = self.start_multipart(bucket, key, headers=headers or source.headers)
+        # Copied parts carry no checksums of ours, so the upload must not ask for them.
+        upload_id = self._start(bucket, key, headers or source.headers, checksums=False)
         try:
             parts = []
             for number, lo in enumerate(range(0, source.size, part), start=1):
@@ -460,9 +465,12 @@ class S3Backend:
     # -- multipart ------------------------------------------------------------------------
 
     def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
-        """Begin a multipart upload (CreateMultipartUpload)."""
+        """Begin a multipart upload (CreateMultipartUpload), its parts checked by CRC32."""
+        return self._start(bucket, key, headers, checksums=self.checksum != "md5")
+
+    def _start(self, bucket: str, key: str, headers: Headers, *, checksums: bool) -> str:
         params = header_params(headers, bucket, key)
-        if self.checksum == "when_supported":
+        if checksums:
             params["ChecksumAlgorithm"] = "CRC32"
         response = self._call(
             "start_multipart",
@@ -480,7 +488,7 @@ class S3Backend:
     def put_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
-        """Upload one part (UploadPart), verified by Content-MD5 or CRC32.
+        """Upload one part (UploadPart), verified by CRC32 or Content-MD5.
 
         A :class:`~s3po.FileWindow` is streamed from the file (hashed first by reading it),
         so parts of a file upload are never held in memory whole.
@@ -488,6 +496,7 @@ class S3Backend:
         body: Any = data if isinstance(data, FileWindow) else as_bytes(data)
         if isinstance(body, FileWindow):
             body.seek(0)
+        check = self._body_check(body)
         op = f"put_part {part_number}"
         try:
             response = self._client.upload_part(
@@ -497,7 +506,7 @@ class S3Backend:
                 PartNumber=part_number,
                 Body=body,
                 ContentLength=len(body),
-                **self._body_check(body),
+                **check,
             )
         except bce.ClientError as exc:
             if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
@@ -505,9 +514,8 @@ class S3Backend:
             raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
         except bce.BotoCoreError as exc:
             raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
-        return PartInfo(
-            part_number, unquote(response.get("ETag")), len(body), response.get("ChecksumCRC32")
-        )
+        crc = response.get("ChecksumCRC32") or check.get("ChecksumCRC32")
+        return PartInfo(part_number, unquote(response.get("ETag")), len(body), crc)
 
     def _raise_if_upload_gone(
         self, bucket: str, key: str, upload_id: str, op: str, exc: bce.ClientError

@@ -63,7 +63,7 @@ def test_defaults_with_endpoint() -> None:
     assert config.max_pool_connections == 64
     assert config.request_checksum_calculation == "when_required"
     assert config.response_checksum_validation == "when_required"
-    assert backend.checksum == "when_required"
+    assert backend.checksum == "crc32"
 
 
 def test_options_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

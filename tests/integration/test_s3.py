@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import s3po_s3.backend as s3_backend_module
+from s3po_s3._convert import content_crc32
 from s3po_s3.backend import S3Backend
 
 import s3po
@@ -143,9 +145,10 @@ def test_source_failing_midway_aborts_upload(
     assert _uploads(s3_server, s3_bucket) == []
 
 
+@pytest.mark.parametrize("policy", ["crc32", "md5", "when_supported"])
 @pytest.mark.parametrize("s3_server", ["moto", "seaweedfs"], indirect=True)
-def test_crc32_checksums_when_supported(s3_server: Any, s3_bucket: str) -> None:
-    backend = S3Backend(checksum="when_supported", **s3_server.options())
+def test_every_checksum_policy_round_trips(s3_server: Any, s3_bucket: str, policy: str) -> None:
+    backend = S3Backend(checksum=policy, **s3_server.options())
     data = _data(5 * MIB, 4)
     backend.put(s3_bucket, "small", b"hello", headers=Headers())
     upload_id = backend.start_multipart(s3_bucket, "crc", headers=Headers())
@@ -381,3 +384,18 @@ def test_complete_retried_after_success_is_accepted(fake_endpoint: Any) -> None:
     other = fake_endpoint(status=404, code="NoSuchUpload", etag="0" * 32 + "-1")
     with pytest.raises(s3po.NoSuchUpload, match="start a new one"):
         other.complete_multipart("bucket", "key", "upload", parts)
+
+
+@pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
+def test_the_server_checks_the_crc32_s3po_sends(
+    s3_server: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SeaweedFS verifies x-amz-checksum-crc32 (moto stores it unchecked), so a wrong one fails."""
+    backend = S3Backend(**s3_server.options())
+    backend.put(s3_bucket, "good", b"hello", headers=Headers())
+    stored = s3_server.admin.head_object(Bucket=s3_bucket, Key="good", ChecksumMode="ENABLED")
+    assert stored["ChecksumCRC32"] == content_crc32(b"hello")
+    monkeypatch.setattr(s3_backend_module, "content_crc32", lambda _data: "AAAAAA==")
+    with pytest.raises(s3po.TransientError, match="BadDigest"):
+        backend.put(s3_bucket, "bad", b"hello", headers=Headers())
+    backend.close()

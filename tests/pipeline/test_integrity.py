@@ -8,8 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
+import xxhash
 
 import s3po
+from s3po.integrity import Checksum
 
 
 @pytest.fixture
@@ -43,9 +45,10 @@ def test_a_byte_flipped_on_the_server_raises_corrupt_data(
 def test_checksum_is_of_the_content_before_compression(conn: s3po.Connection) -> None:
     text = "abc" * 10_000
     result = conn.upload_string("bucket", "t", text, compress="gzip")
-    expected = hashlib.sha256(text.encode()).hexdigest()
-    assert result.sha256 == expected
-    assert conn.head("bucket", "t").headers.metadata["s3po-sha256"] == expected
+    expected = xxhash.xxh3_128_hexdigest(text.encode())
+    assert result.checksum == Checksum("xxh128", expected)
+    assert str(result.checksum) == f"xxh128:{expected}"
+    assert conn.head("bucket", "t").headers.metadata["s3po-xxh128"] == expected
 
 
 def test_unseekable_streams_go_up_without_a_checksum(conn: s3po.Connection) -> None:
@@ -54,7 +57,7 @@ def test_unseekable_streams_go_up_without_a_checksum(conn: s3po.Connection) -> N
         w.write(b"piped bytes")
     with os.fdopen(read_end, "rb") as r:
         result = conn.upload_fileobj("bucket", "p", r)
-    assert result.sha256 is None
+    assert result.checksum is None
     assert conn.download_bytes("bucket", "p") == b"piped bytes"
 
 
@@ -62,7 +65,7 @@ def test_seekable_stream_is_hashed_from_its_position(conn: s3po.Connection) -> N
     stream = io.BytesIO(b"skip-this|keep this")
     stream.seek(10)
     result = conn.upload_fileobj("bucket", "s", stream)
-    assert result.sha256 == hashlib.sha256(b"keep this").hexdigest()
+    assert result.checksum == Checksum("xxh128", xxhash.xxh3_128_hexdigest(b"keep this"))
     assert conn.download_bytes("bucket", "s") == b"keep this"
 
 
@@ -96,8 +99,8 @@ def test_checksum_can_be_turned_off(tmp_path: Path) -> None:
         backend="local", root=tmp_path / "s", config=s3po.TransferConfig(checksum=False)
     )
     result = conn.upload_string("bucket", "k", "v")
-    assert result.sha256 is None
-    assert "s3po-sha256" not in conn.head("bucket", "k").headers.metadata
+    assert result.checksum is None
+    assert not any(k.startswith("s3po-") for k in conn.head("bucket", "k").headers.metadata)
 
 
 def test_parallel_download_to_a_file_is_verified(tmp_path: Path) -> None:
@@ -124,3 +127,45 @@ def s3po_local_backend(tmp_path: Path) -> s3po.Backend:
     from s3po_local import LocalBackend  # noqa: PLC0415
 
     return LocalBackend(tmp_path / "store", min_part_size=64 * 1024)
+
+
+def test_sha256_can_be_chosen_and_is_verified(tmp_path: Path) -> None:
+    conn = s3po.Connection(
+        backend="local", root=tmp_path / "store", config=s3po.TransferConfig(checksum="sha256")
+    )
+    payload = os.urandom(20_000)
+    result = conn.upload_string("bucket", "k", payload)
+    assert result.checksum == Checksum("sha256", hashlib.sha256(payload).hexdigest())
+    metadata = conn.head("bucket", "k").headers.metadata
+    assert metadata["s3po-sha256"] == result.checksum.hexdigest
+    assert "s3po-xxh128" not in metadata
+    assert conn.download_bytes("bucket", "k") == payload
+    _flip_a_byte(tmp_path / "store" / "bucket" / "k", 123)
+    with pytest.raises(s3po.CorruptData, match="stored SHA-256"):
+        conn.download_bytes("bucket", "k")
+
+
+@pytest.mark.parametrize("kind", ["s3po-xxh128", "s3po-sha256"])
+def test_a_download_checks_whichever_checksum_the_object_carries(
+    conn: s3po.Connection, kind: str
+) -> None:
+    """Objects stored with either hash (or by another s3po) are verified on the way down."""
+    payload = b"carried checksum" * 100
+    digest = {"s3po-xxh128": xxhash.xxh3_128_hexdigest, "s3po-sha256": _sha256}[kind]
+    conn.backend.put(
+        "bucket", "good", payload, headers=s3po.Headers(metadata={kind: digest(payload)})
+    )
+    assert conn.download_bytes("bucket", "good") == payload
+    conn.backend.put("bucket", "bad", payload, headers=s3po.Headers(metadata={kind: digest(b"x")}))
+    with pytest.raises(s3po.CorruptData, match="checksum mismatch"):
+        conn.download_bytes("bucket", "bad")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("bad", ["md5", "crc32", ""])
+def test_an_unknown_checksum_name_is_a_config_error(bad: str) -> None:
+    with pytest.raises(s3po.ConfigError, match="unknown checksum"):
+        s3po.TransferConfig(checksum=bad)
