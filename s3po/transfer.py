@@ -52,7 +52,7 @@ log = logging.getLogger("s3po")
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]
 
 #: Bytes moved per read when copying a body to a file (a whole default part).
-_COPY_CHUNK = 8 * 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
 
 #: Progress callbacks receive the number of bytes just moved (may be negative on a rewind).
 Progress = Callable[[int], None]

@@ -81,7 +81,8 @@ class LocalBackend:
         create_buckets: Create a missing bucket on first write (default True, so a fresh
             root works at once); False refuses writes to it with NoSuchBucket, as S3 does.
             Reads of a missing bucket raise NoSuchBucket either way.
-        fsync: Flush files to disk before renaming them into place (default True).
+        fsync: Flush objects to disk before renaming them into place (default True).
+            Multipart part files are staging and are not flushed; the object they make is.
         min_part_size: Smallest part but the last (S3: 5 MiB).
         max_parts: Most parts per upload (S3: 10,000).
 
@@ -173,7 +174,7 @@ class LocalBackend:
     # -- helpers --------------------------------------------------------------------------
 
     def _write_atomic(
-        self, target: Path, chunks: Iterator[bytes], bucket: str, key: str
+        self, target: Path, chunks: Iterator[bytes], bucket: str, key: str, *, durable: bool = True
     ) -> tuple[int, str]:
         """Write ``chunks`` to ``target`` atomically; return the size and MD5."""
         md5 = hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
@@ -186,13 +187,23 @@ class LocalBackend:
                 out.write(chunk)
                 size += len(chunk)
 
-        self._write_with(target, fill, bucket, key)
+        self._write_with(target, fill, bucket, key, durable=durable)
         return size, md5.hexdigest()
 
     def _write_with(
-        self, target: Path, fill: Callable[[IO[bytes]], None], bucket: str, key: str
+        self,
+        target: Path,
+        fill: Callable[[IO[bytes]], None],
+        bucket: str,
+        key: str,
+        *,
+        durable: bool = True,
     ) -> None:
-        """Let ``fill`` write a temporary file, then fsync and rename it to ``target``."""
+        """Let ``fill`` write a temporary file, then fsync and rename it to ``target``.
+
+        ``durable=False`` skips the fsync (with ``fsync`` on): for part files, which only
+        stage bytes for the object that completing the upload writes, and fsyncs.
+        """
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -209,7 +220,7 @@ class LocalBackend:
         try:
             with tmp.open("wb") as out:
                 fill(out)
-                if self.fsync:
+                if self.fsync and durable:
                     out.flush()
                     os.fsync(out.fileno())
             tmp.replace(target)
@@ -444,7 +455,9 @@ class LocalBackend:
         folder, _ = self._upload(bucket, key, upload_id)
         emulation.check_part_number(part_number, self.capabilities, bucket, key, self.name)
         part = folder / f"part-{part_number:05d}"
-        size, etag = self._write_atomic(part, iter([bytes(data)]), bucket, key)
+        # Parts are staging: the object they make is fsynced when the upload completes, and
+        # an upload cut off by a crash could not be completed anyway (the uploader runs here).
+        size, etag = self._write_atomic(part, iter([bytes(data)]), bucket, key, durable=False)
         part.with_suffix(".md5").write_text(etag, encoding="ascii")
         return PartInfo(part_number, etag, size)
 

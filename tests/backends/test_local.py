@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,28 @@ def test_too_many_parts_refused(tmp_path: Path) -> None:
     with pytest.raises(s3po.InvalidPart, match="outside"):
         backend.put_part("bucket", "k", upload, 4, b"x")
     backend.abort_multipart("bucket", "k", upload)
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_objects_are_fsynced_and_part_files_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, fsync: bool
+) -> None:
+    """Only what an object is made of is flushed: staging part files never are."""
+    backend = LocalBackend(tmp_path, fsync=fsync, min_part_size=4)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    upload_id = backend.start_multipart("bucket", "k", headers=s3po.Headers())
+    parts = [
+        backend.put_part("bucket", "k", upload_id, 1, b"first"),
+        backend.put_part("bucket", "k", upload_id, 2, b"second"),
+    ]
+    assert synced == []
+    backend.complete_multipart("bucket", "k", upload_id, parts)
+    backend.put("bucket", "single", b"one request", headers=s3po.Headers())
+    assert synced == ([len(b"firstsecond"), len(b"one request")] if fsync else [])
