@@ -287,6 +287,20 @@ class Body(io.RawIOBase):
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def copy_into(self, fd: int, offset: int, size: int) -> int:
+        """Write up to ``size`` of the next bytes into the open file ``fd`` at ``offset``.
+
+        Returns the number of bytes written, 0 at the end. This reads and writes; a body
+        backed by a local file overrides it to copy inside the kernel instead.
+
+        .. versionadded:: 0.1.0
+        """
+        data = self.read(size)
+        view = memoryview(data)
+        while view:
+            view = view[os.pwrite(fd, view, offset + len(data) - len(view)) :]
+        return len(data)
+
 
 class BytesBody(Body):
     """A body over bytes already in memory.

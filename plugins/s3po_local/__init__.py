@@ -55,10 +55,13 @@ def s3po_register_backends(registry: s3po.BackendRegistry) -> None:
 
 
 class _FileBody(Body):
+    """The stored file from its current position, ``remaining`` bytes of it."""
+
     def __init__(self, stream: IO[bytes], remaining: int) -> None:
         super().__init__()
         self._stream = stream
         self._remaining = remaining
+        self._kernel_copy = hasattr(os, "copy_file_range")
 
     def read(self, size: int = -1) -> bytes:
         if self._remaining <= 0:
@@ -67,6 +70,23 @@ class _FileBody(Body):
         data = self._stream.read(n)
         self._remaining -= len(data)
         return data
+
+    def copy_into(self, fd: int, offset: int, size: int) -> int:
+        """Copy inside the kernel (``os.copy_file_range``) where the OS and filesystem can."""
+        n = min(size, self._remaining)
+        if n <= 0:
+            return 0
+        if self._kernel_copy:
+            pos = self._stream.tell()
+            try:
+                copied = os.copy_file_range(self._stream.fileno(), fd, n, pos, offset)
+            except OSError:  # e.g. a filesystem pair the call does not support
+                self._kernel_copy = False
+            else:
+                self._stream.seek(pos + copied)
+                self._remaining -= copied
+                return copied
+        return super().copy_into(fd, offset, n)
 
     def close(self) -> None:
         self._stream.close()

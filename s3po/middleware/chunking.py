@@ -384,13 +384,12 @@ def _stream_to(
     """Copy ``body`` into ``fd`` at offsets ``[pos, end)``; tell ``written`` when done."""
     start = pos
     while pos < end:
-        chunk = body.read(min(_DRAIN_CHUNK, end - pos))
-        if not chunk:
+        n = body.copy_into(fd, pos, min(_DRAIN_CHUNK, end - pos))
+        if not n:
             msg = f"the body ended {end - pos} bytes early"
             raise TransientError(msg)
-        os.pwrite(fd, chunk, pos)
-        pos += len(chunk)
-        report(len(chunk))
+        pos += n
+        report(n)
     if written is not None:
         written(start, end)
 

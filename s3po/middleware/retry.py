@@ -320,17 +320,25 @@ class _ResumingBody(Body):
         self._attempts: _Attempts | None = None
 
     def read(self, size: int = -1) -> bytes:
+        data = self._resuming(lambda body: body.read(size))
+        self._offset += len(data)
+        return data
+
+    def copy_into(self, fd: int, offset: int, size: int) -> int:
+        n = self._resuming(lambda body: body.copy_into(fd, offset, size))
+        self._offset += n
+        return n
+
+    def _resuming(self, step: Callable[[Body], T]) -> T:
+        """Run ``step`` on the body, reopening it at the offset reached after a cut-off."""
         while True:
             try:
-                data = self._body.read(size)
+                return step(self._body)
             except TransientError as exc:
                 if self._attempts is None:
                     self._attempts = _Attempts(self._owner, "get (resume)")
                 self._attempts.failed(exc, self._bucket, self._key)
                 self._reopen()
-                continue
-            self._offset += len(data)
-            return data
 
     def _reopen(self) -> None:
         self._body.close()

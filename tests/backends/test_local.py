@@ -99,3 +99,30 @@ def test_objects_are_fsynced_and_part_files_are_not(
     backend.complete_multipart("bucket", "k", upload_id, parts)
     backend.put("bucket", "single", b"one request", headers=s3po.Headers())
     assert synced == ([len(b"firstsecond"), len(b"one request")] if fsync else [])
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_bodies_copy_into_files_at_offsets(
+    local_backend: LocalBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, kernel: bool
+) -> None:
+    """copy_into copies inside the kernel, or by reading where copy_file_range fails."""
+    if not kernel:
+
+        def unsupported(*_args: object) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", unsupported)
+    data = os.urandom(300_000)
+    local_backend.put("bucket", "k", data, headers=s3po.Headers())
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"\0" * 100)
+    with target.open("r+b") as out, local_backend.get("bucket", "k", start=1000) as result:
+        pos = 100
+        while n := result.body.copy_into(out.fileno(), pos, 64 * 1024):
+            pos += n
+        assert result.body.read() == b""
+    assert target.read_bytes() == b"\0" * 100 + data[1000:]
+    with (tmp_path / "head.bin").open("wb") as head, local_backend.get("bucket", "k") as result:
+        assert result.body.copy_into(head.fileno(), 0, 10) == 10
+        assert result.body.read(5) == data[10:15]  # reads go on where the copy stopped
+    assert (tmp_path / "head.bin").read_bytes() == data[:10]

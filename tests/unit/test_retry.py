@@ -336,3 +336,20 @@ def test_failed_reopen_counts_as_an_attempt(store: LocalBackend, fake_time: Any)
         rest = result.body.readall()
     assert first + rest == data
     assert flaky.calls["get"] == 3
+
+
+def test_a_cut_body_copied_into_a_file_resumes_at_the_offset_reached(
+    store: LocalBackend, fake_time: Any, tmp_path: Path
+) -> None:
+    """copy_into, the path ranges take to their file offsets, resumes like read does."""
+    data = _payload(10_000)
+    etag = store.put(BUCKET, "k", data, headers=Headers()).etag
+    cutter = CuttingBackend(store, after=2500, cuts=2)
+    retry = _retry(cutter, fake_time, retries=3)
+    target = tmp_path / "out.bin"
+    with target.open("wb") as out, retry.get(BUCKET, "k") as result:
+        pos = 0
+        while n := result.body.copy_into(out.fileno(), pos, 4096):
+            pos += n
+    assert target.read_bytes() == data
+    assert cutter.gets == [(0, None, None), (2500, 10_000, etag), (5000, 10_000, etag)]
