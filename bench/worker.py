@@ -109,6 +109,23 @@ class S3poLocal(S3po):
         self.conn = s3po.Connection(backend="local", root=job["root"])
 
 
+class S3poLocalLean(S3po):
+    """The same pipeline with the S3 emulation's costs off: the middleware's own overhead.
+
+    Opaque ETags (no MD5), no fsync, no content checksum, and whole-object puts (a
+    threshold above the file size), so the backend's work is one copy, as copyfile's is.
+    """
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        Client.__init__(self, job)
+        import s3po  # noqa: PLC0415
+
+        config = s3po.TransferConfig(checksum=False).evolve(threshold=1 << 40)
+        self.conn = s3po.Connection(
+            backend="local", root=job["root"], etag="opaque", fsync=False, config=config
+        )
+
+
 class CopyFile(Client):
     """shutil.copyfile into the same folder layout: the floor for S3poLocal."""
 
@@ -308,6 +325,7 @@ CLIENTS: dict[str, type[Client]] = {
     "s3fs": S3fs,
     "obstore": Obstore,
     "s3po-local": S3poLocal,
+    "s3po-local-lean": S3poLocalLean,
     "copyfile": CopyFile,
     "copyfile-fsync": CopyFileFsync,
 }

@@ -14,7 +14,7 @@ MIB = 1024 * 1024
 #: Clients measured against an S3 server, in the order they alternate.
 S3_CLIENTS = ("s3po", "s3po-tuned", "s3po-obstore", "boto3", "boto3-tuned", "s3fs", "obstore")
 CLI_CLIENTS = ("s3po-cli", "aws-cli")
-LOCAL_CLIENTS = ("s3po-local", "copyfile", "copyfile-fsync")
+LOCAL_CLIENTS = ("s3po-local", "s3po-local-lean", "copyfile", "copyfile-fsync")
 
 #: s3po-tuned and boto3-tuned both use these.
 TUNED_PART_SIZE = 16 * MIB

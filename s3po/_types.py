@@ -73,6 +73,11 @@ class FileWindow:
         self.length = length
         self._pos = 0
 
+    @property
+    def fd(self) -> int:
+        """The open file's descriptor (for backends that copy the window in the kernel)."""
+        return self._fd
+
     def __len__(self) -> int:
         """The window's size."""
         return self.length

@@ -502,11 +502,18 @@ def _write_parallel(
 
 
 def _write_atomic(body: Body, path: pathlib.Path, progress: Progress | None) -> int:
+    """Copy ``body`` into a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
-            size = _copy(body, out, progress)
+        try:
+            size = 0
+            while n := body.copy_into(fd, size, _COPY_CHUNK):
+                size += n
+                if progress is not None:
+                    progress(n)
+        finally:
+            os.close(fd)
         pathlib.Path(tmp).replace(path)
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)

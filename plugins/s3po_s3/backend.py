@@ -304,9 +304,11 @@ class S3Backend:
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - the body is read whole
     ) -> ObjectInfo:
-        """Store the object in one PutObject; a stream is read whole first."""
+        """Store the object in one PutObject; a stream is read whole first, a file window not."""
         params = header_params(headers, bucket, key)
-        data = as_bytes(body)
+        data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
+        if isinstance(data, FileWindow):
+            data.seek(0)
         response = self._call(
             "put",
             bucket,

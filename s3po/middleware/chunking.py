@@ -139,9 +139,18 @@ class Chunking(ForwardingBackend):
             if len(view) <= threshold:
                 return self.inner.put(bucket, key, bytes(view), headers=headers, size=len(view))
             return self._multipart(bucket, key, _ViewReader(view), headers, len(view), b"")
-        windows = _file_windows(body, size) if size is not None and size > threshold else None
-        if windows is not None:
-            return self._multipart_windows(bucket, key, windows, headers, size or 0)
+        windows = _file_windows(body, size) if size is not None else None
+        if windows is not None and size is not None:
+            if size > threshold:
+                return self._multipart_windows(bucket, key, windows, headers, size)
+            # One window over the whole file: the backend reads it as it sends (or copies it
+            # in the kernel), and nothing is held in memory here.
+            info = self.inner.put(
+                bucket, key, FileWindow(windows.fd, windows.start, size), headers=headers, size=size
+            )
+            windows.advance(size)
+            windows.finish(size)
+            return info
         if size is not None and size <= threshold:
             data = _read_exact(body, size + 1)
         else:

@@ -23,6 +23,16 @@ class TestLocalContract(BackendContract):
         return "contract"
 
 
+class TestLocalOpaqueETagContract(TestLocalContract):
+    """The same behaviour with opaque ETags, fsync off: the fast scratch-store setup."""
+
+    md5_etags = False
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> LocalBackend:
+        return LocalBackend(tmp_path / "store", create_buckets=False, etag="opaque", fsync=False)
+
+
 @pytest.mark.parametrize(
     "key", ["../escape", "a/../../b", "/abs", "a//b", "trailing/", ".", "a/./b", "x\x00y"]
 )
@@ -126,3 +136,33 @@ def test_bodies_copy_into_files_at_offsets(
         assert result.body.copy_into(head.fileno(), 0, 10) == 10
         assert result.body.read(5) == data[10:15]  # reads go on where the copy stopped
     assert (tmp_path / "head.bin").read_bytes() == data[:10]
+
+
+def test_opaque_etags_change_with_every_write_and_cost_no_hashing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = s3po.Connection(backend="local", root=tmp_path / "store", etag="opaque")
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024))
+    copies: list[int] = []
+    real_copy = os.copy_file_range
+
+    def counting_copy(*args: int) -> int:
+        copies.append(args[2])
+        return real_copy(*args)
+
+    monkeypatch.setattr(os, "copy_file_range", counting_copy)
+    monkeypatch.setattr("hashlib.md5", None)  # opaque ETags never need it
+    first = conn.upload_file("bucket", "k", source)
+    second = conn.upload_file("bucket", "k", source)
+    assert first.etag != second.etag
+    assert conn.head("bucket", "k").etag == second.etag
+    assert sum(copies) == 2 * source.stat().st_size  # both uploads copied in the kernel
+    target = tmp_path / "out.bin"
+    conn.download_file("bucket", "k", target)
+    assert target.read_bytes() == source.read_bytes()
+
+
+def test_an_unknown_etag_kind_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(s3po.ConfigError, match="etag must be one of"):
+        LocalBackend(tmp_path, etag="sha1")
