@@ -241,7 +241,6 @@ class Transfer:
             data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
             if kind is not None:
                 digest = Checksum(kind.name, kind.new(data).hexdigest())
-            if digest is not None:
                 merged = _with_checksum(merged, digest)
             info = stack.put(bucket, key, data, headers=merged, size=len(data))
             if progress is not None and data:
@@ -474,6 +473,25 @@ def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
     return total
 
 
+@contextlib.contextmanager
+def _replacing(path: pathlib.Path) -> Iterator[int]:
+    """An open temporary file beside ``path``, renamed over it if the block succeeds.
+
+    On any failure the temporary file is removed, so ``path`` is never left half-written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
+    try:
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+        pathlib.Path(tmp).replace(path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_parallel(
     drain: Callable[..., int],
     path: pathlib.Path,
@@ -482,40 +500,24 @@ def _write_parallel(
     progress: Progress | None,
 ) -> int:
     """Fill a temporary file with ``drain``, check its checksum, and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
-    hasher = FileHasher(fd, info.size, expected.hash) if expected is not None else None
-    try:
+    with _replacing(path) as fd:
+        hasher = FileHasher(fd, info.size, expected.hash) if expected is not None else None
         try:
-            size = drain(fd, progress, hasher.written if hasher is not None else None)
+            size: int = drain(fd, progress, hasher.written if hasher is not None else None)
             if hasher is not None and expected is not None:
                 hasher.check(expected, bucket=info.bucket, key=info.key)
         finally:
             if hasher is not None:
                 hasher.stop()
-            os.close(fd)
-        pathlib.Path(tmp).replace(path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
     return size
 
 
 def _write_atomic(body: Body, path: pathlib.Path, progress: Progress | None) -> int:
     """Copy ``body`` into a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".s3po-part", dir=path.parent)
-    try:
-        try:
-            size = 0
-            while n := body.copy_into(fd, size, _COPY_CHUNK):
-                size += n
-                if progress is not None:
-                    progress(n)
-        finally:
-            os.close(fd)
-        pathlib.Path(tmp).replace(path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    size = 0
+    with _replacing(path) as fd:
+        while n := body.copy_into(fd, size, _COPY_CHUNK):
+            size += n
+            if progress is not None:
+                progress(n)
     return size

@@ -221,7 +221,10 @@ class LocalBackend:
         def fill(out: IO[bytes]) -> None:
             nonlocal size
             if isinstance(body, FileWindow):
-                size = _copy_window(body, out, md5)
+                if md5 is not None:
+                    for view in body.views():
+                        md5.update(view)
+                size = _copy_window(body, out, 0)
                 return
             for chunk in _chunks(body):
                 if md5 is not None:
@@ -519,10 +522,10 @@ class LocalBackend:
 
         def join(out: IO[bytes]) -> None:
             nonlocal size
-            out.flush()
             for part in parts:
                 with (folder / f"part-{part.part_number:05d}").open("rb") as src:
-                    size += _copy_file(src, out)
+                    window = FileWindow(src.fileno(), 0, os.fstat(src.fileno()).st_size)
+                    size += _copy_window(window, out, size)
 
         data, meta = self._paths(bucket, key)
         self._write_with(data, join, bucket, key)
@@ -591,52 +594,30 @@ def _chunks(body: UploadBody) -> Iterator[bytes | bytearray | memoryview]:
         yield chunk
 
 
-def _copy_window(window: FileWindow, out: IO[bytes], md5: Any) -> int:  # noqa: ANN401
-    """Copy ``window`` to the end of ``out`` in the kernel where the OS allows; hash if asked.
+def _copy_window(window: FileWindow, out: IO[bytes], at: int) -> int:
+    """Copy ``window`` into ``out`` at offset ``at``; return the number of bytes copied.
 
-    Returns the number of bytes copied.
+    The copy stays inside the kernel (``os.copy_file_range``) where the OS and filesystems
+    allow it, and goes through reads and writes where they do not.
     """
     out.flush()
-    if md5 is not None:
-        for view in window.views():
-            md5.update(view)
     dest = out.fileno()
     copied = 0
     try:
         while copied < window.length:
             n = os.copy_file_range(
-                window.fd, dest, window.length - copied, window.offset + copied, copied
+                window.fd, dest, window.length - copied, window.offset + copied, at + copied
             )
             if n == 0:
                 break
             copied += n
     except (OSError, AttributeError):  # not Linux, or a filesystem pair without the call
         window.seek(copied)
-        out.seek(copied)
+        out.seek(at + copied)
         while chunk := window.read(_CHUNK):
             out.write(chunk)
             copied += len(chunk)
-        return copied
     if copied < window.length:
         msg = "the file is shorter than when its upload was planned"
         raise OSError(msg)
-    return copied
-
-
-def _copy_file(src: IO[bytes], out: IO[bytes]) -> int:
-    """Append ``src`` to ``out`` inside the kernel where the OS allows; return bytes copied."""
-    length = os.fstat(src.fileno()).st_size
-    copied = 0
-    try:
-        while copied < length:
-            n = os.copy_file_range(src.fileno(), out.fileno(), length - copied)
-            if n == 0:
-                break
-            copied += n
-    except (OSError, AttributeError):  # not Linux, or a filesystem without the call
-        src.seek(copied)
-        out.seek(0, os.SEEK_END)
-        shutil.copyfileobj(src, out, _CHUNK)
-        return length
-    out.seek(0, os.SEEK_END)
     return copied

@@ -166,3 +166,25 @@ def test_opaque_etags_change_with_every_write_and_cost_no_hashing(
 def test_an_unknown_etag_kind_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(s3po.ConfigError, match="etag must be one of"):
         LocalBackend(tmp_path, etag="sha1")
+
+
+def test_file_windows_are_stored_where_copy_file_range_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole-file puts, parts and the join fall back to reads and writes, bytes intact."""
+
+    def unsupported(*_args: object) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported)
+    chunk = s3po.ChunkConfig(threshold=100_000, part_size=64 * 1024)
+    conn = s3po.Connection(
+        LocalBackend(tmp_path / "store", min_part_size=64 * 1024),
+        config=s3po.TransferConfig(chunk=chunk),
+    )
+    for name, size in (("small", 50_000), ("large", 300_000)):
+        source = tmp_path / name
+        source.write_bytes(os.urandom(size))
+        result = conn.upload_file("bucket", name, source)
+        assert result.multipart == (size > 100_000)
+        assert conn.download_bytes("bucket", name) == source.read_bytes()
