@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, Self, runtime_checkable
 
+from s3po.errors import SourceChanged
+
 __all__ = [
     "MIB",
     "Backend",
@@ -23,6 +25,7 @@ __all__ = [
     "BytesBody",
     "Capabilities",
     "CommonPrefix",
+    "FileIdentity",
     "FileWindow",
     "ForwardingBackend",
     "GetResult",
@@ -54,6 +57,42 @@ class Readable(Protocol):
 UploadBody = bytes | bytearray | memoryview | Readable
 
 
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """What identifies one state of a file: size, modification and change times, inode.
+
+    Any write to a file changes its ``mtime_ns`` and ``ctime_ns`` (and a replaced file has
+    another inode), so two equal identities mean the bytes were not touched in between, as
+    tar and rsync reason.
+
+    .. versionadded:: 0.2.0
+    """
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, fd: int) -> FileIdentity:
+        """The identity of the open file ``fd`` now."""
+        st = os.fstat(fd)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+    def check(self, fd: int, path: str | None = None) -> None:
+        """Raise :class:`~s3po.SourceChanged` unless ``fd`` still has this identity."""
+        now = FileIdentity.of(fd)
+        if now != self:
+            what = path or f"file descriptor {fd}"
+            raise SourceChanged(
+                f"{what} changed while it was being uploaded (size {self.size} -> {now.size}, "
+                f"mtime_ns {self.mtime_ns} -> {now.mtime_ns}); the upload was not committed and "
+                "the file was kept: upload it again once nothing writes to it",
+                path=path,
+            )
+
+
 class FileWindow:
     """A byte range of an open file, read on demand: a part body that is not held in memory.
 
@@ -64,14 +103,38 @@ class FileWindow:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_fd", "_pos", "length", "offset")
+    __slots__ = ("_fd", "_pos", "identity", "length", "offset", "path")
 
-    def __init__(self, fd: int, offset: int, length: int) -> None:
-        """Cover ``length`` bytes of the open file ``fd`` from ``offset``."""
+    def __init__(
+        self,
+        fd: int,
+        offset: int,
+        length: int,
+        *,
+        identity: FileIdentity | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Cover ``length`` bytes of the open file ``fd`` from ``offset``.
+
+        ``identity`` is the file as it was when its upload began (default: now); see
+        :meth:`check_unchanged`. ``path`` names the file in messages.
+        """
         self._fd = fd
         self.offset = offset
         self.length = length
         self._pos = 0
+        self.identity = identity if identity is not None else FileIdentity.of(fd)
+        self.path = path
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`~s3po.SourceChanged` if the file is no longer the one planned.
+
+        Backends that commit an object from a window without passing its bytes through
+        s3po (a kernel copy, say) call this after the copy and before the commit.
+
+        .. versionadded:: 0.2.0
+        """
+        self.identity.check(self._fd, self.path)
 
     @property
     def fd(self) -> int:
@@ -405,9 +468,19 @@ class Backend(Protocol):
         ...
 
     def list(
-        self, bucket: str, prefix: str = "", delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
-        """Yield objects (and common prefixes) under ``prefix`` in key order."""
+        """Yield objects (and common prefixes) under ``prefix`` in key order.
+
+        ``start_after`` skips every entry whose key (or common prefix) sorts at or before
+        it, so a listing cut off by a failure resumes after the last entry it yielded. A
+        listing that cannot be finished raises; it never ends early as if it were complete.
+        """
         ...
 
     def create_bucket(self, bucket: str) -> None:
@@ -507,10 +580,15 @@ class ForwardingBackend:
         self.inner.delete(bucket, key)
 
     def list(
-        self, bucket: str, prefix: str = "", delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
         """Forward to the inner backend."""
-        return self.inner.list(bucket, prefix, delimiter)
+        return self.inner.list(bucket, prefix, delimiter, start_after=start_after)
 
     def create_bucket(self, bucket: str) -> None:
         """Forward to the inner backend."""

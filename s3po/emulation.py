@@ -81,23 +81,29 @@ def fold_listing(
     prefix: str,
     delimiter: str | None,
     describe: Callable[[str], T | None],
+    *,
+    start_after: str | None = None,
 ) -> Iterator[T | CommonPrefix]:
     """Yield S3's listing of ``keys``: sorted, under ``prefix``, folded at ``delimiter``.
 
     ``describe`` turns a key into its entry (None skips a key that vanished meanwhile).
+    ``start_after`` skips every key and common prefix that sorts at or before it.
 
     .. versionadded:: 0.1.0
     """
     seen: set[str] = set()
+    after = s3_key_order(start_after) if start_after else None
     for key in sorted((k for k in keys if k.startswith(prefix)), key=s3_key_order):
         if delimiter:
             cut = key.find(delimiter, len(prefix))
             if cut >= 0:
                 common = key[: cut + len(delimiter)]
-                if common not in seen:
+                if common not in seen and (after is None or s3_key_order(common) > after):
                     seen.add(common)
                     yield CommonPrefix(common)
                 continue
+        if after is not None and s3_key_order(key) <= after:
+            continue
         entry = describe(key)
         if entry is not None:
             yield entry

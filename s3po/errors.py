@@ -23,6 +23,7 @@ The tree::
     │   ├── RetriesExhausted                        .last_exception, chained with ``from``
     │   ├── CorruptData                             a body failed to decode or verify
     │   ├── UnrewindableBody                        a retry needed a stream that cannot seek back
+    │   ├── SourceChanged                           the local file changed while it was uploaded
     │   └── Cancelled                               the batch was cancelled (Ctrl-C)
     └── BatchError(S3poError, ExceptionGroup)       every failure of a batch, for ``except*``
 
@@ -55,6 +56,7 @@ __all__ = [
     "PreconditionFailed",
     "RetriesExhausted",
     "S3poError",
+    "SourceChanged",
     "TransferError",
     "TransientError",
     "UnknownBackend",
@@ -270,6 +272,33 @@ class UnrewindableBody(TransferError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class SourceChanged(TransferError):
+    """The local file changed while it was being uploaded.
+
+    Its size, modification time, change time or inode differ from when the upload began, or
+    the bytes sent do not match the checksum the upload declared. The upload is aborted (no
+    new object is committed) and the file is never deleted.
+
+    Attributes:
+        path: The file that changed, when known.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        """Create the error; ``path`` names the file that changed."""
+        super().__init__(message, bucket=bucket, key=key, backend=backend)
+        self.path = path
 
 
 class Cancelled(TransferError):

@@ -247,7 +247,12 @@ class FsspecBackend:
                 self.fs.rm_file(path)
 
     def list(
-        self, bucket: str, prefix: str = "", delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
         """Yield objects and common prefixes under ``prefix``, in S3's key order."""
         base = self._require_bucket(bucket)
@@ -270,7 +275,7 @@ class FsspecBackend:
             except s3po.NoSuchKey:
                 return None
 
-        return emulation.fold_listing(records, prefix, delimiter, describe)
+        return emulation.fold_listing(records, prefix, delimiter, describe, start_after=start_after)
 
     def create_bucket(self, bucket: str) -> None:
         """Create the bucket's folder (or, on s3fs, the bucket)."""

@@ -399,7 +399,12 @@ class LocalBackend:
             parent = parent.parent
 
     def list(
-        self, bucket: str, prefix: str = "", delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
         """Yield objects and common prefixes under ``prefix``, in S3's key order."""
         base = self._bucket(bucket)
@@ -410,7 +415,9 @@ class LocalBackend:
             except s3po.NoSuchKey:
                 return None
 
-        return emulation.fold_listing(self._walk(base, prefix), prefix, delimiter, describe)
+        return emulation.fold_listing(
+            self._walk(base, prefix), prefix, delimiter, describe, start_after=start_after
+        )
 
     def _walk(self, base: Path, prefix: str) -> Iterator[str]:
         folder, _, _ = prefix.rpartition("/")

@@ -335,12 +335,24 @@ class S3Backend:
         self._call("delete", bucket, key, self._client.delete_object, Bucket=bucket, Key=key)
 
     def list(
-        self, bucket: str, prefix: str = "", delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
-        """Yield objects and common prefixes under ``prefix`` in key order (ListObjectsV2)."""
+        """Yield objects and common prefixes under ``prefix`` in key order (ListObjectsV2).
+
+        ``start_after`` goes to the server as ``StartAfter``; a common prefix it ends
+        (the server folds the keys under it into the same prefix again) is skipped here.
+        """
         params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         if delimiter:
             params["Delimiter"] = delimiter
+        if start_after:
+            params["StartAfter"] = start_after
+        after = start_after.encode("utf-8") if start_after else None
         pages = iter(self._client.get_paginator("list_objects_v2").paginate(**params))
         while True:
             page = self._call("list", bucket, prefix or None, lambda: next(pages, None))
@@ -360,7 +372,10 @@ class S3Backend:
             merged: Iterator[ObjectInfo | CommonPrefix] = heapq.merge(
                 objects, prefixes, key=entry_key
             )
-            yield from merged
+            if after is None:
+                yield from merged
+            else:
+                yield from (e for e in merged if entry_key(e).encode("utf-8") > after)
 
     def create_bucket(self, bucket: str) -> None:
         """Create the bucket; one that exists and is reachable with these credentials is fine."""

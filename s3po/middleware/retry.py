@@ -17,13 +17,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from s3po._types import Body, ForwardingBackend, GetResult, UploadBody
+from s3po._types import Body, CommonPrefix, ForwardingBackend, GetResult, UploadBody
 from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
 
 if TYPE_CHECKING:
     from s3po._types import (
         Backend,
-        CommonPrefix,
         Headers,
         MultipartUpload,
         ObjectInfo,
@@ -217,15 +216,46 @@ class Retry(ForwardingBackend):
         self._call("delete", lambda: self.inner.delete(bucket, key), bucket, key)
 
     def list(
-        self, bucket: str, prefix: str = "", delimiter: str | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
     ) -> Iterator[ObjectInfo | CommonPrefix]:
-        """Retry the listing until its first entry arrives."""
-        iterator = self.inner.list(bucket, prefix, delimiter)
+        """List, resuming after the last entry yielded whenever a page fails.
+
+        Each stretch of progress gets a fresh attempt budget, so a fault on page 2 is
+        retried from page 2 and every entry arrives exactly once. A listing that cannot be
+        finished raises :class:`~s3po.RetriesExhausted` (or the permanent error); it never
+        ends early as if it were complete. The first entry is fetched at once, so a missing
+        bucket or an unreachable store raises here, not at the first ``next``.
+        """
+        entries = self._resuming_list(bucket, prefix, delimiter, start_after)
         sentinel = object()
-        first = self._call("list", lambda: next(iterator, sentinel), bucket, prefix)
+        first = next(entries, sentinel)
         if first is sentinel:
             return iter(())
-        return _chain(first, iterator)  # type: ignore[arg-type]
+        return _chain(first, entries)  # type: ignore[arg-type]
+
+    def _resuming_list(
+        self, bucket: str, prefix: str, delimiter: str | None, start_after: str | None
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        last = start_after
+        attempts: _Attempts | None = None
+        while True:
+            try:
+                for entry in self.inner.list(bucket, prefix, delimiter, start_after=last):
+                    attempts = None  # progress: the next failure starts a fresh budget
+                    last = entry.prefix if isinstance(entry, CommonPrefix) else entry.key
+                    yield entry
+            except TransientError as exc:
+                if attempts is None:
+                    attempts = _Attempts(self, "list")
+                attempts.failed(exc, bucket, prefix or None)
+                log.info("resuming the listing of s3://%s/%s after %r", bucket, prefix, last)
+            else:
+                return
 
     def create_bucket(self, bucket: str) -> None:
         """Retry bucket creation."""
