@@ -31,6 +31,7 @@ import itertools
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import STDIO, Local, Location, Remote, Stdio, UsageError
@@ -39,7 +40,6 @@ from s3po.errors import AccessDenied, NoSuchBucket, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from s3po.connection import Connection
 
@@ -49,6 +49,7 @@ __all__ = [
     "MTIME_SLACK",
     "Action",
     "Entry",
+    "LocalTree",
     "file_metadata",
     "logical_size",
     "object_mtime",
@@ -151,19 +152,59 @@ def object_mtime(info: ObjectInfo) -> float | None:
 # -- listing ----------------------------------------------------------------------------
 
 
-def _walk_local(root: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+@dataclass(frozen=True, slots=True)
+class LocalTree:
+    """A local folder as listed: the regular files, and what was found but cannot be read.
+
+    Attributes:
+        files: ``(relative path, path, stat)`` of each regular file, sorted by path.
+        unreadable: ``(relative path, why)`` of each entry that exists but cannot be read:
+            a dangling or looping symlink, a folder that cannot be listed, a FIFO or a
+            device. Nothing under these paths may be deleted on the other side.
+    """
+
+    files: list[tuple[str, Path, os.stat_result]]
+    unreadable: list[tuple[str, str]]
+
+    def protects(self, rel: str) -> bool:
+        """Whether ``rel`` is, or lies under, an entry that could not be read."""
+        return any(rel == bad or rel.startswith(f"{bad}/") for bad, _ in self.unreadable)
+
+
+def _walk_local(root: Path) -> LocalTree:
+    """List ``root``, following symlinked folders (once each: loops are unreadable)."""
+    files: list[tuple[str, Path, os.stat_result]] = []
+    unreadable: list[tuple[str, str]] = []
+
+    def rel_of(path: str) -> str:
+        return Path(os.path.relpath(path, root)).as_posix()
+
+    def failed(exc: OSError) -> None:
+        unreadable.append((rel_of(exc.filename or str(root)), exc.strerror or str(exc)))
+
+    visited: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed, followlinks=True):
+        st_dir = Path(dirpath).stat()
+        if (st_dir.st_dev, st_dir.st_ino) in visited:
+            unreadable.append((rel_of(dirpath), "a symlink loop leads back to this folder"))
+            dirnames[:] = []
+            continue
+        visited.add((st_dir.st_dev, st_dir.st_ino))
         dirnames.sort()
         for name in filenames:
-            path = root.joinpath(os.path.relpath(dirpath, root), name)
+            path = Path(dirpath, name)
+            rel = rel_of(str(path))
             try:
                 st = path.stat()
-            except OSError:
+            except OSError as exc:
+                unreadable.append((rel, exc.strerror or str(exc)))
                 continue
             if stat.S_ISREG(st.st_mode):
-                found.append((path.relative_to(root).as_posix(), path, st))
-    yield from sorted(found, key=lambda item: item[0])
+                files.append((rel, root / rel, st))
+            else:
+                unreadable.append((rel, "not a regular file"))
+    files.sort(key=lambda item: item[0])
+    return LocalTree(files, sorted(unreadable))
 
 
 def _walk_remote(conn: Connection, where: Remote) -> Iterator[tuple[str, ObjectInfo]]:
@@ -251,10 +292,11 @@ def _plan_tree(
             return [_plan_one(conn, src, dst, move=move)]
         if not isinstance(dst, Remote):  # pragma: no cover - excluded by plan_cp
             raise UsageError("a local folder can only be copied to an s3:// URL")
+        tree = _walk_local(src.path)
         return [
             Action("upload", src.child(rel), dst.child(rel), st.st_size, move=move)
-            for rel, _, st in _walk_local(src.path)
-        ]
+            for rel, _, st in tree.files
+        ] + _unreadable(src, tree)
     actions = []
     for rel, info in _walk_remote(conn, src):
         source = Remote(info.bucket or src.bucket, info.key)
@@ -297,19 +339,38 @@ def plan_rm(conn: Connection, target: Remote, *, recursive: bool) -> list[Action
 # -- sync -------------------------------------------------------------------------------
 
 
-def _entries(conn: Connection, where: Local | Remote) -> dict[str, Entry]:
+def _unreadable(where: Local, tree: LocalTree) -> list[Action]:
+    """A ``skip`` (warned about, exit status 1) for each entry that cannot be read."""
+    return [
+        Action("skip", where.child(rel), reason=f"cannot be read ({why})")
+        for rel, why in tree.unreadable
+    ]
+
+
+def _entries(
+    conn: Connection, where: Local | Remote, *, source: bool
+) -> tuple[dict[str, Entry], LocalTree | None]:
+    """The entries below ``where``, and for a local folder what it holds that is unreadable.
+
+    A missing bucket is an empty destination but a failed source: a sync from a bucket that
+    is not there must not read as "nothing exists", or ``--delete`` would empty the other side.
+    """
     if isinstance(where, Local):
         if not where.path.is_dir():
-            return {}
-        return {
+            return {}, None
+        tree = _walk_local(where.path)
+        entries = {
             rel: Entry(where.child(rel), st.st_size, st.st_mtime, st.st_size)
-            for rel, _, st in _walk_local(where.path)
+            for rel, _, st in tree.files
         }
+        return entries, tree
     try:
         listed = list(_walk_remote(conn, where))
     except NoSuchBucket:
-        return {}
-    return {rel: _remote_entry(where.child(rel), info) for rel, info in listed}
+        if source:
+            raise
+        return {}, None
+    return {rel: _remote_entry(where.child(rel), info) for rel, info in listed}, None
 
 
 def _remote_entry(location: Remote, info: ObjectInfo) -> Entry:
@@ -359,15 +420,17 @@ def plan_sync(
         raise UsageError(f"{src} is not a folder")
     if isinstance(dst, Local) and dst.path.exists() and not dst.path.is_dir():
         raise UsageError(f"{dst} is not a folder")
-    sources = _entries(conn, src)
-    targets = _entries(conn, dst)
+    # Both listings finish (or raise) before anything is planned: nothing is deleted on
+    # the strength of a listing that did not complete.
+    sources, src_tree = _entries(conn, src, source=True)
+    targets, _ = _entries(conn, dst, source=False)
     paired = set(sources) & set(targets)
     sources = _with_metadata(conn, sources, paired, jobs)
     targets = _with_metadata(conn, targets, paired, jobs)
     kind = {(Local, Remote): "upload", (Remote, Local): "download", (Remote, Remote): "copy"}[
         (type(src), type(dst))
     ]
-    actions = []
+    actions = _unreadable(src, src_tree) if isinstance(src, Local) and src_tree else []
     for rel, entry in sources.items():
         target = targets.get(rel)
         if target is None or _differs(entry, target):
@@ -380,5 +443,6 @@ def plan_sync(
         actions.extend(
             Action("delete", targets[rel].location, size=targets[rel].stored)
             for rel in sorted(set(targets) - set(sources))
+            if src_tree is None or not src_tree.protects(rel)
         )
     return actions
