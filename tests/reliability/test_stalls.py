@@ -30,8 +30,8 @@ class LoopbackServer:
     """A one-trick HTTP server on 127.0.0.1.
 
     ``mode`` is ``"trickle"`` (headers, then one byte every ``interval`` seconds),
-    ``"silent"`` (accept, read the request, never answer) or ``"short"`` (a well-framed body
-    with half the bytes its Content-Range promised).
+    ``"silent"`` (accept, read the request, never answer) or ``"short"`` (half the body:
+    cut off for a whole GET, well framed but short of its Content-Range for a ranged one).
     """
 
     def __init__(self, mode: str, *, interval: float = 0.2, size: int = SIZE) -> None:
@@ -82,11 +82,15 @@ class LoopbackServer:
                 "Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT",
                 "Content-Type: application/octet-stream",
                 "Accept-Ranges: bytes",
-                f"Content-Range: bytes {start}-{self.size - 1}/{self.size}",
             ]
-            if self.mode == "short":  # well framed, but half of what Content-Range promised
+            if start:
+                headers.append(f"Content-Range: bytes {start}-{self.size - 1}/{self.size}")
+            if self.mode == "short":
+                # A whole GET is cut off mid-body; a ranged one is well framed but holds half
+                # of the range its Content-Range promised.
                 half = b"x" * ((self.size - start) // 2)
-                headers += [f"Content-Length: {len(half)}", "Connection: close"]
+                length = len(half) if start else self.size
+                headers += [f"Content-Length: {length}", "Connection: close"]
                 conn.sendall(("\r\n".join(headers) + "\r\n\r\n").encode() + half)
                 return
             headers.append(f"Content-Length: {self.size - start}")
@@ -203,11 +207,14 @@ def test_the_deadline_bounds_a_call_against_a_silent_server(backend: str) -> Non
 @pytest.mark.parametrize("size", [1000, SIZE])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_body_that_ends_early_is_resumed_not_returned_short(backend: str, size: int) -> None:
-    """A body that ends cleanly before the size the store reported is transient."""
+    """A body that ends before the size the store reported is transient, and resumed."""
     retry = s3po.RetryConfig(retries=2, base=0.0)
-    with serving("short", size=size) as server, connect(backend, server, retry) as conn:
-        with pytest.raises(s3po.RetriesExhausted) as caught:
-            conn.download_bytes("bucket", "key")
+    with (
+        serving("short", size=size) as server,
+        connect(backend, server, retry) as conn,
+        pytest.raises(s3po.RetriesExhausted) as caught,
+    ):
+        conn.download_bytes("bucket", "key")
     assert isinstance(caught.value.last_exception, s3po.TransientError)
     assert caught.value.key == "key"
     assert server.requests == 3  # every attempt resumed from the byte reached
