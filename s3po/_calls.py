@@ -10,7 +10,11 @@ are aliases of the snake_case ones.
 from __future__ import annotations
 
 import builtins
+import codecs
 import dataclasses
+import difflib
+import functools
+import inspect
 import io
 import os
 import pathlib
@@ -20,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from s3po._headers import parse_headers
 from s3po._types import Headers
-from s3po.errors import InvalidRequest, NotFound
+from s3po.errors import CorruptData, InvalidRequest, NotFound, UnknownArgument
 from s3po.validation import check_bucket, check_key
 
 if TYPE_CHECKING:
@@ -44,8 +48,14 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-def _background_flag(background: bool, legacy: dict[str, Any], stacklevel: int = 3) -> bool:
-    """Accept the seed API's ``async=`` (a reserved word) as a deprecated alias."""
+def _background_flag(
+    background: bool, legacy: dict[str, Any], op: str, stacklevel: int = 3
+) -> bool:
+    """Accept the seed API's ``async=`` (a reserved word) as a deprecated alias.
+
+    Raises:
+        UnknownArgument: Any other keyword in ``legacy``, with the nearest one ``op`` takes.
+    """
     if "async" in legacy:
         warnings.warn(
             "async= is deprecated (async is a reserved word since Python 3.7); use background=True",
@@ -54,10 +64,23 @@ def _background_flag(background: bool, legacy: dict[str, Any], stacklevel: int =
         )
         background = bool(legacy.pop("async"))
     if legacy:
-        names = ", ".join(sorted(legacy))
-        msg = f"unexpected keyword argument(s): {names}"
-        raise TypeError(msg)
+        accepted = _keywords(op)
+        hints = []
+        for name in sorted(legacy):
+            close = difflib.get_close_matches(name, accepted, n=1)
+            hints.append(f"{name}= (did you mean {close[0]}=?)" if close else f"{name}=")
+        raise UnknownArgument(
+            f"{op}() got unexpected keyword argument(s): {', '.join(hints)}; "
+            f"it takes {', '.join(f'{k}=' for k in accepted)}"
+        )
     return background
+
+
+@functools.cache
+def _keywords(op: str) -> builtins.list[str]:
+    """The keyword arguments the call ``op`` takes."""
+    parameters = inspect.signature(getattr(Calls, op)).parameters.values()
+    return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
 
 
 def _charset(content_type: str | None) -> str:
@@ -67,6 +90,27 @@ def _charset(content_type: str | None) -> str:
             if name.lower() == "charset" and value:
                 return value.strip('"')
     return "utf-8"
+
+
+def _decode(data: bytes, charset: str, bucket: str, key: str) -> str:
+    """``data`` as text in ``charset``, or CorruptData naming the object."""
+    where = f"s3://{bucket}/{key}"
+    try:
+        return data.decode(charset)
+    except LookupError as exc:
+        why = f"its Content-Type names the charset {charset!r}, which Python does not know"
+        raise CorruptData(
+            f"download_string of {where}: {why}; pass encoding=, or use download_bytes",
+            bucket=bucket,
+            key=key,
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CorruptData(
+            f"download_string of {where}: the content is not {charset} text ({exc.reason} at "
+            f"byte {exc.start}); pass the right encoding=, or use download_bytes for the bytes",
+            bucket=bucket,
+            key=key,
+        ) from exc
 
 
 class Calls:
@@ -125,7 +169,7 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
+        background = _background_flag(background, legacy, "upload_string")
         if not isinstance(data, str | bytes | bytearray | memoryview):
             raise InvalidRequest(f"upload_string takes str or bytes, not {type(data).__name__}")
         parsed = parse_headers(headers, metadata)
@@ -184,7 +228,7 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
+        background = _background_flag(background, legacy, "upload_file")
         file = pathlib.Path(path)
         if not file.exists():
             raise InvalidRequest(f"{file} does not exist")
@@ -227,7 +271,7 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy)
+        background = _background_flag(background, legacy, "upload_fileobj")
         if not hasattr(fileobj, "read"):
             raise InvalidRequest(
                 f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}"
@@ -330,14 +374,25 @@ class Calls:
         The text is decoded with ``encoding``, else the charset of the object's Content-Type,
         else UTF-8.
 
+        Raises:
+            InvalidRequest: ``encoding`` names no codec Python knows (before any I/O).
+            CorruptData: The bytes are not text in that charset, or the object's
+                Content-Type names an unknown charset; ``download_bytes`` returns them as
+                they are.
+
         .. versionadded:: 0.1.0
         """
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise InvalidRequest(f"{encoding!r} is not a text encoding Python knows") from None
 
         def run(conn: Connection, config: TransferConfig) -> str:
             with conn.transfer.open(bucket, key, config=config) as result:
                 data = result.body.readall()
                 charset = encoding or _charset(result.info.headers.content_type)
-            return data.decode(charset)
+            return _decode(data, charset, bucket, key)
 
         return self._download(
             "download_string", bucket, key, run, decompress, retries, callback, background, legacy
@@ -409,7 +464,7 @@ class Calls:
         legacy: dict[str, Any],
     ) -> T | Handle[T]:
         """Check the arguments, then run ``run`` now, in the background, or in the batch."""
-        background = _background_flag(background, legacy, stacklevel=4)
+        background = _background_flag(background, legacy, op, stacklevel=4)
         check_bucket(bucket)
         check_key(key)
         conn = self._conn

@@ -21,7 +21,7 @@ from s3po._cli.common import Context, UsageError
 from s3po._cli.output import Output
 from s3po._cli.run import USAGE_ERRORS
 from s3po._version import __version__
-from s3po.config import ChunkConfig, TransferConfig, parse_size
+from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
 from s3po.connection import DEFAULT_BACKEND_ENV, Connection
 from s3po.errors import S3poError
 
@@ -43,6 +43,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "profile": None,
     "region": None,
     "retries": None,
+    "timeout": None,
     "dry_run": False,
     "quiet": False,
     "json": False,
@@ -76,6 +77,14 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
         "--retries", type=int, default=default, metavar="N", help="retries after the first attempt"
     )
     group.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=default,
+        metavar="SECONDS",
+        help="give up on each transfer (every part and retry of it) after this long; "
+        "default: no limit (stalled bodies still fail below 1 KiB/s for 30 s)",
+    )
+    group.add_argument(
         "--dry-run",
         action="store_true",
         default=flag,
@@ -91,6 +100,18 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
         "--debug", action="store_true", default=flag, help="debug logging and full tracebacks"
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds, for ``--timeout``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        msg = f"{text!r} is not a positive number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _transfer_options() -> argparse.ArgumentParser:
@@ -210,7 +231,9 @@ def _open_connection(args: argparse.Namespace) -> Connection:
         value = getattr(args, name, None)
         if value is not None:
             chunk[name] = parse_size(value)
-    config = TransferConfig(chunk=ChunkConfig(**chunk))
+    config = TransferConfig(
+        chunk=ChunkConfig(**chunk), retry=RetryConfig(deadline=getattr(args, "timeout", None))
+    )
     try:
         return Connection(backend, config=config, retries=args.retries, **options)
     except TypeError as exc:

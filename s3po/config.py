@@ -70,16 +70,30 @@ class RetryConfig:
         retries: Retries after the first attempt (default 3, so 4 attempts in all).
         base: First backoff ceiling in seconds (default 0.1).
         cap: Largest backoff ceiling in seconds (default 20).
-        deadline: Give up once this many seconds have passed since the first attempt,
-            even with retries left; None (default) means no deadline.
+        deadline: Give up once this many seconds have passed since the transfer began
+            (the call to the Connection), even with retries left and even in the middle of
+            an attempt: a body still arriving past the deadline fails at its next read with
+            :class:`~s3po.RetriesExhausted`. One blocked network read can overrun it by at
+            most the backend's ``read_timeout``. None (default) means no deadline.
+        low_speed_limit: Bytes per second below which a body counts as stalled (default
+            1024, as curl's ``--speed-limit``); 0 turns the check off.
+        low_speed_time: A body that arrives slower than ``low_speed_limit`` for this many
+            seconds fails with :class:`~s3po.TransientError` and is resumed from the byte it
+            reached (default 30). Only time spent waiting for the network counts, so a
+            reader that consumes a stream slowly never trips it.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``low_speed_limit`` and ``low_speed_time``; ``deadline`` covers the whole transfer
+       and is checked during an attempt too.
     """
 
     retries: int = 3
     base: float = 0.1
     cap: float = 20.0
     deadline: float | None = None
+    low_speed_limit: int = 1024
+    low_speed_time: float = 30.0
 
     def __post_init__(self) -> None:
         """Check the values."""
@@ -89,6 +103,12 @@ class RetryConfig:
             raise ConfigError("backoff base and cap must not be negative")
         if self.deadline is not None and self.deadline <= 0:
             raise ConfigError(f"deadline must be positive seconds, not {self.deadline}")
+        if self.low_speed_limit < 0:
+            raise ConfigError(
+                f"low_speed_limit must be 0 (off) or more bytes/s, not {self.low_speed_limit}"
+            )
+        if self.low_speed_time <= 0:
+            raise ConfigError(f"low_speed_time must be positive seconds, not {self.low_speed_time}")
 
     def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry ``retry_number`` (0 for the first retry)."""
@@ -171,7 +191,9 @@ class TransferConfig:
     def evolve(self, **changes: Any) -> TransferConfig:  # noqa: ANN401
         """Return a copy with ``changes``; ``retries=`` and chunk fields are accepted flat."""
         retry_changes: dict[str, Any] = {
-            k: changes.pop(k) for k in ("base", "cap", "deadline") if k in changes
+            k: changes.pop(k)
+            for k in ("base", "cap", "deadline", "low_speed_limit", "low_speed_time")
+            if k in changes
         }
         if "retries" in changes:
             retry_changes["retries"] = changes.pop("retries")

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from s3po._types import MultipartUpload
     from s3po.transfer import DownloadResult, UploadResult
 
-__all__ = ["DEFAULT_BACKEND_ENV", "Batch", "Connection"]
+__all__ = ["CREDENTIAL_OPTIONS", "DEFAULT_BACKEND_ENV", "Batch", "Connection"]
 
 log = logging.getLogger("s3po")
 
@@ -44,6 +44,24 @@ DEFAULT_BACKEND_ENV = "S3PO_BACKEND"
 _DEFAULT_BACKEND = "s3"
 
 _LIVE: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+#: Backend options that hold credentials; a pickled Connection leaves them out by default.
+CREDENTIAL_OPTIONS = frozenset(
+    {
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        # fsspec's storage options (s3fs, gcsfs, adlfs, sftp, ...)
+        "key",
+        "secret",
+        "token",
+        "password",
+        "account_key",
+        "sas_token",
+        "client_secret",
+        "credentials",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +85,24 @@ class Connection(Calls):
         config: A full :class:`~s3po.TransferConfig` (the options above override it).
         registries: Where backends and codecs come from (default: installed plugins).
         max_background: Workers for ``background=True`` calls (default 8).
+        pickle_credentials: Whether a pickled copy carries the credentials given in
+            ``**options`` (default False). See below.
         **options: Passed to the backend (``endpoint_url=``, ``region_name=``, ...).
 
     Use it as a context manager, or call :meth:`close`, to wait for background work.
 
+    A Connection pickles as its recipe (backend name, options, configuration), and the
+    copy rebuilds its clients where it is unpickled, as a dask or multiprocessing worker
+    does. By default the pickle carries no credentials: the access key id, secret key and
+    session token given here (and fsspec's ``key``, ``secret``, ``token``, ``password``, ...;
+    see :data:`CREDENTIAL_OPTIONS`) are left out, and the copy resolves credentials where it
+    lands with the standard chain (environment, profile, container or instance role). To
+    ship the explicit keys inside the pickle, in clear text, pass
+    ``pickle_credentials=True``; only do so over channels you would send the keys over.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Pickles leave credentials out unless ``pickle_credentials=True``.
     """
 
     def __init__(
@@ -87,10 +118,12 @@ class Connection(Calls):
         config: TransferConfig | None = None,
         registries: Registries | None = None,
         max_background: int = 8,
+        pickle_credentials: bool = False,
         **options: Any,  # noqa: ANN401
     ) -> None:
         """Open the backend and build the pipeline."""
         self.registries = registries or default_registries()
+        self.pickle_credentials = pickle_credentials
         if root is not None:
             options["root"] = os.fspath(root)
         self._backend_spec = backend
@@ -523,16 +556,24 @@ class Connection(Calls):
         self.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle the recipe, not the clients: they are rebuilt where the object lands."""
+        """Pickle the recipe, not the clients: they are rebuilt where the object lands.
+
+        Credentials are left out unless the Connection was made with
+        ``pickle_credentials=True``.
+        """
         if not isinstance(self._backend_spec, str | None):
             msg = "a Connection built on a ready backend object cannot be pickled; pass its name"
             raise TypeError(msg)
+        options = self._options
+        if not self.pickle_credentials:
+            options = {k: v for k, v in options.items() if k not in CREDENTIAL_OPTIONS}
         return {
             "backend": self._backend_spec,
-            "options": self._options,
+            "options": options,
             "config": self.config,
             "defaults": self.defaults,
             "max_background": self.max_background,
+            "pickle_credentials": self.pickle_credentials,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -542,6 +583,7 @@ class Connection(Calls):
         self._options = state["options"]
         self.defaults = state["defaults"]
         self.max_background = state["max_background"]
+        self.pickle_credentials = state.get("pickle_credentials", False)
         self.transfer = Transfer(
             self._open_backend(), self.registries.codecs, config=state["config"]
         )

@@ -6,7 +6,8 @@ The tree::
     ├── ConfigError(S3poError, ValueError)          bad option values, before any I/O
     ├── InvalidRequest(S3poError, ValueError)       bad call arguments, before any I/O
     │   ├── InvalidBucketName
-    │   └── InvalidKey                              empty, too long, NUL, escapes the local root
+    │   ├── InvalidKey                              empty, too long, NUL, escapes the local root
+    │   └── UnknownArgument(InvalidRequest, TypeError)  a keyword the call does not take
     ├── PluginError                                 plugin loading and registration
     │   ├── UnknownBackend(PluginError, LookupError)
     │   └── UnknownCodec(PluginError, LookupError)
@@ -59,6 +60,7 @@ __all__ = [
     "SourceChanged",
     "TransferError",
     "TransientError",
+    "UnknownArgument",
     "UnknownBackend",
     "UnknownCodec",
     "UnrewindableBody",
@@ -97,6 +99,15 @@ class InvalidKey(InvalidRequest):
     """A key is empty, too long, contains NUL, or would escape the local root.
 
     .. versionadded:: 0.1.0
+    """
+
+
+class UnknownArgument(InvalidRequest, TypeError):
+    """A call got a keyword argument it does not take (a typo, usually).
+
+    It is a :class:`TypeError` too, as Python raises for an unexpected keyword.
+
+    .. versionadded:: 0.2.0
     """
 
 

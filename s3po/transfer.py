@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
 from s3po.config import TransferConfig
-from s3po.errors import CorruptData, InvalidRequest
+from s3po.errors import CorruptData, InvalidRequest, S3poError, TransferError
 from s3po.integrity import (
     Checksum,
     FileHasher,
@@ -330,7 +330,7 @@ class Transfer:
         path = pathlib.Path(dest) if isinstance(dest, str | os.PathLike) else None
         if path is not None and path.is_dir():
             raise InvalidRequest(f"{path} is a folder; give the file path to write")
-        with self.stack(cfg).get(bucket, key) as raw:
+        with self.stack(cfg).get(bucket, key) as raw, _writing(path, bucket, key):
             drain = getattr(raw.body, "drain_to", None)
             if path is not None and drain is not None:
                 # A large object stored as is: ranges go straight to their file offsets.
@@ -471,6 +471,26 @@ def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
         if progress is not None:
             progress(len(chunk))
     return total
+
+
+@contextlib.contextmanager
+def _writing(path: pathlib.Path | None, bucket: str, key: str) -> Iterator[None]:
+    """Turn a failure to write the local file (ENOSPC, EACCES, EIO) into a TransferError.
+
+    Backend errors are OSErrors too (NotFound, AccessDenied) and pass through unchanged.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if path is None or isinstance(exc, S3poError):
+            raise
+        raise TransferError(
+            f"downloading s3://{bucket}/{key} to {path} failed writing the local file "
+            f"({exc.strerror or exc}); the temporary file was removed and {path} is as it "
+            "was; free some space or fix the folder, then download again",
+            bucket=bucket,
+            key=key,
+        ) from exc
 
 
 @contextlib.contextmanager

@@ -48,15 +48,29 @@ class _RangeBody(Body):
     """Reads ``[start, end)`` of a file in windows with ``cat_file``.
 
     Ranged reads are safe from many threads on every filesystem (some, such as
-    ``memory://``, hand out one shared file object to every ``open``).
+    ``memory://``, hand out one shared file object to every ``open``). The bytes are
+    counted against the size the object's record reports: a file that ends early raises
+    :class:`~s3po.TransientError` (the retry layer resumes, then gives up), and bytes past
+    the end are never returned.
     """
 
-    def __init__(self, fs: Any, path: str, start: int, end: int) -> None:  # noqa: ANN401
+    def __init__(
+        self,
+        fs: Any,  # noqa: ANN401 - any fsspec AbstractFileSystem
+        path: str,
+        start: int,
+        end: int,
+        *,
+        bucket: str,
+        key: str,
+    ) -> None:
         super().__init__()
         self._fs = fs
         self._path = path
         self._pos = start
         self._end = end
+        self._context = {"bucket": bucket, "key": key, "backend": "fsspec"}
+        self._where = f"s3://{bucket}/{key}"
 
     def read(self, size: int = -1) -> bytes:
         if self._pos >= self._end:
@@ -66,10 +80,16 @@ class _RangeBody(Body):
         try:
             data: bytes = self._fs.cat_file(self._path, start=self._pos, end=stop)
         except (ConnectionError, TimeoutError) as exc:
-            raise s3po.TransientError(f"reading the body failed: {exc}") from exc
+            raise s3po.TransientError(
+                f"reading the body of {self._where} failed: {exc}", **self._context
+            ) from exc
         if not data:
-            msg = f"the body ended {self._end - self._pos} bytes early"
-            raise s3po.TransientError(msg)
+            raise s3po.TransientError(
+                f"the body of {self._where} ended {self._end - self._pos} bytes early, at byte "
+                f"{self._pos} of the {self._end} its record reports",
+                **self._context,
+            )
+        data = data[: stop - self._pos]
         self._pos += len(data)
         return data
 
@@ -218,7 +238,7 @@ class FsspecBackend:
         start, stop = emulation.read_range(
             record["etag"], record["size"], start, end, if_match, bucket, key, self.name
         )
-        body = _RangeBody(self.fs, data, start, stop)
+        body = _RangeBody(self.fs, data, start, stop, bucket=bucket, key=key)
         return GetResult(info=self._info(bucket, key, record), body=body, start=start, end=stop)
 
     def put(

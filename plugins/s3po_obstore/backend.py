@@ -13,7 +13,7 @@ import obstore.exceptions as oe
 from s3po_s3.backend import S3Backend
 
 import s3po
-from s3po import Body, BytesBody, Capabilities, ForwardingBackend, GetResult, Headers, ObjectInfo
+from s3po import Capabilities, ForwardingBackend, GetResult, Headers, ObjectInfo
 from s3po_obstore._errors import StreamBody, error_code, translate
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ObstoreBackend"]
 
-#: Bodies up to this size are read whole in ``get``; larger ones stream in chunks this big.
-_WHOLE = 1024 * 1024
+#: The stream hands over whatever has arrived once it holds this much (or the body ended).
+#: Small, so a trickling body never blocks one read for long: the retry layer's low-speed
+#: limit and deadline see its bytes as they come.
+_CHUNK = 1
 
 #: Headers fields and the obstore attributes that carry them.
 _FIELDS = (
@@ -124,8 +126,11 @@ class ObstoreBackend(ForwardingBackend):
         checksum: ``"crc32"`` (default), ``"md5"`` or ``"when_supported"``
             (``$S3PO_CHECKSUM``).
         max_pool_connections: Connections kept open at once, per client (default 64).
-        connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for data on a connection.
+        connect_timeout: Seconds to wait for a connection (default 10).
+        read_timeout: Seconds to wait for data on a connection (default 20): a server that
+            accepts and never answers fails each attempt after this long, so with the
+            default 4 attempts a call gives up in about 80 s. A body that trickles in is
+            caught by :class:`~s3po.RetryConfig`'s low-speed limit instead.
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
@@ -153,7 +158,7 @@ class ObstoreBackend(ForwardingBackend):
         checksum: str | None = None,
         max_pool_connections: int = 64,
         connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
+        read_timeout: float = 20.0,
     ) -> None:
         """Make the boto3 backend, then the obstore settings from what it resolved."""
         s3 = S3Backend(
@@ -232,7 +237,8 @@ class ObstoreBackend(ForwardingBackend):
     ) -> GetResult:
         """Open the object's bytes ``[start, end)`` with one ranged GET.
 
-        Bodies up to 1 MiB are read in this call; larger ones stream as they are read.
+        The body streams as it is read, and a body that ends before the size the store
+        reported raises :class:`~s3po.TransientError` (the retry layer resumes it).
         """
         start = max(start, 0)
         if (end is not None and end <= start) or not key_is_plain(key):
@@ -248,12 +254,17 @@ class ObstoreBackend(ForwardingBackend):
             result = obstore.get(self.stores.get(bucket), key, options=options or None)
             meta = result.meta
             lo, hi = result.range
-            body: Body
-            if hi - lo <= _WHOLE:
-                body = BytesBody(memoryview(result.bytes()))
-            else:
-                chunks = iter(result.stream(min_chunk_size=_WHOLE))
-                body = StreamBody(chunks, length=hi - lo, bucket=bucket, key=key, where=self._where)
+            # What the store said it holds: the request's range, cut at the object's size.
+            # object_store frames the body by Content-Length alone, which may say less.
+            want = min(meta["size"], end) if end is not None else meta["size"]
+            hi = max(want, hi, lo)
+            body = StreamBody(
+                iter(result.stream(min_chunk_size=_CHUNK)),
+                length=hi - lo,
+                bucket=bucket,
+                key=key,
+                where=self._where,
+            )
             info = ObjectInfo(
                 bucket=bucket,
                 key=key,

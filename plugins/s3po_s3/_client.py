@@ -59,7 +59,7 @@ class ClientOptions:
     checksum: str | None = None
     max_pool_connections: int = 64
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 20.0
 
     def __repr__(self) -> str:
         """Never show the credentials."""
@@ -114,7 +114,8 @@ def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None
     settings: dict[str, Any] = {
         "signature_version": "s3v4",
         "s3": {"addressing_style": style},
-        # s3po's retry layer is the only one: botocore makes each request once.
+        # s3po's retry layer is the only one: botocore makes each request once, so a silent
+        # server costs one read_timeout per s3po attempt, never botocore's retries on top.
         "retries": {"total_max_attempts": 1, "mode": "standard"},
         "max_pool_connections": options.max_pool_connections,
         "connect_timeout": options.connect_timeout,

@@ -10,9 +10,11 @@ message, the bucket, the key and the endpoint do.
 from __future__ import annotations
 
 import http.client
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
+import botocore.response
 import urllib3.exceptions
 
 import s3po
@@ -158,6 +160,20 @@ def translate(
     return s3po.BackendError(f"{op} {location} failed at {where}: {exc}", **context)
 
 
+def _read_some(stream: StreamingBody) -> Callable[[int], bytes]:
+    """A read of at most ``n`` bytes that waits for one socket read only, not for ``n``.
+
+    A plain :class:`botocore.response.StreamingBody` is read through its urllib3 response's
+    ``read1`` (raw bytes, as botocore reads them). A subclass (botocore's checksum-checking
+    body, under the ``when_supported`` policy) is read through its own ``read`` so that its
+    check still runs, in pieces of 64 KiB to keep each wait short.
+    """
+    raw = getattr(stream, "_raw_stream", None)
+    if type(stream) is botocore.response.StreamingBody and hasattr(raw, "read1"):
+        return lambda n: raw.read1(n, decode_content=False)  # type: ignore[union-attr]
+    return lambda n: stream.read(min(n, 64 * 1024))
+
+
 def _by_status(status: int, key: str | None) -> tuple[type[s3po.BackendError], str]:
     if status == 404:  # noqa: PLR2004 - HTTP status
         return S3_ERRORS["NoSuchKey"] if key else S3_ERRORS["NoSuchBucket"]
@@ -172,6 +188,10 @@ class StreamBody(Body):
     Reads stop after ``length`` bytes, and a stream that ends before that raises
     :class:`~s3po.TransientError`, so the retry layer resumes it at the right offset.
     ``skip`` bytes are dropped first (for servers that answer a ranged GET in full).
+
+    A read returns as soon as the socket has given some bytes (a short read), so a body
+    trickling in never blocks one read for long and the retry layer's low-speed limit and
+    deadline see every byte as it comes.
     """
 
     def __init__(
@@ -192,10 +212,11 @@ class StreamBody(Body):
         self._bucket = bucket
         self._key = key
         self._where = where
+        self._read = _read_some(stream)
 
     def _raw(self, n: int) -> bytes:
         try:
-            return self._stream.read(n)
+            return self._read(n)
         except _STREAM_ERRORS as exc:
             raise s3po.TransientError(
                 f"the body of s3://{self._bucket}/{self._key} was cut off from {self._where} "

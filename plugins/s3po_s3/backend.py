@@ -108,8 +108,11 @@ class S3Backend:
         checksum: ``"crc32"`` (default), ``"md5"`` or ``"when_supported"``
             (``$S3PO_CHECKSUM``).
         max_pool_connections: Connections kept open at once (default 64).
-        connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for data on a connection.
+        connect_timeout: Seconds to wait for a connection (default 10).
+        read_timeout: Seconds to wait for data on a connection (default 20): a server that
+            accepts and never answers fails each attempt after this long, so with the
+            default 4 attempts a call gives up in about 80 s. A body that trickles in is
+            caught by :class:`~s3po.RetryConfig`'s low-speed limit instead.
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
@@ -135,7 +138,7 @@ class S3Backend:
         checksum: str | None = None,
         max_pool_connections: int = 64,
         connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
+        read_timeout: float = 20.0,
     ) -> None:
         """Make the client."""
         made = make_client(

@@ -6,6 +6,12 @@ A body that was cut off mid-stream is resumed from the byte it reached, with a r
 pinned to the object's ETag, so nothing is repeated or skipped and two versions are never
 mixed.
 
+No body hangs forever: one that arrives slower than ``low_speed_limit`` bytes per second for
+``low_speed_time`` seconds of waiting counts as cut off (and is resumed), and the
+``deadline`` is checked before every read of a body, not only between attempts. Backends make
+this work by returning from a body's ``read`` as soon as some bytes arrived (a short read),
+rather than waiting for the full size asked for.
+
 .. versionadded:: 0.1.0
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,7 +66,7 @@ class RetryEvent:
 
 
 class _Attempts:
-    """The mutable state of one call's retries."""
+    """The mutable state of one call's retries (the deadline is the whole transfer's)."""
 
     __slots__ = ("clock", "config", "count", "op", "owner", "started")
 
@@ -69,7 +76,7 @@ class _Attempts:
         self.op = op
         self.count = 0
         self.clock = owner.clock
-        self.started = self.clock()
+        self.started = owner.started
 
     def failed(self, exc: TransientError, bucket: str | None, key: str | None) -> None:
         """Record a failure: sleep before the next attempt, or raise RetriesExhausted."""
@@ -109,11 +116,16 @@ class Retry(ForwardingBackend):
         inner: The backend below.
         config: The retry policy.
         sleep: Called with the seconds to wait; inject a fake in tests.
-        clock: Monotonic clock for the deadline.
+        clock: Monotonic clock for the deadline and the low-speed limit.
         rng: Random source for jitter; seed one for repeatable schedules.
         on_retry: Called with a :class:`RetryEvent` before each retry.
 
+    The deadline counts from when this layer is made; :class:`~s3po.Transfer` makes one for
+    each call, so it bounds a whole transfer (every part and range of it).
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       The deadline counts from the layer's creation and is checked during body reads.
     """
 
     def __init__(
@@ -133,6 +145,12 @@ class Retry(ForwardingBackend):
         self.clock = clock
         self.rng = rng
         self.on_retry = on_retry
+        self.started = clock()
+
+    def past_deadline(self) -> bool:
+        """Whether the policy's deadline has passed."""
+        deadline = self.config.deadline
+        return deadline is not None and self.clock() - self.started > deadline
 
     def _call(
         self,
@@ -348,30 +366,61 @@ class _ResumingBody(Body):
         self._offset = result.start
         self._end = end
         self._attempts: _Attempts | None = None
+        self._backend = getattr(owner.inner, "name", None)
+        self._speed = _Speed(owner.config.low_speed_limit, owner.config.low_speed_time)
 
     def read(self, size: int = -1) -> bytes:
-        data = self._resuming(lambda body: body.read(size))
+        data = self._resuming(lambda body: body.read(size), len)
         self._offset += len(data)
         return data
 
     def copy_into(self, fd: int, offset: int, size: int) -> int:
-        n = self._resuming(lambda body: body.copy_into(fd, offset, size))
+        n = self._resuming(lambda body: body.copy_into(fd, offset, size), int)
         self._offset += n
         return n
 
-    def _resuming(self, step: Callable[[Body], T]) -> T:
+    def _resuming(self, step: Callable[[Body], T], count: Callable[[T], int]) -> T:
         """Run ``step`` on the body, reopening it at the offset reached after a cut-off."""
+        clock = self._owner.clock
         while True:
             try:
-                return step(self._body)
+                self._check_pace()
+                began = clock()
+                result = step(self._body)
+                self._speed.add(count(result), clock() - began)
             except TransientError as exc:
                 if self._attempts is None:
                     self._attempts = _Attempts(self._owner, "get (resume)")
                 self._attempts.failed(exc, self._bucket, self._key)
                 self._reopen()
+            else:
+                return result
+
+    def _check_pace(self) -> None:
+        """Fail the attempt if the deadline passed or the body stalled below the low speed."""
+        if self._offset >= self._end:
+            return
+        where = f"s3://{self._bucket}/{self._key}"
+        context = {"bucket": self._bucket, "key": self._key, "backend": self._backend}
+        if self._owner.past_deadline():
+            raise TransientError(
+                f"the body of {where} was still arriving at the deadline "
+                f"({self._owner.config.deadline}s), at byte {self._offset} of {self._end}",
+                **context,
+            )
+        slow = self._speed.too_slow()
+        if slow is not None:
+            rate, seconds = slow
+            raise TransientError(
+                f"the body of {where} arrived at {rate:.0f} bytes/s for {seconds:.1f}s, below "
+                f"the low-speed limit of {self._speed.limit} bytes/s "
+                f"(RetryConfig.low_speed_limit); resuming it at byte {self._offset}",
+                **context,
+            )
 
     def _reopen(self) -> None:
         self._body.close()
+        self._speed = _Speed(self._speed.limit, self._speed.window)
         if self._offset >= self._end:
             self._body = _Empty()
             return
@@ -394,6 +443,44 @@ class _ResumingBody(Body):
     def close(self) -> None:
         self._body.close()
         super().close()
+
+
+class _Speed:
+    """Bytes received against the time spent waiting for them, over a sliding window.
+
+    Only the time inside the body's reads counts, so a slow consumer is never taken for a
+    slow server. Samples are kept about ``window / 8`` seconds apart, so memory stays small
+    however many reads there are.
+    """
+
+    __slots__ = ("busy", "limit", "samples", "total", "window")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.busy = 0.0
+        self.total = 0
+        self.samples: deque[tuple[float, int]] = deque([(0.0, 0)])
+
+    def add(self, n: int, seconds: float) -> None:
+        """Record a read of ``n`` bytes that took ``seconds``."""
+        self.busy += seconds
+        self.total += n
+        if self.busy - self.samples[-1][0] >= self.window / 8:
+            self.samples.append((self.busy, self.total))
+            while len(self.samples) > 1 and self.samples[1][0] <= self.busy - self.window:
+                self.samples.popleft()
+
+    def too_slow(self) -> tuple[float, float] | None:
+        """The rate and the span it was measured over, if below the limit for a full window."""
+        if self.limit <= 0:
+            return None
+        since, before = self.samples[0]
+        span = self.busy - since
+        if span < self.window:
+            return None
+        rate = (self.total - before) / span
+        return (rate, span) if rate < self.limit else None
 
 
 class _Empty(Body):

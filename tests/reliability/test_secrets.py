@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -118,3 +119,73 @@ def test_cli_debug_output_never_shows_the_access_key_id(
     s3_server: Any, bucket: str, proxy: Any, tmp_path: Path
 ) -> None:
     assert s3_server.access_key not in _cli(s3_server, proxy, tmp_path, "ls", f"s3://{bucket}/")
+
+
+# -- pickling: the recipe travels, the keys stay home ---------------------------------------
+
+_TOKEN = "s3po-test-session-token-FwoGZXIvYXdzEBYaD"  # noqa: S105 - a test value
+
+
+def _keyed(server: Any, **extra: Any) -> s3po.Connection:
+    return s3po.Connection(
+        "s3",
+        endpoint_url=server.endpoint_url,
+        region_name=server.region,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        aws_session_token=_TOKEN,
+        **extra,
+    )
+
+
+def _no_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing to resolve credentials from: no environment, no profile files."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_a_pickled_connection_carries_no_credentials(
+    s3_server: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _no_aws_env(monkeypatch, tmp_path)
+    with _keyed(s3_server) as conn:
+        conn.upload_string(bucket, "k", "made with explicit keys")
+        blob = pickle.dumps(conn)
+    for secret in (s3_server.access_key, s3_server.secret_key, _TOKEN):
+        assert secret.encode() not in blob
+    # Where it lands, the standard chain finds the worker's own credentials.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
+    with pickle.loads(blob) as copy:  # noqa: S301 - our own pickle
+        assert copy.download_string(bucket, "k") == "made with explicit keys"
+        copy.upload_string(bucket, "from-worker", "ok")
+    assert s3_server.admin.get_object(Bucket=bucket, Key="from-worker")["Body"].read() == b"ok"
+
+
+def test_without_credentials_where_it_lands_the_copy_says_so(
+    s3_server: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _no_aws_env(monkeypatch, tmp_path)
+    with _keyed(s3_server) as conn:
+        blob = pickle.dumps(conn)
+    with pickle.loads(blob) as copy, pytest.raises(s3po.AccessDenied, match="credentials"):  # noqa: S301
+        copy.upload_string(bucket, "k", "v")
+
+
+def test_pickle_credentials_opts_in_to_shipping_the_keys(
+    s3_server: Any, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _no_aws_env(monkeypatch, tmp_path)
+    with _keyed(s3_server, pickle_credentials=True) as conn:
+        blob = pickle.dumps(conn)
+    for secret in (s3_server.access_key, s3_server.secret_key, _TOKEN):
+        assert secret.encode() in blob
+    with pickle.loads(blob) as copy:  # noqa: S301 - our own pickle
+        assert copy.pickle_credentials
+        copy.upload_string(bucket, "shipped", "keys travelled")
+        assert copy.download_string(bucket, "shipped") == "keys travelled"
+        assert s3_server.secret_key not in repr(copy)
