@@ -25,6 +25,7 @@ The tree::
     │   ├── CorruptData                             a body failed to decode or verify
     │   ├── UnrewindableBody                        a retry needed a stream that cannot seek back
     │   ├── SourceChanged                           the local file changed while it was uploaded
+    │   ├── LocalFileError(TransferError, OSError)  reading or writing the local file failed
     │   └── Cancelled                               the batch was cancelled (Ctrl-C)
     └── BatchError(S3poError, ExceptionGroup)       every failure of a batch, for ``except*``
 
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidKey",
     "InvalidPart",
     "InvalidRequest",
+    "LocalFileError",
     "NoSuchBucket",
     "NoSuchKey",
     "NoSuchUpload",
@@ -310,6 +312,35 @@ class SourceChanged(TransferError):
         """Create the error; ``path`` names the file that changed."""
         super().__init__(message, bucket=bucket, key=key, backend=backend)
         self.path = path
+
+
+class LocalFileError(TransferError, OSError):
+    """Reading or writing the local file of a transfer failed (ENOSPC, EACCES, EIO, ...).
+
+    It is an :class:`OSError` too, with the ``errno`` of the failure, so code that caught
+    the operating system's error keeps working.
+
+    Attributes:
+        path: The local file.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        errno: int | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        """Create the error for ``path``; ``errno`` is the operating system's code."""
+        super().__init__(message, bucket=bucket, key=key, backend=backend)
+        self.path = path
+        self.errno = errno
+        self.filename = path
 
 
 class Cancelled(TransferError):

@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from s3po._types import Backend, Body, CommonPrefix, GetResult, Headers, MultipartUpload, ObjectInfo
 from s3po.config import TransferConfig
-from s3po.errors import CorruptData, InvalidRequest, S3poError, TransferError
+from s3po.errors import CorruptData, InvalidRequest, LocalFileError, S3poError
 from s3po.integrity import (
     Checksum,
     FileHasher,
@@ -475,7 +475,7 @@ def _copy(body: Body, dest: IO[bytes], progress: Progress | None) -> int:
 
 @contextlib.contextmanager
 def _writing(path: pathlib.Path | None, bucket: str, key: str) -> Iterator[None]:
-    """Turn a failure to write the local file (ENOSPC, EACCES, EIO) into a TransferError.
+    """Turn a failure to write the local file (ENOSPC, EACCES, EIO) into a LocalFileError.
 
     Backend errors are OSErrors too (NotFound, AccessDenied) and pass through unchanged.
     """
@@ -484,10 +484,12 @@ def _writing(path: pathlib.Path | None, bucket: str, key: str) -> Iterator[None]
     except OSError as exc:
         if path is None or isinstance(exc, S3poError):
             raise
-        raise TransferError(
+        raise LocalFileError(
             f"downloading s3://{bucket}/{key} to {path} failed writing the local file "
             f"({exc.strerror or exc}); the temporary file was removed and {path} is as it "
             "was; free some space or fix the folder, then download again",
+            path=str(path),
+            errno=exc.errno,
             bucket=bucket,
             key=key,
         ) from exc

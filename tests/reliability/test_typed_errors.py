@@ -42,9 +42,11 @@ def test_a_full_disk_is_a_transfer_error_naming_path_and_object(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "pwrite", full)
-    with pytest.raises(s3po.TransferError) as caught:
+    with pytest.raises(s3po.LocalFileError) as caught:
         memory.download_file("bucket", "big.bin", target)
-    assert not isinstance(caught.value, OSError)
+    assert isinstance(caught.value, OSError)  # code that caught the OS's error still does
+    assert caught.value.errno == errno.ENOSPC
+    assert caught.value.path == str(target)
     assert isinstance(caught.value.__cause__, OSError)
     assert caught.value.__cause__.errno == errno.ENOSPC
     assert str(target) in str(caught.value)
