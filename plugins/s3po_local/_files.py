@@ -7,6 +7,7 @@ step. Nothing else ever writes a committed file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -118,7 +119,7 @@ class FileBody(Body):
         super().close()
 
 
-class SourceFailed(Exception):  # noqa: N818 - a carrier, never seen outside this plugin
+class SourceFailed(Exception):
     """Carries an error of the caller's source through :func:`commit` untranslated."""
 
     def __init__(self, error: BaseException) -> None:
@@ -214,9 +215,7 @@ def _blocked(folder: Path) -> bool:
             continue
         except OSError:
             return True
-        return not stat.S_ISDIR(mode) and not (
-            stat.S_ISLNK(mode) and path.is_dir()
-        )
+        return not stat.S_ISDIR(mode) and not (stat.S_ISLNK(mode) and path.is_dir())
     return False
 
 
@@ -248,7 +247,7 @@ def open_staging(folder: Path, bucket: str, key: str, *, make: bool) -> tuple[in
     )
 
 
-def commit(  # noqa: PLR0913 - the steps of one commit, named
+def commit(
     target: Path,
     fill: Callable[[int], None],
     seal: Callable[[int], None],
@@ -290,7 +289,7 @@ def commit(  # noqa: PLR0913 - the steps of one commit, named
         finally:
             os.close(fd)
         try:
-            os.replace(tmp, target)
+            tmp.replace(target)
         except IsADirectoryError:
             raise s3po.InvalidKey(
                 f"key {key!r} names a folder of other keys in bucket {bucket!r}; "
@@ -313,10 +312,8 @@ def commit(  # noqa: PLR0913 - the steps of one commit, named
 
 
 def _discard(tmp: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # a failing disk: cleanup removes it later
         tmp.unlink(missing_ok=True)
-    except OSError:  # a failing disk: cleanup removes it later
-        pass
 
 
 def fsync_folder(folder: Path) -> None:

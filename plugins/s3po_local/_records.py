@@ -10,6 +10,7 @@ attribute holds ``{"ref": version}``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -29,7 +30,7 @@ XATTR_MAX = 3800
 _TOO_BIG = {errno.E2BIG, errno.ENOSPC, errno.ERANGE}
 
 
-class RecordGone(Exception):  # noqa: N818 - a signal, not an error users see
+class RecordGone(Exception):
     """The record file a reader's object refers to is gone: the object was replaced."""
 
 
@@ -198,10 +199,8 @@ class Records:
     def drop(self, bucket: str, version: str | None) -> None:
         """Remove a record file no object refers to any more (best effort)."""
         if version is not None and version.isalnum():
-            try:
+            with contextlib.suppress(OSError):  # left for cleanup
                 self._file(bucket, version).unlink(missing_ok=True)
-            except OSError:  # left for cleanup
-                pass
 
     def orphans(self, bucket: str, owner: Any) -> list[tuple[str, str, float]]:  # noqa: ANN401
         """Record files no object refers to: ``(key, version, mtime)`` each.

@@ -102,7 +102,7 @@ def test_objects_are_fsynced_and_part_files_are_not(
 
     def recording_fsync(fd: int) -> None:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
-            folders.append(os.readlink(f"/proc/self/fd/{fd}"))
+            folders.append(str(Path(f"/proc/self/fd/{fd}").readlink()))
         else:
             synced.append(os.fstat(fd).st_size)
         real_fsync(fd)

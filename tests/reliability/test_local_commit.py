@@ -111,8 +111,10 @@ _CRASHER = textwrap.dedent(
 )
 
 
-def _crash(root: Path, script: Path, scenario: str, kill_at: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own script
+def _crash(
+    root: Path, script: Path, scenario: str, kill_at: int
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, str(script), str(root), scenario, str(kill_at)],
         env=_ENV,
         capture_output=True,
@@ -143,7 +145,10 @@ def test_a_writer_killed_at_any_step_leaves_the_old_or_the_new_version_whole(
     LocalBackend(root).put("bkt", "dir/k", old, headers=old_headers)
     finished = _crash(root, script, scenario, 0)
     assert finished.returncode == 0, finished.stderr
-    assert _check_whole(LocalBackend(root), "bkt", "dir/k", {"old": old, "new": source}, etags) == "new"
+    assert (
+        _check_whole(LocalBackend(root), "bkt", "dir/k", {"old": old, "new": source}, etags)
+        == "new"
+    )
     seen = set()
     for kill_at in range(1, 200):  # until the writer gets through every step
         LocalBackend(root).put("bkt", "dir/k", old, headers=old_headers)
@@ -162,7 +167,7 @@ def test_a_writer_killed_at_any_step_leaves_the_old_or_the_new_version_whole(
             assert len(list((root / ".s3po" / "records" / "bkt").iterdir())) == 1, kill_at
     else:
         pytest.fail("the writer never finished")
-    assert kill_at > 10  # noqa: PLR2004 - it was killed at each of its steps
+    assert kill_at > 10
     assert seen == {"old", "new"}
 
 
@@ -193,7 +198,8 @@ _RACER = textwrap.dedent(
             continue
         report["reads"] += 1
         tag = result.info.headers.metadata["v"]
-        if not body.startswith(tag.encode() + b"|") or hashlib.md5(body).hexdigest() != result.info.etag:
+        whole = hashlib.md5(body).hexdigest() == result.info.etag
+        if not whole or not body.startswith(tag.encode() + b"|"):
             report["bad"].append(tag)
     print(json.dumps(report))
     """
@@ -207,7 +213,7 @@ def test_racing_writers_and_readers_see_only_whole_versions(tmp_path: Path) -> N
     root = tmp_path / "store"
     LocalBackend(root).put("bkt", "k", b"seed|", headers=s3po.Headers(metadata={"v": "seed"}))
     procs = [
-        subprocess.Popen(  # noqa: S603 - our own script
+        subprocess.Popen(
             [sys.executable, str(script), str(root), role, f"{role}{i}", str(rounds)],
             env=_ENV,
             stdout=subprocess.PIPE,
@@ -294,7 +300,7 @@ def test_a_body_that_ends_early_is_transient(local_backend: LocalBackend) -> Non
     """A stored file cut short under an open body is a TransientError, never a short read."""
     local_backend.put("bucket", "k", b"x" * 100_000, headers=s3po.Headers())
     with local_backend.get("bucket", "k") as result:
-        assert len(result.body.read(10)) == 10  # noqa: PLR2004
+        assert len(result.body.read(10)) == 10
         os.truncate(local_backend.root / "bucket" / "k", 50)
         with pytest.raises(s3po.TransientError, match="ended"):
             result.body.readall()
@@ -342,7 +348,9 @@ def test_a_store_written_before_records_moved_into_xattrs_stays_readable(tmp_pat
 # -- large records -------------------------------------------------------------------------
 
 
-def test_records_too_large_for_an_xattr_go_to_one_immutable_file(local_backend: LocalBackend) -> None:
+def test_records_too_large_for_an_xattr_go_to_one_immutable_file(
+    local_backend: LocalBackend,
+) -> None:
     records = local_backend.root / ".s3po" / "records" / "bucket"
     big = s3po.Headers(content_type="text/plain", metadata={"v": "1", "pad": "p" * 5000})
     local_backend.put("bucket", "k", b"one", headers=big)
@@ -436,7 +444,12 @@ def test_a_file_symlink_inside_a_bucket_does_not_break_its_listing(
 
 @pytest.mark.parametrize(
     ("call", "code"),
-    [("pwrite", errno.ENOSPC), ("fsync", errno.EIO), ("replace", errno.EROFS), ("open", errno.EDQUOT)],
+    [
+        ("pwrite", errno.ENOSPC),
+        ("fsync", errno.EIO),
+        ("replace", errno.EROFS),
+        ("open", errno.EDQUOT),
+    ],
 )
 def test_a_failing_disk_is_a_typed_error_and_leaves_the_old_version(
     local_backend: LocalBackend, monkeypatch: pytest.MonkeyPatch, call: str, code: int
@@ -472,19 +485,22 @@ def test_a_source_rewritten_during_a_kernel_copy_is_never_committed(
             f.write(b"bkt")
         return n
 
-    for kind in ("put", "part"):
+    def put(window: s3po.FileWindow) -> None:
+        local_backend.put("bucket", "k", window, headers=s3po.Headers())
+
+    def put_part(window: s3po.FileWindow) -> None:
+        upload = local_backend.start_multipart("bucket", "k", headers=s3po.Headers())
+        try:
+            local_backend.put_part("bucket", "k", upload, 1, window)
+        finally:
+            local_backend.abort_multipart("bucket", "k", upload)
+
+    for store in (put, put_part):
         with source.open("rb") as f:
             window = s3po.FileWindow(f.fileno(), 0, 100_000, path=str(source))
             monkeypatch.setattr(os, "copy_file_range", copy_then_rewrite)
             with pytest.raises(s3po.SourceChanged):
-                if kind == "put":
-                    local_backend.put("bucket", "k", window, headers=s3po.Headers())
-                else:
-                    upload = local_backend.start_multipart("bucket", "k", headers=s3po.Headers())
-                    try:
-                        local_backend.put_part("bucket", "k", upload, 1, window)
-                    finally:
-                        local_backend.abort_multipart("bucket", "k", upload)
+                store(window)
             monkeypatch.undo()
     assert _check_whole(local_backend, "bucket", "k", {"old": b"old"}) == "old"
     assert _staging(local_backend.root) == []
@@ -509,7 +525,7 @@ def test_cleanup_removes_staging_files_a_crash_left(tmp_path: Path) -> None:
     (tmp_path / "store" / "bkt" / ".s3po-tmp-fedc").write_bytes(b"")
     listed = list(backend.list_multipart("bkt"))
     assert {u.key for u in listed} == {"dir/.s3po-tmp-0123abcd", ".s3po-tmp-fedc"}
-    assert [e.key for e in backend.list("bkt")] == ["dir/k"]
+    assert [e.key for e in backend.list("bkt") if isinstance(e, s3po.ObjectInfo)] == ["dir/k"]
     with s3po.Connection(backend) as conn:
         conn.cleanup("bkt")
     assert _staging(tmp_path / "store") == []
