@@ -67,7 +67,7 @@ from s3po import (
     emulation,
 )
 
-from ._files import TMP, FileBody, commit, copy_window, store_error, write_all
+from ._files import FileBody, commit, copy_window, store_error, write_all
 from ._records import XATTR, Records
 from ._store import META_DIR, Store, when
 
@@ -152,25 +152,21 @@ class LocalBackend(Store):
         self._probe_xattrs()
 
     def _probe_xattrs(self) -> None:
-        """Refuse a root whose filesystem cannot hold records (user extended attributes)."""
-        probe = self.root / f"{TMP}probe-{uuid.uuid4().hex}"
+        """Refuse a root whose filesystem cannot hold records (user extended attributes).
+
+        Asking for a record on the root folder itself touches nothing: a filesystem that has
+        them answers "no such attribute", one that has none "not supported".
+        """
         try:
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except OSError:  # a read-only root: reads need no probe, writes fail typed
-            return
-        try:
-            os.setxattr(fd, XATTR, b"{}")
+            os.getxattr(self.root, XATTR)
         except OSError as exc:
-            if exc.errno in {errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM}:
+            if exc.errno in {errno.ENOTSUP, errno.EOPNOTSUPP}:
                 raise s3po.ConfigError(
                     f"the filesystem holding {self.root} does not support user extended "
                     f"attributes ({exc.strerror}), where the local backend keeps each "
                     "object's record; choose a root on ext4, xfs, btrfs, zfs or tmpfs "
                     "(Linux 6.6+), or mount it with user_xattr"
                 ) from exc
-        finally:
-            os.close(fd)
-            probe.unlink(missing_ok=True)
 
     def __repr__(self) -> str:
         """Show the root."""

@@ -512,10 +512,10 @@ def test_a_filesystem_without_xattrs_is_a_config_error(
     def unsupported(*_args: object, **_kwargs: object) -> None:
         raise OSError(errno.ENOTSUP, os.strerror(errno.ENOTSUP))
 
-    monkeypatch.setattr(os, "setxattr", unsupported)
+    monkeypatch.setattr(os, "getxattr", unsupported)
     with pytest.raises(s3po.ConfigError, match="extended attributes"):
         LocalBackend(tmp_path / "store")
-    assert _staging(tmp_path) == []
+    assert list((tmp_path / "store").iterdir()) == []
 
 
 def test_cleanup_removes_staging_files_a_crash_left(tmp_path: Path) -> None:
@@ -530,3 +530,48 @@ def test_cleanup_removes_staging_files_a_crash_left(tmp_path: Path) -> None:
         conn.cleanup("bkt")
     assert _staging(tmp_path / "store") == []
     assert backend.head("bkt", "dir/k").size == len(b"kept")
+
+
+def test_the_cleanup_command_removes_old_staging_files_and_keeps_fresh_ones(
+    tmp_path: Path,
+) -> None:
+    """``s3po cleanup --older-than`` spares a staging file a write may still be filling."""
+    root = tmp_path / "store"
+    backend = LocalBackend(root)
+    backend.put("bkt", "dir/k", b"kept", headers=s3po.Headers())
+    old = root / "bkt" / "dir" / ".s3po-tmp-00aa"
+    old.write_bytes(b"a crashed write")
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    fresh = root / "bkt" / ".s3po-tmp-11bb"
+    fresh.write_bytes(b"a write going on")
+    command = [sys.executable, "-m", "s3po.cli", "--backend", "local", "--root", str(root)]
+    result = subprocess.run(
+        [*command, "cleanup", "s3://bkt", "--older-than", "1d"],
+        env=_ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("abort: s3://bkt/dir/.s3po-tmp-00aa (upload staging00aa")
+    assert not old.exists()
+    assert fresh.exists()
+    assert backend.head("bkt", "dir/k").size == len(b"kept")
+
+
+def test_a_link_at_a_key_is_replaced_or_removed_never_followed(
+    local_backend: LocalBackend, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    link = local_backend.root / "bucket" / "link"
+    link.symlink_to(victim)
+    local_backend.delete("bucket", "link")
+    assert not link.is_symlink()
+    link.symlink_to(victim)
+    local_backend.put("bucket", "link", b"object", headers=s3po.Headers())
+    assert not link.is_symlink()
+    assert victim.read_bytes() == b"keep me"
+    with local_backend.get("bucket", "link") as result:
+        assert result.body.readall() == b"object"
