@@ -95,6 +95,8 @@ class Store:
     def _bucket(self, bucket: str, *, create: bool = False) -> Path:
         s3po.check_bucket(bucket)
         path = self.root / bucket
+        if path.is_symlink():  # checked first: a dangling link must not be created through
+            self._inside(path, bucket, None)
         if not path.is_dir():
             if not create:
                 raise s3po.NoSuchBucket(
