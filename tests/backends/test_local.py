@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -90,13 +91,20 @@ def test_too_many_parts_refused(tmp_path: Path) -> None:
 def test_objects_are_fsynced_and_part_files_are_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, fsync: bool
 ) -> None:
-    """Only what an object is made of is flushed: staging part files never are."""
+    """Only what an object is made of is flushed: staging part files never are.
+
+    Each object's folder is flushed after the rename too, so the commit itself is durable.
+    """
     backend = LocalBackend(tmp_path, fsync=fsync, min_part_size=4)
     synced: list[int] = []
+    folders: list[str] = []
     real_fsync = os.fsync
 
     def recording_fsync(fd: int) -> None:
-        synced.append(os.fstat(fd).st_size)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            folders.append(str(Path(f"/proc/self/fd/{fd}").readlink()))
+        else:
+            synced.append(os.fstat(fd).st_size)
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
@@ -109,6 +117,7 @@ def test_objects_are_fsynced_and_part_files_are_not(
     backend.complete_multipart("bucket", "k", upload_id, parts)
     backend.put("bucket", "single", b"one request", headers=s3po.Headers())
     assert synced == ([len(b"firstsecond"), len(b"one request")] if fsync else [])
+    assert folders == ([str(tmp_path / "bucket")] * 2 if fsync else [])
 
 
 @pytest.mark.parametrize("kernel", [True, False])
