@@ -280,8 +280,7 @@ class Calls:
                 scope=scope,
             )
             if delete_after is not None:
-                conn.transfer.verify(result, config)
-                delete_after.unlink()
+                conn.transfer.delete_source(result, delete_after, config)
             return result
 
         return self._dispatch(op, bucket, key, run, background=background, callback=callback)

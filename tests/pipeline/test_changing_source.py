@@ -97,9 +97,7 @@ class MutateAfterCommit(ForwardingBackend):
         append(self.path)
         return info
 
-    def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Any
-    ) -> ObjectInfo:
+    def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: Any) -> ObjectInfo:
         info = self.inner.complete_multipart(bucket, key, upload_id, parts)
         append(self.path)
         return info
@@ -124,7 +122,6 @@ def _kept(path: Path, original: bytes) -> None:
 def test_changed_after_checksum_pass_is_refused_and_kept(
     make_conn: Callable[..., s3po.Connection],
     small_config: s3po.TransferConfig,
-    store: LocalBackend,
     assert_clean: Callable[..., None],
     tmp_path: Path,
     size: int,
@@ -134,9 +131,7 @@ def test_changed_after_checksum_pass_is_refused_and_kept(
     path = tmp_path / "app.log"
     original = _data(size)
     path.write_bytes(original)
-    config = _config(
-        small_config, mutate_before_put(path, MUTATIONS[mutation]), compress=compress
-    )
+    config = _config(small_config, mutate_before_put(path, MUTATIONS[mutation]), compress=compress)
     conn = make_conn(config=config)
     with pytest.raises(s3po.SourceChanged) as caught:
         conn.upload_file("bucket", "app.log", path, delete=True)
@@ -211,7 +206,7 @@ def test_a_batch_keeps_a_file_that_changed(
             return self.inner.put(bucket, key, body, headers=headers, size=size)
 
     conn = make_conn(config=_config(small_config, AppendToOne))
-    with pytest.raises(s3po.BatchError) as caught, conn.batch(2) as batch:
+    with pytest.raises(s3po.BatchError) as caught, conn.batch(2) as batch:  # noqa: PT012 - the batch raises on exit
         batch.upload_file("bucket", "changing.log", changing, delete=True)
         batch.upload_file("bucket", "steady.log", steady, delete=True)
     assert [type(e) for e in caught.value.exceptions] == [s3po.SourceChanged]
@@ -290,7 +285,7 @@ def test_a_proc_file_that_lies_about_its_size_is_refused(
     make_conn: Callable[..., s3po.Connection],
     small_config: s3po.TransferConfig,
     assert_clean: Callable[..., None],
-    checksum: bool,  # noqa: FBT001
+    checksum: bool,
 ) -> None:
     import dataclasses  # noqa: PLC0415
 
