@@ -119,7 +119,17 @@ class FileWindow:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_digest", "_fd", "_pos", "content", "identity", "length", "offset", "path")
+    __slots__ = (
+        "_digest",
+        "_fd",
+        "_pos",
+        "changed",
+        "content",
+        "identity",
+        "length",
+        "offset",
+        "path",
+    )
 
     def __init__(
         self,
@@ -148,6 +158,9 @@ class FileWindow:
         self.path = path
         self.content = content
         self._digest: Any = content.hash.new() if content is not None else None
+        #: The SourceChanged this window raised, if any: a backend whose HTTP library
+        #: wraps errors raised by a body's ``read`` re-raises this instead.
+        self.changed: SourceChanged | None = None
 
     def window(self, offset: int, length: int) -> FileWindow:
         """A window over ``length`` bytes from ``offset`` of this one, of the same file state.
@@ -166,18 +179,23 @@ class FileWindow:
 
         .. versionadded:: 0.2.0
         """
-        self.identity.check(self._fd, self.path)
+        try:
+            self.identity.check(self._fd, self.path)
+        except SourceChanged as exc:
+            self.changed = exc
+            raise
 
     def _check_content(self, digest: Any) -> None:  # noqa: ANN401 - any hashlib-like object
         """Raise SourceChanged unless ``digest`` (of one full pass) is the declared checksum."""
         if self.content is not None and digest.hexdigest() != self.content.hexdigest:
-            raise SourceChanged(
+            self.changed = SourceChanged(
                 f"{self.path or f'file descriptor {self._fd}'} changed while it was being "
                 f"uploaded: the bytes read no longer match its {self.content.hash.label} "
                 f"checksum; the upload was not committed and the file was kept: upload it "
                 "again once nothing writes to it",
                 path=self.path,
             )
+            raise self.changed
 
     def _finish(self, digest: Any) -> None:  # noqa: ANN401
         """The last byte of a pass is about to be handed out: check the file first."""
@@ -201,12 +219,13 @@ class FileWindow:
         return data
 
     def _shorter(self) -> SourceChanged:
-        return SourceChanged(
+        self.changed = SourceChanged(
             f"{self.path or f'file descriptor {self._fd}'} is shorter than when its upload "
             "was planned (it was truncated or rewritten); the upload was not committed and "
             "the file was kept",
             path=self.path,
         )
+        return self.changed
 
     def _pread(self, at: int, n: int) -> bytes:
         chunks = []
