@@ -573,6 +573,8 @@ class Transfer:
 #: Seconds either side of the failed CreateMultipartUpload attempts within which an upload
 #: listed for the same key counts as one they created (clock skew, whole-second times).
 _START_SKEW = 5.0
+#: An initiation time further than this from the local clock (seconds) places nothing.
+_NO_CLOCK = 86400.0
 
 
 class _StartWatch(ForwardingBackend):
@@ -618,29 +620,37 @@ def _put_watched(
 def _abort_lost(stack: Backend, watch: _StartWatch, bucket: str, key: str) -> None:
     """Abort the uploads of ``key`` that this upload's failed start attempts created.
 
-    Candidates are the uploads still open for exactly ``key`` that this upload started
-    (its own, if aborting it failed) or that were initiated within :data:`_START_SKEW` of
-    a failed attempt; of the latter, at most one per failed attempt, nearest first, so an
-    upload another writer began for the same key at the same time is left alone as far as
-    the clock can tell. Whatever this misses, ``Connection.cleanup`` finds.
+    Candidates are the uploads still open for exactly ``key``: those this upload started
+    (its own, if aborting it failed), then those initiated within :data:`_START_SKEW` of a
+    failed attempt, nearest first, then those whose initiation time says nothing (missing,
+    or more than a day off this machine's clock, as moto reports them), latest listed
+    first; at most one of the last two kinds per failed attempt. So an upload another
+    writer began for the same key is left alone as far as the server's clock can tell.
+    Whatever this misses (a listing that failed, a clock off by more than the margin),
+    ``Connection.cleanup`` finds.
     """
+    now = time.time()
 
     def distance(when: float) -> float:
         return min(max(began - when, when - ended, 0.0) for began, ended in watch.lost)
 
     try:
-        ours, near = [], []
+        ours: list[str] = []
+        near: list[tuple[float, str]] = []
+        unplaced: list[str] = []
         for upload in stack.list_multipart(bucket, key):
             if upload.key != key:
                 continue
+            when = upload.initiated.timestamp() if upload.initiated is not None else None
             if upload.upload_id in watch.started:
                 ours.append(upload.upload_id)
-            elif upload.initiated is not None:
-                off = distance(upload.initiated.timestamp())
-                if off <= _START_SKEW:
-                    near.append((off, upload.upload_id))
+            elif when is None or abs(when - now) > _NO_CLOCK:
+                unplaced.append(upload.upload_id)
+            elif distance(when) <= _START_SKEW:
+                near.append((distance(when), upload.upload_id))
         near.sort()
-        for upload_id in ours + [u for _, u in near[: len(watch.lost)]]:
+        lost = [u for _, u in near] + unplaced[::-1]
+        for upload_id in ours + lost[: len(watch.lost)]:
             stack.abort_multipart(bucket, key, upload_id)
             log.info("aborted multipart upload %s of s3://%s/%s", upload_id, bucket, key)
     except S3poError as exc:
