@@ -209,8 +209,12 @@ class Calls:
     ) -> UploadResult | Handle[UploadResult]:
         """Upload a local file, streamed in parts.
 
-        With ``delete=True`` the file is removed only after the upload succeeded and a HEAD
-        confirmed the stored object; on any failure it stays where it is.
+        With ``delete=True`` the file is removed only after the upload succeeded, a HEAD
+        confirmed the stored object, and the file is still exactly as it was when its
+        upload began (:meth:`~s3po.Transfer.delete_source`); on any failure it stays where
+        it is. A file that changes while it is uploaded raises :class:`~s3po.SourceChanged`
+        and is kept; a path that is not a regular file (a FIFO, a device, a ``/proc`` file)
+        raises :class:`~s3po.InvalidRequest`: open it and use :meth:`upload_fileobj`.
 
         Args:
             bucket: The bucket.
@@ -220,7 +224,7 @@ class Calls:
             headers: ``Content-Type``, ``Cache-Control``, ``x-amz-meta-*``, ...
             metadata: User metadata.
             retries: Retries after the first attempt (default 3).
-            delete: Remove the local file after a verified upload.
+            delete: Remove the local file after a verified upload, if it did not change.
             callback: Called with the :class:`~s3po.UploadResult`.
             background: Return a :class:`~s3po.Handle` at once.
             progress: Called with each number of bytes read.
@@ -324,8 +328,7 @@ class Calls:
                 scope=scope,
             )
             if delete_after is not None:
-                conn.transfer.verify(result, config)
-                delete_after.unlink()
+                conn.transfer.delete_source(result, delete_after, config)
             return result
 
         return self._dispatch(op, bucket, key, run, background=background, callback=callback)

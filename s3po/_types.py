@@ -14,9 +14,12 @@ import io
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from s3po.errors import SourceChanged
+
+if TYPE_CHECKING:
+    from s3po.integrity import Checksum
 
 __all__ = [
     "MIB",
@@ -77,7 +80,14 @@ class FileIdentity:
     @classmethod
     def of(cls, fd: int) -> FileIdentity:
         """The identity of the open file ``fd`` now."""
-        st = os.fstat(fd)
+        return cls.from_stat(os.fstat(fd))
+
+    @classmethod
+    def from_stat(cls, st: os.stat_result) -> FileIdentity:
+        """The identity an ``os.stat`` result describes.
+
+        .. versionadded:: 0.2.0
+        """
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
     def check(self, fd: int, path: str | None = None) -> None:
@@ -100,10 +110,26 @@ class FileWindow:
     size times the concurrency. ``bytes(window)`` reads the whole range for backends that
     want bytes; streaming backends ``read`` it (and ``seek(0)`` before a retry).
 
+    A window knows the file as it was when its upload began (``identity``). Before any read
+    hands out the window's last byte, the file's identity is checked again, and when the
+    window carries the checksum its upload declared (``content``), the bytes read in that
+    pass are compared with it; either difference raises :class:`~s3po.SourceChanged`, so a
+    request whose body streams from the window is never completed with changed bytes.
+
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_fd", "_pos", "identity", "length", "offset", "path")
+    __slots__ = (
+        "_digest",
+        "_fd",
+        "_pos",
+        "changed",
+        "content",
+        "identity",
+        "length",
+        "offset",
+        "path",
+    )
 
     def __init__(
         self,
@@ -113,11 +139,16 @@ class FileWindow:
         *,
         identity: FileIdentity | None = None,
         path: str | None = None,
+        content: Checksum | None = None,
     ) -> None:
         """Cover ``length`` bytes of the open file ``fd`` from ``offset``.
 
         ``identity`` is the file as it was when its upload began (default: now); see
-        :meth:`check_unchanged`. ``path`` names the file in messages.
+        :meth:`check_unchanged`. ``path`` names the file in messages. ``content`` is the
+        checksum declared for exactly these bytes, checked by every full pass over them.
+
+        .. versionchanged:: 0.2.0
+           ``identity``, ``path`` and ``content``.
         """
         self._fd = fd
         self.offset = offset
@@ -125,6 +156,20 @@ class FileWindow:
         self._pos = 0
         self.identity = identity if identity is not None else FileIdentity.of(fd)
         self.path = path
+        self.content = content
+        self._digest: Any = content.hash.new() if content is not None else None
+        #: The SourceChanged this window raised, if any: a backend whose HTTP library
+        #: wraps errors raised by a body's ``read`` re-raises this instead.
+        self.changed: SourceChanged | None = None
+
+    def window(self, offset: int, length: int) -> FileWindow:
+        """A window over ``length`` bytes from ``offset`` of this one, of the same file state.
+
+        .. versionadded:: 0.2.0
+        """
+        return FileWindow(
+            self._fd, self.offset + offset, length, identity=self.identity, path=self.path
+        )
 
     def check_unchanged(self) -> None:
         """Raise :class:`~s3po.SourceChanged` if the file is no longer the one planned.
@@ -134,7 +179,29 @@ class FileWindow:
 
         .. versionadded:: 0.2.0
         """
-        self.identity.check(self._fd, self.path)
+        try:
+            self.identity.check(self._fd, self.path)
+        except SourceChanged as exc:
+            self.changed = exc
+            raise
+
+    def _check_content(self, digest: Any) -> None:  # noqa: ANN401 - any hashlib-like object
+        """Raise SourceChanged unless ``digest`` (of one full pass) is the declared checksum."""
+        if self.content is not None and digest.hexdigest() != self.content.hexdigest:
+            self.changed = SourceChanged(
+                f"{self.path or f'file descriptor {self._fd}'} changed while it was being "
+                f"uploaded: the bytes read no longer match its {self.content.hash.label} "
+                f"checksum; the upload was not committed and the file was kept: upload it "
+                "again once nothing writes to it",
+                path=self.path,
+            )
+            raise self.changed
+
+    def _finish(self, digest: Any) -> None:  # noqa: ANN401
+        """The last byte of a pass is about to be handed out: check the file first."""
+        self.check_unchanged()
+        if digest is not None:
+            self._check_content(digest)
 
     @property
     def fd(self) -> int:
@@ -146,51 +213,80 @@ class FileWindow:
         return self.length
 
     def __bytes__(self) -> bytes:
-        """Read the whole window."""
-        return self._pread(self.offset, self.length)
+        """Read the whole window (checked like a full pass of :meth:`read`)."""
+        data = self._pread(self.offset, self.length)
+        self._finish(self.content.hash.new(data) if self.content is not None else None)
+        return data
+
+    def _shorter(self) -> SourceChanged:
+        self.changed = SourceChanged(
+            f"{self.path or f'file descriptor {self._fd}'} is shorter than when its upload "
+            "was planned (it was truncated or rewritten); the upload was not committed and "
+            "the file was kept",
+            path=self.path,
+        )
+        return self.changed
 
     def _pread(self, at: int, n: int) -> bytes:
         chunks = []
         while n > 0:
             chunk = os.pread(self._fd, n, at)
             if not chunk:
-                msg = "the file is shorter than when its upload was planned"
-                raise OSError(msg)
+                raise self._shorter()
             chunks.append(chunk)
             at += len(chunk)
             n -= len(chunk)
         return b"".join(chunks)
 
     def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes from the current position."""
+        """Read up to ``size`` bytes from the current position.
+
+        Raises:
+            SourceChanged: This read would hand out the window's last byte, and the file
+                changed since its upload began, or the bytes of this pass do not match the
+                declared checksum.
+        """
         left = self.length - self._pos
         n = left if size is None or size < 0 else min(size, left)
         if n <= 0:
             return b""
         data = self._pread(self.offset + self._pos, n)
+        if self._digest is not None:
+            self._digest.update(data)
         self._pos += len(data)
+        if self._pos >= self.length:
+            self._finish(self._digest)
         return data
 
     def views(self, size: int = MIB) -> Iterator[memoryview]:
         """The window's bytes in pieces of up to ``size``, read into one reused buffer.
 
-        Each view is valid until the next one is produced; hash it, don't keep it.
+        Each view is valid until the next one is produced; hash it, don't keep it. The
+        file is checked (as by :meth:`read`) before the last view is produced.
         """
         view = memoryview(bytearray(min(size, self.length) or 1))
+        digest = self.content.hash.new() if self.content is not None else None
         at, left = self.offset, self.length
         while left > 0:
             n = os.preadv(self._fd, [view[: min(len(view), left)]], at)
             if not n:
-                msg = "the file is shorter than when its upload was planned"
-                raise OSError(msg)
-            yield view[:n]
+                raise self._shorter()
+            if digest is not None:
+                digest.update(view[:n])
             at += n
             left -= n
+            if left <= 0:
+                self._finish(digest)
+            yield view[:n]
 
     def seek(self, pos: int, whence: int = 0) -> int:
-        """Move within the window."""
+        """Move within the window (back to 0 starts a new checked pass)."""
         base = {0: 0, 1: self._pos, 2: self.length}[whence]
-        self._pos = max(0, min(self.length, base + pos))
+        new = max(0, min(self.length, base + pos))
+        if self.content is not None and new != self._pos:
+            # A pass that skips bytes cannot be hashed; one from the start can.
+            self._digest = self.content.hash.new() if new == 0 else None
+        self._pos = new
         return self._pos
 
     def tell(self) -> int:

@@ -31,7 +31,7 @@ from typing import IO, Any
 import xxhash
 
 from s3po._types import Body, GetResult, ObjectInfo
-from s3po.errors import ConfigError, CorruptData
+from s3po.errors import ConfigError, CorruptData, SourceChanged
 from s3po.middleware.codec import encoding_tokens
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "content_digest",
     "content_hash",
     "expected_checksum",
+    "file_digest",
     "verify_body",
 ]
 
@@ -160,6 +161,31 @@ def content_digest(stream: IO[bytes] | Any, kind: ContentHash) -> Checksum | Non
                 break
             digest.update(chunk)
     stream.seek(start)
+    return Checksum(kind.name, digest.hexdigest())
+
+
+def file_digest(fd: int, offset: int, size: int, kind: ContentHash, *, path: str) -> Checksum:
+    """The ``kind`` checksum of bytes ``[offset, offset + size)`` of the open file ``fd``.
+
+    Raises:
+        SourceChanged: The file ended before ``offset + size`` (it shrank since it was
+            measured).
+
+    .. versionadded:: 0.2.0
+    """
+    digest = kind.new()
+    view = memoryview(bytearray(min(_CHUNK, size) or 1))
+    at, end = offset, offset + size
+    while at < end:
+        n = os.preadv(fd, [view[: min(len(view), end - at)]], at)
+        if not n:
+            raise SourceChanged(
+                f"{path} is shorter than when its upload began ({at - offset} of {size} "
+                "bytes); nothing was uploaded and the file was kept",
+                path=path,
+            )
+        digest.update(view[:n])
+        at += n
     return Checksum(kind.name, digest.hexdigest())
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import re
 import socket
 import struct
 import threading
@@ -129,6 +130,7 @@ _OBJECT_OPERATIONS = {
     ("DELETE", True): "AbortMultipartUpload",
     ("POST", True): "CompleteMultipartUpload",
 }
+_UPLOAD_ID = re.compile(rb"<UploadId>([^<]+)</UploadId>")
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "expect", "proxy-connection"})
 _MAX_LINE = 65536
 
@@ -211,6 +213,8 @@ class Record:
     fault: str | None = None
     forwarded: bool = False
     status: int | None = None
+    #: The upload id a forwarded CreateMultipartUpload created (even if its reply was lost).
+    upload_id: str | None = None
 
     @property
     def operation(self) -> str:
@@ -506,6 +510,9 @@ class FaultProxy:
         status_line, resp_headers, resp_body = self._forward(line, headers, body, request)
         record.forwarded = True
         record.status = int(status_line.split(" ", 2)[1])
+        if request.operation == "CreateMultipartUpload":
+            found = _UPLOAD_ID.search(resp_body)
+            record.upload_id = found[1].decode() if found else None
 
         if fault == "reset_after":
             self._fired(record)

@@ -72,6 +72,23 @@ T = TypeVar("T")
 _COPY_PART = 1024 * 1024 * 1024
 
 
+@contextlib.contextmanager
+def _window_changes(body: object) -> Iterator[None]:
+    """Re-raise the SourceChanged a file window raised from its ``read``, however wrapped.
+
+    botocore (and awscrt, which signs some requests) turn an exception raised by a body's
+    ``read`` into errors of their own; the request was not completed either way, and the
+    caller must learn that the file changed, not that the request failed.
+    """
+    try:
+        yield
+    except Exception as exc:
+        changed = body.changed if isinstance(body, FileWindow) else None
+        if changed is not None and changed is not exc:
+            raise changed from exc
+        raise
+
+
 class S3Backend:
     """Objects on Amazon S3 or an S3-compatible store (MinIO, SeaweedFS, Ceph, R2, ...).
 
@@ -312,18 +329,19 @@ class S3Backend:
         data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
         if isinstance(data, FileWindow):
             data.seek(0)
-        response = self._call(
-            "put",
-            bucket,
-            key,
-            self._client.put_object,
-            Bucket=bucket,
-            Key=key,
-            Body=data,
-            ContentLength=len(data),
-            **self._body_check(data),
-            **params,
-        )
+        with _window_changes(data):
+            response = self._call(
+                "put",
+                bucket,
+                key,
+                self._client.put_object,
+                Bucket=bucket,
+                Key=key,
+                Body=data,
+                ContentLength=len(data),
+                **self._body_check(data),
+                **params,
+            )
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -518,22 +536,23 @@ class S3Backend:
             body.seek(0)
         check = self._body_check(body)
         op = f"put_part {part_number}"
-        try:
-            response = self._client.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=part_number,
-                Body=body,
-                ContentLength=len(body),
-                **check,
-            )
-        except bce.ClientError as exc:
-            if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
-                self._raise_if_upload_gone(bucket, key, upload_id, op, exc)
-            raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+        with _window_changes(body):
+            try:
+                response = self._client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=part_number,
+                    Body=body,
+                    ContentLength=len(body),
+                    **check,
+                )
+            except bce.ClientError as exc:
+                if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
+                    self._raise_if_upload_gone(bucket, key, upload_id, op, exc)
+                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+            except bce.BotoCoreError as exc:
+                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
         crc = response.get("ChecksumCRC32") or check.get("ChecksumCRC32")
         return PartInfo(part_number, unquote(response.get("ETag")), len(body), crc)
 

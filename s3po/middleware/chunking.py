@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3po._types import (
     Body,
+    FileIdentity,
     FileWindow,
     ForwardingBackend,
     GetResult,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from s3po._scope import Scope
     from s3po._types import Backend, Capabilities, Headers, ObjectInfo, PartInfo
     from s3po.config import ChunkConfig
+    from s3po.integrity import Checksum
 
 __all__ = ["Chunking", "part_size_for"]
 
@@ -145,9 +147,15 @@ class Chunking(ForwardingBackend):
                 return self._multipart_windows(bucket, key, windows, headers, size)
             # One window over the whole file: the backend reads it as it sends (or copies it
             # in the kernel), and nothing is held in memory here.
-            info = self.inner.put(
-                bucket, key, FileWindow(windows.fd, windows.start, size), headers=headers, size=size
+            window = FileWindow(
+                windows.fd,
+                windows.start,
+                size,
+                identity=windows.identity,
+                path=windows.path,
+                content=windows.content,
             )
+            info = self.inner.put(bucket, key, window, headers=headers, size=size)
             windows.advance(size)
             windows.finish(size)
             return info
@@ -195,7 +203,13 @@ class Chunking(ForwardingBackend):
         self, bucket: str, key: str, source: _WindowSource, headers: Headers, size: int
     ) -> ObjectInfo:
         """A multipart upload of a regular file: parts are windows read as they are sent."""
-        info = self._run_multipart(bucket, key, headers, lambda _parts: self._windows(source, size))
+        info = self._run_multipart(
+            bucket,
+            key,
+            headers,
+            lambda _parts: self._windows(source, size),
+            before_commit=source.check_unchanged,
+        )
         source.finish(size)
         return info
 
@@ -205,8 +219,14 @@ class Chunking(ForwardingBackend):
         key: str,
         headers: Headers,
         plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
+        before_commit: Callable[[], None] | None = None,
     ) -> ObjectInfo:
-        """Start an upload, send the planned parts, complete it, or abort it on any failure."""
+        """Start an upload, send the planned parts, complete it, or abort it on any failure.
+
+        ``before_commit`` runs once every part is stored, before the upload is completed
+        (a file upload checks there that the file is unchanged); if it raises, the upload
+        is aborted.
+        """
         upload_id = self.inner.start_multipart(bucket, key, headers=headers)
         log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
         parts = _Parts(self, bucket, key, upload_id)
@@ -214,7 +234,10 @@ class Chunking(ForwardingBackend):
             for number, data in plan(parts):
                 if not parts.send(number, data):
                     break
-            info = self.inner.complete_multipart(bucket, key, upload_id, parts.results())
+            results = parts.results()
+            if before_commit is not None:
+                before_commit()
+            info = self.inner.complete_multipart(bucket, key, upload_id, results)
         except BaseException as exc:
             parts.cancel()
             log.warning(
@@ -237,7 +260,7 @@ class Chunking(ForwardingBackend):
             want = min(part_size_for(self.config, self.capabilities, size, number), size - offset)
             if self.scope is not None:
                 self.scope.check()
-            yield number, FileWindow(source.fd, source.start + offset, want)
+            yield number, source.window(offset, want)
             source.advance(want)
             offset += want
             number += 1
@@ -351,12 +374,31 @@ class _Parts:
 
 
 class _WindowSource:
-    """A regular file behind the upload stream: parts are cut as windows of it."""
+    """A regular file behind the upload stream: parts are cut as windows of it.
+
+    ``identity`` is the file as it was when the upload opened it (before its checksum was
+    computed), so every window checks the file against that state, not a later one.
+    """
 
     def __init__(self, stream: Any, fd: int, start: int) -> None:  # noqa: ANN401
         self._stream = stream
         self.fd = fd
         self.start = start
+        identity = getattr(stream, "identity", None)
+        self.identity = identity if isinstance(identity, FileIdentity) else FileIdentity.of(fd)
+        path = getattr(stream, "path", None)
+        self.path = path if isinstance(path, str) else None
+        self.content: Checksum | None = getattr(stream, "content", None)
+
+    def window(self, offset: int, length: int) -> FileWindow:
+        """The window of ``length`` bytes at ``offset`` from the upload's start."""
+        return FileWindow(
+            self.fd, self.start + offset, length, identity=self.identity, path=self.path
+        )
+
+    def check_unchanged(self) -> None:
+        """Raise SourceChanged if the file is not in the state the upload began with."""
+        self.identity.check(self.fd, self.path)
 
     def advance(self, n: int) -> None:
         """Count ``n`` bytes as read (progress and the upload's size)."""
