@@ -12,6 +12,7 @@ that is not valid for their format, and for one that ends early.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from s3po._types import MIB, Body, Readable
@@ -20,10 +21,41 @@ from s3po.errors import CorruptData
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Codec", "Decoder", "DecodingBody", "Encoder", "EncodingReader"]
+__all__ = [
+    "DECODE_STEP",
+    "DEFAULT_EXPANSION_RATIO",
+    "EXPANSION_FLOOR",
+    "MAX_ENCODING_LAYERS",
+    "Codec",
+    "Decoder",
+    "DecodingBody",
+    "Encoder",
+    "EncodingReader",
+    "UnboundedDecoder",
+    "bounded",
+    "too_many_layers",
+]
 
-#: Input slice fed to decoders while a size limit is enforced.
-_GUARD_SLICE = 512
+#: Most output a decode call is asked for, at every layer of a stacked body; also the size
+#: of the reads from the stored body. Memory per layer stays within a few times this.
+DECODE_STEP = 256 * 1024
+
+#: The most codecs a body may stack in its Content-Encoding; more is refused with
+#: :class:`~s3po.CorruptData` (no real data is compressed six times over).
+MAX_ENCODING_LAYERS = 5
+
+#: An in-memory result is never refused by ``max_expansion_ratio`` below this size.
+EXPANSION_FLOOR = 64 * MIB
+
+#: The default ``max_expansion_ratio``: above any single gzip layer (at most about 1032)
+#: and real data (rarely above 100), far below stacked layers and zstd or brotli bombs.
+DEFAULT_EXPANSION_RATIO = 4096
+
+#: Characters of a Content-Encoding value quoted in an error message.
+_SHOWN = 60
+
+#: Input slice fed to a decoder of the 0.1 shape (no ``max_length``), to bound its output.
+_LEGACY_SLICE = 512
 
 
 class Encoder(Protocol):
@@ -41,14 +73,41 @@ class Encoder(Protocol):
         ...
 
 
+@runtime_checkable
 class Decoder(Protocol):
-    """Decompresses a stream chunk by chunk.
+    """Decompresses a stream chunk by chunk, with bounded output per call.
+
+    ``decode(data, max_length)`` returns at most ``max_length`` bytes (everything if it is
+    negative) and keeps the input it has not decoded yet; while :attr:`needs_input` is
+    False, call ``decode(b"", max_length)`` to get the rest before giving more input. So
+    a body that expands a million times over never needs more memory than one step.
+    When the input has ended, call ``decode(b"", max_length)`` until it returns ``b""``,
+    then :meth:`flush`. Concatenated members or frames, where the format allows them,
+    decode one after another.
+
+    Decoders of the 0.1 shape (``decode(data)`` and ``flush()`` only, see
+    :class:`UnboundedDecoder`) still work: s3po feeds them their input in small slices.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``decode`` takes ``max_length``; :attr:`needs_input` is new.
     """
 
-    def decode(self, data: bytes) -> bytes:
-        """Decompress ``data``; raise :class:`~s3po.CorruptData` if it is invalid."""
+    def decode(self, data: bytes, max_length: int = -1) -> bytes:
+        """Decompress ``data``; raise :class:`~s3po.CorruptData` if it is invalid.
+
+        Args:
+            data: More compressed input (may be empty).
+            max_length: Most bytes to return; negative means no limit.
+
+        Returns:
+            Decompressed bytes, at most ``max_length`` of them.
+        """
+        ...
+
+    @property
+    def needs_input(self) -> bool:
+        """False while input already given can still produce output."""
         ...
 
     def flush(self) -> bytes:
@@ -56,9 +115,65 @@ class Decoder(Protocol):
         ...
 
 
-# Decoders of formats whose expansion is unbounded per input byte may also offer
-# ``decode_bounded(data, room) -> bytes``: like ``decode``, but it may stop once it has
-# produced more than ``room`` bytes. The size guard uses it to keep memory bounded.
+class UnboundedDecoder(Protocol):
+    """The decoder shape of s3po 0.1: ``decode`` returns all the output of its input.
+
+    Still accepted from third-party codecs; s3po feeds such a decoder 512 bytes at a time
+    and keeps any output beyond what was asked for, which bounds memory for formats
+    whose expansion per input byte is bounded (gzip, zstd) but not for every format.
+    Implement :class:`Decoder` instead.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def decode(self, data: bytes) -> bytes:
+        """Decompress ``data``; return all of its output."""
+        ...
+
+    def flush(self) -> bytes:
+        """Finish; raise :class:`~s3po.CorruptData` if the stream ended early."""
+        ...
+
+
+class _SlicingDecoder:
+    """Adapts an :class:`UnboundedDecoder` to :class:`Decoder` by feeding small slices."""
+
+    def __init__(self, inner: UnboundedDecoder) -> None:
+        self._inner = inner
+        self._input = b""
+        self._pos = 0
+        self._output = bytearray()
+
+    @property
+    def needs_input(self) -> bool:
+        return self._pos >= len(self._input) and not self._output
+
+    def decode(self, data: bytes, max_length: int = -1) -> bytes:
+        if data:
+            self._input = self._input[self._pos :] + data
+            self._pos = 0
+        if max_length < 0:
+            rest, self._input, self._pos = self._input[self._pos :], b"", 0
+            self._output += self._inner.decode(rest)
+            return _take(self._output, None)
+        while len(self._output) < max_length and self._pos < len(self._input):
+            piece = self._input[self._pos : self._pos + _LEGACY_SLICE]
+            self._pos += len(piece)
+            self._output += self._inner.decode(piece)
+        return _take(self._output, max_length)
+
+    def flush(self) -> bytes:
+        return self.decode(b"") + self._inner.flush()
+
+
+def bounded(decoder: Decoder | UnboundedDecoder) -> Decoder:
+    """Return ``decoder`` itself if it has the bounded shape, else an adapter over it.
+
+    .. versionadded:: 0.2.0
+    """
+    if isinstance(decoder, Decoder):
+        return decoder
+    return _SlicingDecoder(decoder)
 
 
 @runtime_checkable
@@ -75,8 +190,8 @@ class Codec(Protocol):
         """Return a new encoder; ``level`` None means the codec's default."""
         ...
 
-    def decoder(self) -> Decoder:
-        """Return a new decoder."""
+    def decoder(self) -> Decoder | UnboundedDecoder:
+        """Return a new decoder (a bounded :class:`Decoder`; the 0.1 shape still works)."""
         ...
 
 
@@ -125,78 +240,90 @@ class DecodingBody(Body):
     """A readable stream that undoes a list of codecs over another stream.
 
     ``decoders`` are applied in the order given (the reverse of the Content-Encoding list).
-    Decoding failures surface as :class:`~s3po.CorruptData` naming the object.
+    Each layer is asked for at most :data:`DECODE_STEP` bytes at a time and pulls input
+    from the layer below only when it needs some, so reading the body in pieces takes a
+    few MiB of memory whatever it expands to. Decoding failures surface as
+    :class:`~s3po.CorruptData` naming the object.
+
+    Two guards refuse a body with :class:`~s3po.CorruptData`: ``limit`` caps the decoded
+    size however it is read; ``max_expansion_ratio`` applies to :meth:`readall` only (the
+    whole content held in memory) and refuses more than that many times ``stored_size``
+    (the bytes read from the source, if larger), but never below :data:`EXPANSION_FLOOR`.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Bounded output per layer; ``max_expansion_ratio`` and ``stored_size``.
     """
 
     def __init__(
         self,
         source: Body,
-        decoders: Sequence[Decoder],
+        decoders: Sequence[Decoder | UnboundedDecoder],
         *,
         bucket: str | None = None,
         key: str | None = None,
         limit: int | None = None,
+        max_expansion_ratio: float | None = None,
+        stored_size: int | None = None,
     ) -> None:
-        """Decode ``source``; ``limit`` caps the decoded size (a bomb guard)."""
+        """Decode ``source``; ``limit`` and ``max_expansion_ratio`` are bomb guards."""
         super().__init__()
+        if len(decoders) > MAX_ENCODING_LAYERS:
+            raise too_many_layers(len(decoders), None, bucket=bucket, key=key)
         self._source = source
-        self._decoders = list(decoders)
+        self._decoders = [bounded(d) for d in decoders]
+        self._drained = [False] * len(self._decoders)
         self._buffer = bytearray()
         self._finished = False
         self._bucket = bucket
         self._key = key
         self._limit = limit
+        self._ratio = max_expansion_ratio
+        self._stored_size = stored_size or 0
+        self._in_memory = False
+        self.raw_bytes = 0
         self.decoded_bytes = 0
 
-    def _pump(self, data: bytes, final: bool) -> bytes:
-        if self._limit is not None:
-            out = bytearray()
-            self._guarded(0, data, out)
-            if final:
-                self._guarded_flush(0, out)
-            return bytes(out)
-        for decoder in self._decoders:
-            data = decoder.decode(data) if data else b""
-            if final:
-                data += decoder.flush()
-        return data
-
-    def _guarded(self, stage: int, data: bytes, out: bytearray) -> None:
-        """Decode in small slices, checking the limit after each, so a bomb cannot fill memory.
-
-        A slice of 512 bytes expands to at most tens of MiB even for the densest formats.
-        """
-        if stage == len(self._decoders):
-            out += data
-            self.decoded_bytes += len(data)
-            self._check_limit()
-            return
+    def _pull(self, stage: int) -> bytes:
+        """Up to DECODE_STEP bytes out of layer ``stage`` (-1 is the source); b"" at the end."""
+        if stage < 0:
+            data = self._source.read(DECODE_STEP)
+            self.raw_bytes += len(data)
+            return data
         decoder = self._decoders[stage]
-        bounded = getattr(decoder, "decode_bounded", None)
-        view = memoryview(data)
-        for start in range(0, len(view), _GUARD_SLICE):
-            piece = bytes(view[start : start + _GUARD_SLICE])
-            if bounded is not None:
-                room = (self._limit or 0) - self.decoded_bytes
-                decoded = bounded(piece, room)
-                if len(decoded) > room:
-                    self.decoded_bytes += len(decoded)
-                    self._check_limit()
-            else:
-                decoded = decoder.decode(piece)
-            self._guarded(stage + 1, decoded, out)
+        while not self._drained[stage]:
+            if not decoder.needs_input and (out := decoder.decode(b"", DECODE_STEP)):
+                return out
+            data = self._pull(stage - 1)
+            if data:
+                if out := decoder.decode(data, DECODE_STEP):
+                    return out
+                continue
+            # The input has ended: take what is left, then let the decoder check its end.
+            if out := decoder.decode(b"", DECODE_STEP):
+                return out
+            self._drained[stage] = True
+            return decoder.flush()
+        return b""
 
-    def _guarded_flush(self, stage: int, out: bytearray) -> None:
-        for index in range(stage, len(self._decoders)):
-            self._guarded(index + 1, self._decoders[index].flush(), out)
-
-    def _check_limit(self) -> None:
+    def _count(self, out: bytes) -> None:
+        self.decoded_bytes += len(out)
         if self._limit is not None and self.decoded_bytes > self._limit:
             raise CorruptData(
                 f"decompressed size exceeds the limit of {self._limit} bytes "
                 "(max_decompressed_size); refusing a possible decompression bomb",
+                bucket=self._bucket,
+                key=self._key,
+            )
+        if not self._in_memory or self._ratio is None:
+            return
+        stored = max(self._stored_size, self.raw_bytes)
+        if self.decoded_bytes > max(EXPANSION_FLOOR, self._ratio * stored):
+            raise CorruptData(
+                f"read into memory, the content would expand more than {self._ratio:g} times "
+                f"its {stored} stored bytes (max_expansion_ratio); refusing a possible "
+                "decompression bomb. Stream it to a file or stream instead (that costs no "
+                "memory), or raise TransferConfig.max_expansion_ratio (None turns it off)",
                 bucket=self._bucket,
                 key=self._key,
             )
@@ -206,11 +333,11 @@ class DecodingBody(Body):
         want = size if size is not None and size >= 0 else None
         try:
             while not self._finished and (want is None or len(self._buffer) < want):
-                chunk = self._source.read(MIB)
-                out = self._pump(chunk, final=not chunk)
-                self._finished = not chunk
-                if self._limit is None:
-                    self.decoded_bytes += len(out)
+                out = self._pull(len(self._decoders) - 1)
+                if not out:
+                    self._finished = True
+                    break
+                self._count(out)
                 self._buffer += out
         except CorruptData as exc:
             if exc.bucket is None:
@@ -218,7 +345,31 @@ class DecodingBody(Body):
             raise
         return _take(self._buffer, want)
 
+    def readall(self) -> bytes:
+        """Read to the end into memory, where ``max_expansion_ratio`` applies."""
+        self._in_memory = True
+        return super().readall()
+
     def close(self) -> None:
         """Close the source too."""
         self._source.close()
         super().close()
+
+
+def too_many_layers(
+    count: int, content_encoding: str | None, *, bucket: str | None, key: str | None
+) -> CorruptData:
+    """The error for a body that stacks more than :data:`MAX_ENCODING_LAYERS` codecs.
+
+    .. versionadded:: 0.2.0
+    """
+    shown = ""
+    if content_encoding:
+        shown = f" ({textwrap.shorten(content_encoding, _SHOWN, placeholder='...')!r})"
+    return CorruptData(
+        f"the body is stored with {count} encodings stacked in its Content-Encoding{shown}; "
+        f"s3po undoes at most {MAX_ENCODING_LAYERS} (more is no real data, and a way to "
+        "exhaust memory). Download with decompress=False to get the stored bytes",
+        bucket=bucket,
+        key=key,
+    )

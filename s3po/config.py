@@ -165,7 +165,15 @@ class TransferConfig:
             object carries. Costs one extra read of a file before upload (from the page
             cache; XXH3 hashes about 20 GB/s, SHA-256 about 1.7 GB/s).
         max_decompressed_size: Refuse to decompress beyond this many bytes (a
-            decompression-bomb guard); None (default) means no limit.
+            decompression-bomb guard), however the download is read; None (default)
+            means no limit.
+        max_expansion_ratio: When a download's whole content is read into memory
+            (``download_bytes``, ``download_string``), refuse with
+            :class:`~s3po.CorruptData` to decompress beyond this many times its stored
+            size, and never below 64 MiB (default 4096: a single gzip layer cannot
+            exceed about 1032, real data rarely exceeds 100; stacked layers and zstd or
+            brotli bombs do). Streamed downloads decode in bounded memory and are not
+            limited by it. None turns it off.
 
     .. versionadded:: 0.1.0
     """
@@ -179,11 +187,16 @@ class TransferConfig:
     middleware: tuple[Middleware, ...] = ()
     checksum: bool | str = True
     max_decompressed_size: int | None = None
+    max_expansion_ratio: float | None = 4096
 
     def __post_init__(self) -> None:
         """Check the values."""
         if self.max_decompressed_size is not None and self.max_decompressed_size < 0:
             raise ConfigError("max_decompressed_size must not be negative")
+        if self.max_expansion_ratio is not None and not self.max_expansion_ratio >= 1:
+            raise ConfigError(
+                f"max_expansion_ratio must be 1 or more, or None, not {self.max_expansion_ratio}"
+            )
         from s3po.integrity import content_hash  # noqa: PLC0415 - integrity imports the stack
 
         content_hash(self.checksum)

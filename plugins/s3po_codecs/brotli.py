@@ -14,6 +14,8 @@ import s3po
 __all__ = ["BrotliCodec", "s3po_register_codecs"]
 
 _STEP = 1024 * 1024
+_SLICE = 64  # input per call for brotli before 1.2, which has no output limit
+_UNLIMITED = 1 << 62
 
 
 class _Encoder:
@@ -28,37 +30,67 @@ class _Encoder:
 
 
 class _Decoder:
+    """Bounded brotli decoding (``output_buffer_limit``, brotli 1.2 and later).
+
+    Older brotli has no output limit; then input is fed in slices of 64 bytes, which
+    bounds memory in practice but not for every crafted body: install brotli 1.2 or later.
+    """
+
     def __init__(self, brotli: Any) -> None:  # noqa: ANN401
         self._b = brotli
         self._d = brotli.Decompressor()
+        self._limited = hasattr(self._d, "can_accept_more_data")
         self._started = False
+        self._input = b""
+        self._pos = 0
+        self._held = bytearray()  # output beyond what the last call could return
 
-    def decode(self, data: bytes) -> bytes:
-        self._started = True
-        try:
-            return self._d.process(data)  # type: ignore[no-any-return]
-        except self._b.error as exc:
-            raise s3po.CorruptData(f"the body is not valid brotli: {exc}") from exc
+    @property
+    def needs_input(self) -> bool:
+        return (
+            self._pos >= len(self._input)
+            and not self._held
+            and (not self._limited or self._d.can_accept_more_data())
+        )
 
-    def decode_bounded(self, data: bytes, room: int) -> bytes:
-        """Decode, stopping once more than ``room`` bytes came out (a bomb guard)."""
-        self._started = True
-        out = bytearray()
+    def decode(self, data: bytes, max_length: int = -1) -> bytes:
+        if data:
+            self._started = True
+            self._input = self._input[self._pos :] + data if self._pos < len(self._input) else data
+            self._pos = 0
+        budget = _UNLIMITED if max_length < 0 else max_length
+        out = self._held[:budget]
+        del self._held[:budget]
         try:
-            chunk = self._d.process(data, output_buffer_limit=_STEP)
-            while True:
-                out += chunk
-                if len(out) > room or self._d.can_accept_more_data():
-                    break
-                chunk = self._d.process(b"", output_buffer_limit=_STEP)
+            while len(out) < budget:
+                room = budget - len(out)
+                if not self._limited:
+                    piece = self._input[self._pos : self._pos + _SLICE]
+                    if not piece:
+                        break
+                    self._pos += len(piece)
+                    chunk = self._d.process(piece)
+                else:
+                    piece = b""
+                    if self._d.can_accept_more_data():
+                        piece = self._input[self._pos :]
+                        self._input, self._pos = b"", 0
+                    if not piece and (not self._started or self._d.is_finished()):
+                        break
+                    chunk = self._d.process(piece, output_buffer_limit=min(room, _STEP))
+                    if not chunk and not piece:
+                        break
+                out += chunk[:room]
+                self._held += chunk[room:]
         except self._b.error as exc:
             raise s3po.CorruptData(f"the body is not valid brotli: {exc}") from exc
         return bytes(out)
 
     def flush(self) -> bytes:
+        rest = self.decode(b"")
         if self._started and not self._d.is_finished():
             raise s3po.CorruptData("the brotli body ended early (truncated)")
-        return b""
+        return rest
 
 
 class BrotliCodec:

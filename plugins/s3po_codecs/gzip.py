@@ -42,31 +42,52 @@ class _Encoder:
 
 
 class _Decoder:
+    """Bounded gzip decoding (zlib ``max_length``), member after member."""
+
     def __init__(self, module: ModuleType) -> None:
         self._module = module
         self._d: Any = module.decompressobj(_WBITS)
-        self._started = False
+        self._tail = b""
+        self._started = False  # inside a member that has not ended
 
-    def decode(self, data: bytes) -> bytes:
-        out = []
+    @property
+    def needs_input(self) -> bool:
+        return not self._tail
+
+    def decode(self, data: bytes, max_length: int = -1) -> bytes:
+        data = self._tail + data if self._tail else data
+        self._tail = b""
+        out: list[bytes] = []
+        room = max_length  # negative: no limit
         try:
-            while data:
-                self._started = True
-                out.append(self._d.decompress(data))
-                if not self._d.eof:
+            while data or (self._started and room != 0):
+                if room == 0:
+                    self._tail = data
                     break
-                # Another gzip member may follow (concatenated streams are valid gzip).
-                data = self._d.unused_data
-                self._d = self._module.decompressobj(_WBITS)
-                self._started = False
+                self._started = True
+                chunk = self._d.decompress(data, max(room, 0))  # 0 means no limit to zlib
+                out.append(chunk)
+                if room > 0:
+                    room -= len(chunk)
+                if self._d.eof:
+                    # Another gzip member may follow (concatenated members are valid gzip).
+                    data = self._d.unused_data
+                    self._d = self._module.decompressobj(_WBITS)
+                    self._started = False
+                    continue
+                data = self._d.unconsumed_tail
+                if not data or not chunk:
+                    self._tail = data
+                    break
         except self._module.error as exc:
             raise s3po.CorruptData(f"the body is not valid gzip: {exc}") from exc
         return b"".join(out)
 
     def flush(self) -> bytes:
-        if self._started and not self._d.eof:
+        rest = self.decode(b"") if self._tail or self._started else b""
+        if self._started:
             raise s3po.CorruptData("the gzip body ended before its end marker (truncated)")
-        return b""
+        return rest
 
 
 class GzipCodec:

@@ -27,31 +27,189 @@ class _Encoder:
         return self._c.flush()  # type: ignore[no-any-return]
 
 
+_MAGIC = b"\x28\xb5\x2f\xfd"
+_SKIPPABLE = b"\x50\x2a\x4d\x18"  # 0x184D2A5?, little-endian: any low nibble
+_BLOCK_MAX = 128 * 1024  # no block decodes to more (RFC 8878, Block_Maximum_Size)
+_UNLIMITED = 1 << 62
+
+# What the next bytes of the body are.
+_FRAME_MAGIC, _SKIP_SIZE, _SKIP_BODY, _FHD, _FRAME_HEADER = range(5)
+_BLOCK_HEADER, _BLOCK_BODY, _CHECKSUM, _OPAQUE = range(5, 9)
+_HEADERS = (_FRAME_MAGIC, _SKIP_SIZE, _FHD, _FRAME_HEADER, _BLOCK_HEADER)
+_RAW, _RLE, _COMPRESSED = 0, 1, 2
+
+
+class _Frames:
+    """Follows a zstd body frame by frame and block by block (RFC 8878 section 3.1).
+
+    zstandard's streaming decoder has no output limit, but a block never decodes to more
+    than 128 KiB; feeding it whole blocks up to a budget bounds each call's output. This
+    only reads headers; zstandard still checks everything. Bytes it cannot follow (not a
+    zstd frame) are fed as they are, and zstandard reports them.
+    """
+
+    def __init__(self) -> None:
+        self.state = _FRAME_MAGIC
+        self.need = 4  # bytes left in the current part
+        self.header = bytearray()
+        self._checksum = False
+        self._last = False
+        self._kind = _RAW
+        self._block_size = 0
+
+    @property
+    def at_boundary(self) -> bool:
+        """Between frames (nothing of a frame has been seen, or the last one ended)."""
+        return self.state == _FRAME_MAGIC and not self.header
+
+    def plan(self, data: memoryview, budget: int, *, must_progress: bool) -> tuple[int, bool]:
+        """Return how many bytes of ``data`` to feed, and whether they end a frame.
+
+        The bytes fed decode to at most ``budget`` bytes, or to one block if
+        ``must_progress`` and the next block alone is larger.
+        """
+        pos, spent = 0, 0
+        while pos < len(data):
+            if self.state == _OPAQUE:
+                return len(data), False
+            take = min(self.need, len(data) - pos)
+            if self.state == _BLOCK_BODY and self._kind == _RAW:
+                take = min(take, budget - spent)  # stored bytes: output is input
+                if take <= 0:
+                    return pos, False
+                spent += take
+            elif self.state == _BLOCK_BODY and take == self.need:
+                cost = self._block_size if self._kind == _RLE else _BLOCK_MAX
+                if spent + cost > budget and (spent or not must_progress):
+                    # Feed all of the block but its last byte; it completes next time.
+                    pos += take - 1
+                    self.need -= take - 1
+                    return pos, False
+                spent += cost
+            elif self.state in _HEADERS:
+                self.header += data[pos : pos + take]
+            pos += take
+            self.need -= take
+            if self.need:
+                break
+            if self._advance():
+                return pos, True
+        return pos, False
+
+    def _advance(self) -> bool:  # noqa: C901, PLR0911, PLR0912 - one branch per part of the format
+        """The current part is complete: move to the next; True when a frame ended."""
+        header, state = bytes(self.header), self.state
+        self.header.clear()
+        if state == _FRAME_MAGIC:
+            if header == _MAGIC:
+                self.state, self.need = _FHD, 1
+            elif header[0] & 0xF0 == _SKIPPABLE[0] and header[1:] == _SKIPPABLE[1:]:
+                self.state, self.need = _SKIP_SIZE, 4
+            else:
+                self.state = _OPAQUE
+        elif state == _SKIP_SIZE:
+            self.state, self.need = _SKIP_BODY, int.from_bytes(header, "little")
+            if not self.need:
+                return self._frame_ended()
+        elif state == _SKIP_BODY:
+            return self._frame_ended()
+        elif state == _FHD:
+            fhd = header[0]
+            single = bool(fhd & 0x20)
+            self._checksum = bool(fhd & 0x04)
+            fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+            rest = (0 if single else 1) + (0, 1, 2, 4)[fhd & 0x03] + fcs
+            self.state, self.need = _FRAME_HEADER, rest
+            if not rest:
+                self.state, self.need = _BLOCK_HEADER, 3
+        elif state == _FRAME_HEADER:
+            self.state, self.need = _BLOCK_HEADER, 3
+        elif state == _BLOCK_HEADER:
+            value = int.from_bytes(header, "little")
+            self._last = bool(value & 1)
+            self._kind = (value >> 1) & 3
+            self._block_size = value >> 3
+            if self._kind > _COMPRESSED:
+                self.state = _OPAQUE
+                return False
+            self.state = _BLOCK_BODY
+            self.need = 1 if self._kind == _RLE else self._block_size
+            if not self.need:
+                return self._block_ended()
+        elif state == _BLOCK_BODY:
+            return self._block_ended()
+        elif state == _CHECKSUM:
+            return self._frame_ended()
+        return False
+
+    def _block_ended(self) -> bool:
+        if not self._last:
+            self.state, self.need = _BLOCK_HEADER, 3
+            return False
+        if self._checksum:
+            self.state, self.need = _CHECKSUM, 4
+            return False
+        return self._frame_ended()
+
+    def _frame_ended(self) -> bool:
+        self.state, self.need = _FRAME_MAGIC, 4
+        return True
+
+
 class _Decoder:
+    """Bounded zstd decoding, frame after frame; output per call at most ``max_length``."""
+
     def __init__(self, zstandard: Any) -> None:  # noqa: ANN401
         self._z = zstandard
-        self._d = zstandard.ZstdDecompressor().decompressobj()
-        self._pending = False
+        self._d: Any = None  # the current frame's decompressor
+        self._frames = _Frames()
+        self._input = b""
+        self._pos = 0
+        self._held = bytearray()  # output beyond what the last call could return
 
-    def decode(self, data: bytes) -> bytes:
-        out = []
+    @property
+    def needs_input(self) -> bool:
+        return self._pos >= len(self._input) and not self._held
+
+    def decode(self, data: bytes, max_length: int = -1) -> bytes:
+        if data:
+            self._input = self._input[self._pos :] + data if self._pos < len(self._input) else data
+            self._pos = 0
+        budget = _UNLIMITED if max_length < 0 else max_length
+        out = self._held[:budget]
+        del self._held[:budget]
+        view = memoryview(self._input)
         try:
-            while data:
-                self._pending = True
-                out.append(self._d.decompress(data))
-                if not self._d.eof:
+            while len(out) < budget and self._pos < len(view):
+                n, frame_ended = self._frames.plan(
+                    view[self._pos :], budget - len(out), must_progress=not out
+                )
+                if not n:
                     break
-                data = self._d.unused_data
-                self._d = self._z.ZstdDecompressor().decompressobj()
-                self._pending = False
+                if self._d is None:
+                    self._d = self._z.ZstdDecompressor().decompressobj()
+                chunk = self._d.decompress(view[self._pos : self._pos + n])
+                self._pos += n
+                room = budget - len(out)
+                out += chunk[:room]
+                self._held += chunk[room:]
+                if frame_ended != bool(self._d.eof) or self._d.unused_data:
+                    raise s3po.CorruptData("the body is not valid zstd: a frame ends wrongly")
+                if frame_ended:
+                    self._d = None
         except self._z.ZstdError as exc:
             raise s3po.CorruptData(f"the body is not valid zstd: {exc}") from exc
-        return b"".join(out)
+        finally:
+            view.release()
+        if self._pos >= len(self._input):
+            self._input, self._pos = b"", 0
+        return bytes(out)
 
     def flush(self) -> bytes:
-        if self._pending and not self._d.eof:
+        rest = self.decode(b"")
+        if not self._frames.at_boundary or self._d is not None:
             raise s3po.CorruptData("the zstd body ended before its last frame did (truncated)")
-        return b""
+        return rest
 
 
 class ZstdCodec:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions as bce
 import botocore.response
 import urllib3.exceptions
+import urllib3.response
 
 import s3po
 from s3po import Body
@@ -182,6 +183,19 @@ def _by_status(status: int, key: str | None) -> tuple[type[s3po.BackendError], s
     return s3po.BackendError, "the server refused the request; see its message"
 
 
+def _never_decode(stream: StreamingBody) -> None:
+    """Make urllib3 hand over the stored bytes, whatever the Content-Encoding says.
+
+    botocore already reads with ``decode_content=False``, but urllib3 still builds its
+    decoders on the first read and refuses more than five stacked encodings there with
+    its own ``DecodeError``. s3po decodes bodies itself (bounded, in the codec layer), so
+    this response gets no decoders at all.
+    """
+    raw = getattr(stream, "_raw_stream", None)  # botocore keeps the urllib3 response here
+    if isinstance(raw, urllib3.response.BaseHTTPResponse):
+        raw.CONTENT_DECODERS = []
+
+
 class StreamBody(Body):
     """An object's body streaming from botocore, with read errors made transient.
 
@@ -206,6 +220,7 @@ class StreamBody(Body):
     ) -> None:
         """Wrap ``stream``, which holds ``skip + length`` bytes or more."""
         super().__init__()
+        _never_decode(stream)
         self._stream = stream
         self._remaining = length
         self._skip = skip

@@ -14,7 +14,13 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from s3po._types import BytesBody, ForwardingBackend, GetResult, UploadBody
-from s3po.codecs import DecodingBody, EncodingReader
+from s3po.codecs import (
+    DEFAULT_EXPANSION_RATIO,
+    MAX_ENCODING_LAYERS,
+    DecodingBody,
+    EncodingReader,
+    too_many_layers,
+)
 from s3po.errors import UnknownCodec
 
 if TYPE_CHECKING:
@@ -50,6 +56,9 @@ class CodecLayer(ForwardingBackend):
         level: Compression level, or None for the codec's default.
         decompress: Undo Content-Encoding on whole-object downloads.
         max_decompressed_size: Refuse to decode beyond this many bytes.
+        max_expansion_ratio: Refuse, when the whole content is read into memory, to decode
+            beyond this many times the stored size (see :class:`~s3po.codecs.DecodingBody`);
+            None turns it off.
 
     .. versionadded:: 0.1.0
     """
@@ -63,6 +72,7 @@ class CodecLayer(ForwardingBackend):
         level: int | None = None,
         decompress: bool = True,
         max_decompressed_size: int | None = None,
+        max_expansion_ratio: float | None = DEFAULT_EXPANSION_RATIO,
     ) -> None:
         """Wrap ``inner``; raises UnknownCodec at once if ``compress`` is not installed."""
         super().__init__(inner)
@@ -71,6 +81,7 @@ class CodecLayer(ForwardingBackend):
         self.level = level
         self.decompress = decompress
         self.max_decompressed_size = max_decompressed_size
+        self.max_expansion_ratio = max_expansion_ratio
 
     def put(
         self,
@@ -109,13 +120,24 @@ class CodecLayer(ForwardingBackend):
         end: int | None = None,
         if_match: str | None = None,
     ) -> GetResult:
-        """Decode a whole-object download; ranged reads return stored bytes."""
+        """Decode a whole-object download; ranged reads return stored bytes.
+
+        Raises:
+            CorruptData: More than :data:`~s3po.codecs.MAX_ENCODING_LAYERS` codecs are
+                stacked (the bytes are still readable with ``decompress=False``).
+            UnknownCodec: No installed codec decodes one of the tokens.
+        """
         result = self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
         if not self.decompress or start != 0 or end is not None:
             return result
         tokens = encoding_tokens(result.info.headers.content_encoding)
         if not tokens:
             return result
+        if len(tokens) > MAX_ENCODING_LAYERS:
+            result.body.close()
+            raise too_many_layers(
+                len(tokens), result.info.headers.content_encoding, bucket=bucket, key=key
+            )
         try:
             decoders = [self.codecs.get(token).decoder() for token in reversed(tokens)]
         except UnknownCodec as exc:
@@ -135,5 +157,7 @@ class CodecLayer(ForwardingBackend):
                 bucket=bucket,
                 key=key,
                 limit=self.max_decompressed_size,
+                max_expansion_ratio=self.max_expansion_ratio,
+                stored_size=result.info.size,
             )
         return GetResult(info=result.info, body=body, start=0, end=result.end)
