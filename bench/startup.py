@@ -30,7 +30,7 @@ def _s3po(backend: str, endpoint: str, key: str, secret: str) -> tuple[float, ob
     return imported, lambda: conn.upload_string(BUCKET, f"startup/{backend}", b"x" * 4096)
 
 
-def _boto3(_: str, endpoint: str, key: str, secret: str) -> tuple[float, object]:
+def _boto3(endpoint: str, key: str, secret: str) -> tuple[float, object]:
     started = time.perf_counter()
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
@@ -47,7 +47,7 @@ def _boto3(_: str, endpoint: str, key: str, secret: str) -> tuple[float, object]
     return imported, lambda: client.put_object(Bucket=BUCKET, Key="startup/boto3", Body=b"x" * 4096)
 
 
-def _crt(_: str, endpoint: str, key: str, secret: str) -> tuple[float, object]:
+def _crt(endpoint: str, key: str, secret: str) -> tuple[float, object]:
     started = time.perf_counter()
     import io  # noqa: PLC0415
 
@@ -78,7 +78,7 @@ def _crt(_: str, endpoint: str, key: str, secret: str) -> tuple[float, object]:
     return imported, lambda: manager.upload(io.BytesIO(b"x" * 4096), BUCKET, "startup/crt").result()
 
 
-def _obstore(_: str, endpoint: str, key: str, secret: str) -> tuple[float, object]:
+def _obstore(endpoint: str, key: str, secret: str) -> tuple[float, object]:
     started = time.perf_counter()
     import obstore  # noqa: PLC0415
     from obstore.store import S3Store  # noqa: PLC0415
