@@ -56,6 +56,13 @@ def package(frame: str) -> str:
     parts = Path(where).parts
     if not parts:
         return where
+    # speedscope output keeps more of the path: skip to what follows the last
+    # site-packages or python3.X folder.
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] in ("site-packages", "dist-packages") or re.fullmatch(
+            r"python3\.\d+", parts[i]
+        ):
+            return parts[i + 1].removesuffix(".py")
     if parts[0] == "/":  # not under sys.path: name it by its folder
         return parts[-2] if len(parts) > 2 else where
     return parts[0].removesuffix(".py")
@@ -75,28 +82,38 @@ def read(profile: Path) -> list[tuple[list[str], int]]:
 
 
 def _speedscope(data: dict) -> list[tuple[list[str], int]]:  # type: ignore[type-arg]
+    """Speedscope's sampled profiles (one per thread); py-spy weighs samples in seconds."""
     frames = [
         f"{f['name']} ({f.get('file', '?')}:{f.get('line', 0)})" for f in data["shared"]["frames"]
     ]
+    sampled = [p for p in data["profiles"] if p.get("type") == "sampled"]
+    weights = [w for p in sampled for w in p["weights"] if w > 0]
+    interval = min(weights, default=1)  # one sample's weight: counts, as in the raw format
     stacks = []
-    for prof in data["profiles"]:
-        if prof.get("type") != "sampled":
-            continue
+    for prof in sampled:
         for sample, weight in zip(prof["samples"], prof["weights"], strict=True):
-            stacks.append(([frames[i] for i in sample], int(weight)))
+            stacks.append(([frames[i] for i in sample], round(weight / interval)))
     return stacks
+
+
+_WORKER_MAIN = re.compile(r"^<module> \((?:.*/)?worker\.py")
+_WORKER_RUN = re.compile(r"^run \((?:.*/)?worker\.py")
+_WORKER_SETUP = re.compile(r"\.__init__ \((?:.*/)?worker\.py")
 
 
 def transfer_only(stack: list[str]) -> bool:
     """Whether a bench/worker.py stack is part of the timed transfer, not set-up.
 
-    Set-up is the imports at the top of worker.py and the client's construction (a
-    ``__init__`` called from worker.py); the transfer is ``run`` and every worker thread.
+    Set-up is what worker.py's main thread does outside ``run`` (the imports at the top,
+    writing the result) and the client's construction (a ``__init__`` in worker.py).
+    Every other thread (pool threads, and native threads calling back into Python, as
+    awscrt's do) is the transfer.
     """
-    joined = ";".join(stack)
-    if "Thread._bootstrap" in joined:
+    if not stack or not _WORKER_MAIN.match(stack[0]):
         return True
-    return "run (worker.py" in joined and ".__init__ (worker.py" not in joined
+    return any(_WORKER_RUN.match(f) for f in stack) and not any(
+        _WORKER_SETUP.search(f) for f in stack
+    )
 
 
 def summarize(
