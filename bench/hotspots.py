@@ -4,6 +4,7 @@
     .venv/bin/python bench/hotspots.py large get --client boto3 --quick
     .venv/bin/python bench/hotspots.py small put --gil           # only samples holding the GIL
     .venv/bin/python bench/hotspots.py small get --format speedscope   # for speedscope.app
+    .venv/bin/python bench/hotspots.py startup init --client s3po      # import + Connection
     .venv/bin/python bench/topframes.py bench/results/profile-s3po-small-put.txt   # re-read
 
 The measured run is a bench/worker.py process recorded by ``py-spy record``; a ``get`` first
@@ -31,20 +32,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run
 import servers
+import startup
 import topframes
 import worker
 from workloads import workloads
 
 HERE = Path(__file__).resolve().parent
-#: Workload kinds whose runs are bench/worker.py processes.
-PROFILED = ("file", "many", "local")
+#: Workload kinds whose runs are Python processes of the bench's own (worker.py, startup.py).
+PROFILED = ("file", "many", "local", "startup")
 
 
 def main() -> int:
     """Record the chosen run under py-spy and print where its samples fall."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("workload")
-    parser.add_argument("phase", choices=("put", "get"))
+    parser.add_argument("phase", choices=("put", "get", "init"))
     parser.add_argument("--client", default="s3po")
     parser.add_argument("--server", choices=("weed", "moto"), default="weed")
     parser.add_argument("--quick", action="store_true", help="the quick sizes")
@@ -55,12 +57,14 @@ def main() -> int:
     parser.add_argument("--format", choices=("raw", "speedscope"), default="raw")
     parser.add_argument("--setup", action="store_true", help="count imports and client set-up too")
     args = parser.parse_args()
-    if args.client not in worker.CLIENTS:
-        sys.exit(f"{args.client} is not a bench/worker.py client: {', '.join(worker.CLIENTS)}")
     runnable = {w.name: w for w in workloads(quick=args.quick) if w.kind in PROFILED}
     if args.workload not in runnable:
-        sys.exit(f"profile one of {', '.join(runnable)} (the others run no worker)")
+        sys.exit(f"profile one of {', '.join(runnable)} (the others run no Python of ours)")
     chosen = runnable[args.workload]
+    if args.client not in chosen.clients or args.client not in (*worker.CLIENTS, *startup.MAKERS):
+        sys.exit(f"{args.workload} profiles one of {', '.join(chosen.clients)} except s5cmd")
+    if args.phase not in chosen.phases:
+        sys.exit(f"{args.workload} has the phases {', '.join(chosen.phases)}")
     spy = Path(sys.executable).with_name("py-spy")
     name = f"profile-{args.client}-{args.workload}-{args.phase}{'-gil' if args.gil else ''}"
     suffix = ".txt" if args.format == "raw" else ".speedscope.json"
@@ -75,15 +79,20 @@ def main() -> int:
         if args.phase == "get":
             worker.run(bench.job(args.client, "put", server, chosen))
         job_file, result_file = Path(tmp, "job.json"), Path(tmp, "result.json")
-        job_file.write_text(json.dumps(bench.job(args.client, args.phase, server, chosen)))
+        if chosen.kind == "startup" and server is not None:
+            target = [str(HERE / "startup.py"), args.client, server.endpoint_url]
+            target += [servers.ACCESS_KEY, servers.SECRET_KEY, str(result_file)]
+        else:
+            job_file.write_text(json.dumps(bench.job(args.client, args.phase, server, chosen)))
+            target = [str(HERE / "worker.py"), str(job_file), str(result_file)]
         cmd = [str(spy), "record", "--format", args.format, "-o", str(collapsed)]
         cmd += ["-r", str(args.rate)]
         cmd += ["--gil"] if args.gil else []
         cmd += ["--idle"] if args.idle else []
-        cmd += ["--", sys.executable, str(HERE / "worker.py"), str(job_file), str(result_file)]
+        cmd += ["--", sys.executable, *target]
         subprocess.run(cmd, check=True, capture_output=True)
         result = json.loads(result_file.read_text())
-    keep = None if args.setup else topframes.transfer_only
+    keep = None if args.setup or chosen.kind == "startup" else topframes.transfer_only
     print(topframes.summarize(topframes.read(collapsed), args.top, keep=keep))
     print(f"\nrun: {result}\nprofile: {collapsed}")
     return 0

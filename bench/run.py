@@ -1,8 +1,10 @@
 """s3po benchmark harness: ``make bench`` (or ``.venv/bin/python bench/run.py --help``).
 
-Every measured run is a fresh process (bench/worker.py, or the CLI itself), so each one's
-peak RSS is its own (VmHWM). Clients alternate within each repetition (A B C, then
-B C A, ...) so drifting machine load spreads over all of them; the median is reported.
+Every measured run is a fresh process (bench/worker.py, bench/startup.py, or the CLI or
+s5cmd itself), so each one's peak RSS is its own: a Python run reports its VmHWM, and a
+command's is its ``ru_maxrss`` through GNU time (bench/tools.py). Clients alternate within
+each repetition (A B C, then B C A, ...) so drifting machine load spreads over all of them;
+the median is reported.
 """
 
 from __future__ import annotations
