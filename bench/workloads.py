@@ -11,10 +11,18 @@ from pathlib import Path
 KIB = 1024
 MIB = 1024 * 1024
 
-#: Clients measured against an S3 server, in the order they alternate.
-S3_CLIENTS = ("s3po", "s3po-tuned", "s3po-obstore", "boto3", "boto3-tuned", "s3fs", "obstore")
-CLI_CLIENTS = ("s3po-cli", "aws-cli")
+#: Clients measured against an S3 server, in the order they alternate. ``crt`` is
+#: s3transfer's CRTTransferManager over awscrt; ``s5cmd`` is the Go binary, run as its own
+#: process (bench/tools.py), so its figures include its start-up (a few ms).
+S3_CLIENTS = ("s3po", "s3po-tuned", "s3po-obstore", "boto3", "boto3-tuned", "crt", "s3fs")
+S3_CLIENTS += ("obstore", "s5cmd")
+CLI_CLIENTS = ("s3po-cli", "aws-cli", "s5cmd")
+#: One small file: ``python`` is the interpreter starting and exiting, the floor under any
+#: Python CLI.
+CLI_ONE_CLIENTS = (*CLI_CLIENTS, "python")
 LOCAL_CLIENTS = ("s3po-local", "s3po-local-lean", "copyfile", "copyfile-fsync")
+#: Import + client construction in a fresh interpreter (bench/startup.py).
+STARTUP_CLIENTS = ("s3po", "s3po-obstore", "boto3", "crt", "obstore")
 
 #: s3po-tuned and boto3-tuned both use these.
 TUNED_PART_SIZE = 16 * MIB
@@ -29,8 +37,12 @@ class Workload:
     """One thing to move, up (put) then down (get).
 
     kind is ``file`` (one object from/to a file), ``many`` (count objects from memory,
-    WIDTH at once), ``cli`` (a folder of count files through each CLI) or ``local``
-    (s3po's local backend against shutil.copyfile, no server).
+    WIDTH at once), ``cli`` (a folder of count files through each CLI, or with count 1 one
+    file, not recursive), ``startup`` (import + client construction, no transfer) or
+    ``local`` (s3po's local backend against shutil.copyfile, no server).
+
+    unit is a rate (``MB/s``, ``obj/s``, ``files/s``: higher is better) or ``ms`` (wall
+    time per run: lower is better).
     """
 
     name: str
@@ -46,12 +58,27 @@ class Workload:
     @property
     def clients(self) -> tuple[str, ...]:
         """Which clients this workload runs."""
-        return {"cli": CLI_CLIENTS, "local": LOCAL_CLIENTS}.get(self.kind, S3_CLIENTS)
+        if self.kind == "cli":
+            return CLI_ONE_CLIENTS if self.count == 1 else CLI_CLIENTS
+        return {"local": LOCAL_CLIENTS, "startup": STARTUP_CLIENTS}.get(self.kind, S3_CLIENTS)
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The phases measured, in order (``get`` reads what ``put`` stored)."""
+        return ("init",) if self.kind == "startup" else ("put", "get")
 
     @property
     def needs_server(self) -> bool:
-        """Whether this workload talks to an S3 server."""
+        """Whether this workload talks to an S3 server (start-up builds clients for one)."""
         return self.kind != "local"
+
+    def value(self, run: dict[str, float]) -> float:
+        """One run's figure in this workload's unit."""
+        if self.unit == "ms":
+            return 1000 * run["seconds"]
+        if self.unit in ("obj/s", "files/s"):
+            return run["objects"] / run["seconds"]
+        return run["bytes"] / 1e6 / run["seconds"]
 
 
 def workloads(*, quick: bool) -> list[Workload]:
@@ -99,6 +126,32 @@ def workloads(*, quick: bool) -> list[Workload]:
             medium_count,
             baseline="aws-cli",
             about=f"a folder of {medium_count} files of 1 MiB, recursive copy, wall time",
+        ),
+        Workload(
+            "cli-small",
+            "cli",
+            4 * KIB,
+            small_count,
+            unit="files/s",
+            baseline="s5cmd",
+            about=f"a folder of {small_count} files of 4 KiB, recursive copy, wall time",
+        ),
+        Workload(
+            "cli-one",
+            "cli",
+            4 * KIB,
+            1,
+            unit="ms",
+            baseline="s5cmd",
+            about="one 4 KiB file, wall time of the whole command (start-up included)",
+        ),
+        Workload(
+            "startup",
+            "startup",
+            0,
+            unit="ms",
+            baseline="boto3",
+            about="import + Connection/client construction in a fresh interpreter",
         ),
         Workload(
             "local",
