@@ -238,11 +238,20 @@ class VerifyingBody(Body):
         return data
 
     def readall(self) -> bytes:
-        """Read to the end, verifying."""
-        chunks = []
-        while chunk := self.read(_PIPELINE_MIN):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """Read to the end, verifying.
+
+        The source's own ``readall`` is used, so a layer below that guards whole reads
+        (the codec layer's expansion limit) sees this one as a whole read too.
+        """
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        data = self._source.readall()
+        self._digest.update(data)
+        if not self._checked:
+            self._checked = True
+            _require(self._expected, self._digest.hexdigest(), self._bucket, self._key)
+        return data
 
     def close(self) -> None:
         """Close the source."""

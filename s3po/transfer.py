@@ -315,6 +315,7 @@ class Transfer:
             level=cfg.compress_level,
             decompress=cfg.decompress,
             max_decompressed_size=cfg.max_decompressed_size,
+            max_expansion_ratio=cfg.max_expansion_ratio,
         )
         for middleware in reversed(cfg.middleware):
             layer = middleware(layer)

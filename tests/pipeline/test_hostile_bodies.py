@@ -149,10 +149,6 @@ def test_in_memory_guard_is_on_by_default_and_streaming_is_never_refused(
     assert sink.count == len(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Transfer.stack does not pass TransferConfig.max_expansion_ratio to CodecLayer yet",
-)
 def test_in_memory_guard_is_configurable(make_conn: Callable[..., s3po.Connection]) -> None:
     data = bytes(80 * MIB)
     relaxed = make_conn(config=s3po.TransferConfig(max_expansion_ratio=None))
@@ -165,11 +161,6 @@ def test_in_memory_guard_is_configurable(make_conn: Callable[..., s3po.Connectio
         strict.download_bytes("bucket", "text")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VerifyingBody.readall reads its source in pieces, so the in-memory guard "
-    "does not see a readall when the object carries an s3po checksum",
-)
 def test_in_memory_guard_applies_to_objects_with_a_checksum(conn: s3po.Connection) -> None:
     data = bytes(80 * MIB)
     conn.upload_string("bucket", "zeros", data, compress="zstd")  # stores s3po-xxh128
