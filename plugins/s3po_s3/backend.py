@@ -287,8 +287,12 @@ class S3Backend:
             raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
         except bce.BotoCoreError as exc:
             raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
-        length = response["ContentLength"]
         match = CONTENT_RANGE.fullmatch(response.get("ContentRange") or "")
+        length = response.get("ContentLength")
+        if length is None:  # a chunked answer: its size comes from the range, or a HEAD
+            length = (
+                int(match[2]) + 1 - int(match[1]) if match else self._size_of(response, bucket, key)
+            )
         if match:
             lo, hi = int(match[1]), int(match[2]) + 1
             total = int(match[3]) if match[3] != "*" else hi
@@ -314,6 +318,24 @@ class S3Backend:
             where=self._where,
         )
         return GetResult(info=info, body=body, start=first, end=max(stop, first))
+
+    def _size_of(self, response: Any, bucket: str, key: str) -> int:  # noqa: ANN401
+        """The size of the object a GET answered without Content-Length, by a HEAD.
+
+        The HEAD must describe the same version (ETag), or the body could not be checked
+        for length; a mismatch is transient, so the GET is made again.
+        """
+        info = self.head(bucket, key)
+        if info.etag != unquote(response.get("ETag")):
+            response["Body"].close()
+            raise s3po.TransientError(
+                f"get s3://{bucket}/{key}: the object changed between the GET (no "
+                "Content-Length) and the HEAD that sized it",
+                bucket=bucket,
+                key=key,
+                backend=self.name,
+            )
+        return info.size
 
     def put(
         self,
