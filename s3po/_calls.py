@@ -12,32 +12,43 @@ from __future__ import annotations
 import builtins
 import codecs
 import dataclasses
-import difflib
-import functools
-import inspect
 import io
 import os
 import pathlib
-import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeAlias, TypeVar, overload
 
 from s3po._headers import parse_headers
+from s3po._options import (
+    Direct,
+    DownloadOptions,
+    DownloadStringOptions,
+    DownloadToOptions,
+    Handled,
+    UploadFileOptions,
+    UploadOptions,
+    check_options,
+    seed_keywords,
+)
 from s3po._types import Headers
-from s3po.errors import CorruptData, InvalidRequest, NotFound, UnknownArgument
+from s3po.errors import CorruptData, InvalidRequest, NotFound
 from s3po.validation import check_bucket, check_key
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     from s3po._scope import Scope
     from s3po._types import CommonPrefix, ObjectInfo
     from s3po.batch import Handle
     from s3po.config import TransferConfig
-    from s3po.connection import Connection
-    from s3po.transfer import DownloadResult, Progress, UploadResult
+    from s3po.transfer import DownloadResult, Progress, Transfer, UploadResult
 
-__all__ = ["Calls"]
+__all__ = ["Calls", "CallsOf", "Defaults", "Owner"]
 
 T = TypeVar("T")
+#: :class:`~s3po._options.Direct` or :class:`~s3po._options.Handled`: what the calls return.
+M = TypeVar("M", Direct, Handled)
 
 
 class _Unset:
@@ -48,39 +59,37 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-def _background_flag(
-    background: bool, legacy: dict[str, Any], op: str, stacklevel: int = 3
-) -> bool:
-    """Accept the seed API's ``async=`` (a reserved word) as a deprecated alias.
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """A Connection's defaults for ``upload_file(delete=)`` and every call's ``callback``."""
 
-    Raises:
-        UnknownArgument: Any other keyword in ``legacy``, with the nearest one ``op`` takes.
-    """
-    if "async" in legacy:
-        warnings.warn(
-            "async= is deprecated (async is a reserved word since Python 3.7); use background=True",
-            DeprecationWarning,
-            stacklevel=stacklevel,
-        )
-        background = bool(legacy.pop("async"))
-    if legacy:
-        accepted = _keywords(op)
-        hints = []
-        for name in sorted(legacy):
-            close = difflib.get_close_matches(name, accepted, n=1)
-            hints.append(f"{name}= (did you mean {close[0]}=?)" if close else f"{name}=")
-        raise UnknownArgument(
-            f"{op}() got unexpected keyword argument(s): {', '.join(hints)}; "
-            f"it takes {', '.join(f'{k}=' for k in accepted)}"
-        )
-    return background
+    delete: bool = False
+    callback: Callable[[Any], object] | None = None
 
 
-@functools.cache
-def _keywords(op: str) -> builtins.list[str]:
-    """The keyword arguments the call ``op`` takes."""
-    parameters = inspect.signature(getattr(Calls, op)).parameters.values()
-    return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
+class Owner(Protocol):
+    """What the calls need from the connection they run on (a Connection is one)."""
+
+    @property
+    def transfer(self) -> Transfer:
+        """The pipeline."""
+
+    @property
+    def defaults(self) -> Defaults:
+        """Defaults of the calls."""
+
+    @property
+    def config(self) -> TransferConfig:
+        """The defaults every call starts from."""
+
+    def config_for(
+        self,
+        *,
+        compress: str | None = ...,
+        retries: int | None = ...,
+        decompress: bool | None = ...,
+    ) -> TransferConfig:
+        """The configuration a call with these overrides runs with."""
 
 
 def _charset(content_type: str | None) -> str:
@@ -113,12 +122,20 @@ def _decode(data: bytes, charset: str, bucket: str, key: str) -> str:
         ) from exc
 
 
-class Calls:
-    """Every transfer call, in both spellings; subclasses decide where calls run."""
+class CallsOf(Generic[M]):
+    """Every transfer call, in both spellings; subclasses decide where calls run.
 
-    _conn: Connection
+    ``M`` types what a call returns: with :class:`Direct` (a Connection) the result, or a
+    :class:`~s3po.Handle` to it with ``background=True``; with :class:`Handled` (a Batch)
+    always a Handle. The overloads of each call say so once, here.
+    """
+
     #: Shared byte budget and cancel switch (set by Batch).
     _scope: Scope | None = None
+
+    @property
+    def _conn(self) -> Owner:
+        raise NotImplementedError
 
     def _dispatch(
         self,
@@ -134,6 +151,47 @@ class Calls:
 
     # -- uploads --------------------------------------------------------------------------
 
+    @overload
+    def upload_string(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: bool = ...,
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_string(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: Literal[True],
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_string(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult: ...
+    @overload
+    def upload_string(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: bool,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult | Handle[UploadResult]: ...
+    @seed_keywords
     def upload_string(
         self,
         bucket: str,
@@ -147,7 +205,6 @@ class Calls:
         callback: Callable[[UploadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
-        **legacy: Any,  # noqa: ANN401
     ) -> UploadResult | Handle[UploadResult]:
         """Upload text (stored as UTF-8) or bytes.
 
@@ -162,14 +219,12 @@ class Calls:
             callback: Called with the :class:`~s3po.UploadResult`.
             background: Return a :class:`~s3po.Handle` at once and upload in the background.
             progress: Called with each number of bytes read.
-            **legacy: ``async=`` (deprecated alias of ``background``).
 
         Returns:
             The :class:`~s3po.UploadResult`, or a handle to it.
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy, "upload_string")
         if not isinstance(data, str | bytes | bytearray | memoryview):
             raise InvalidRequest(f"upload_string takes str or bytes, not {type(data).__name__}")
         parsed = parse_headers(headers, metadata)
@@ -191,6 +246,47 @@ class Calls:
             None,
         )
 
+    @overload
+    def upload_file(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool = ...,
+        **options: Unpack[UploadFileOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_file(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[True],
+        **options: Unpack[UploadFileOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_file(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[UploadFileOptions],
+    ) -> UploadResult: ...
+    @overload
+    def upload_file(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool,
+        **options: Unpack[UploadFileOptions],
+    ) -> UploadResult | Handle[UploadResult]: ...
+    @seed_keywords
     def upload_file(
         self,
         bucket: str,
@@ -205,7 +301,6 @@ class Calls:
         callback: Callable[[UploadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
-        **legacy: Any,  # noqa: ANN401
     ) -> UploadResult | Handle[UploadResult]:
         """Upload a local file, streamed in parts.
 
@@ -228,11 +323,9 @@ class Calls:
             callback: Called with the :class:`~s3po.UploadResult`.
             background: Return a :class:`~s3po.Handle` at once.
             progress: Called with each number of bytes read.
-            **legacy: ``async=`` (deprecated alias of ``background``).
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy, "upload_file")
         file = pathlib.Path(path)
         if not file.exists():
             raise InvalidRequest(f"{file} does not exist")
@@ -253,6 +346,47 @@ class Calls:
             file if delete else None,
         )
 
+    @overload
+    def upload_fileobj(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool = ...,
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_fileobj(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[True],
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_fileobj(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult: ...
+    @overload
+    def upload_fileobj(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult | Handle[UploadResult]: ...
+    @seed_keywords
     def upload_fileobj(
         self,
         bucket: str,
@@ -266,7 +400,6 @@ class Calls:
         callback: Callable[[UploadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
-        **legacy: Any,  # noqa: ANN401
     ) -> UploadResult | Handle[UploadResult]:
         """Upload from a binary stream, read in parts, never whole.
 
@@ -275,7 +408,6 @@ class Calls:
 
         .. versionadded:: 0.1.0
         """
-        background = _background_flag(background, legacy, "upload_fileobj")
         if not hasattr(fileobj, "read"):
             raise InvalidRequest(
                 f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}"
@@ -310,6 +442,7 @@ class Calls:
         progress: Progress | None,
         delete_after: pathlib.Path | None,
     ) -> UploadResult | Handle[UploadResult]:
+        check_options(op, compress=None if compress is UNSET else compress, retries=retries)
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
@@ -335,6 +468,43 @@ class Calls:
 
     # -- downloads ------------------------------------------------------------------------
 
+    @overload
+    def download_bytes(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> Handle[bytes]: ...
+    @overload
+    def download_bytes(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> Handle[bytes]: ...
+    @overload
+    def download_bytes(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> bytes: ...
+    @overload
+    def download_bytes(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: bool,
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> bytes | Handle[bytes]: ...
+    @seed_keywords
     def download_bytes(
         self,
         bucket: str,
@@ -344,7 +514,6 @@ class Calls:
         retries: int | None = None,
         callback: Callable[[bytes], object] | None = None,
         background: bool = False,
-        **legacy: Any,  # noqa: ANN401
     ) -> bytes | Handle[bytes]:
         """Download an object's content as bytes, decompressed by its Content-Encoding.
 
@@ -353,13 +522,50 @@ class Calls:
         .. versionadded:: 0.1.0
         """
 
-        def run(conn: Connection, config: TransferConfig) -> bytes:
+        def run(conn: Owner, config: TransferConfig) -> bytes:
             return conn.transfer.read(bucket, key, config=config)
 
         return self._download(
-            "download_bytes", bucket, key, run, decompress, retries, callback, background, legacy
+            "download_bytes", bucket, key, run, decompress, retries, callback, background
         )
 
+    @overload
+    def download_string(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadStringOptions],
+    ) -> Handle[str]: ...
+    @overload
+    def download_string(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadStringOptions],
+    ) -> Handle[str]: ...
+    @overload
+    def download_string(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadStringOptions],
+    ) -> str: ...
+    @overload
+    def download_string(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: bool,
+        **options: Unpack[DownloadStringOptions],
+    ) -> str | Handle[str]: ...
+    @seed_keywords
     def download_string(
         self,
         bucket: str,
@@ -370,7 +576,6 @@ class Calls:
         retries: int | None = None,
         callback: Callable[[str], object] | None = None,
         background: bool = False,
-        **legacy: Any,  # noqa: ANN401
     ) -> str | Handle[str]:
         """Download an object's content as text, decompressed by its Content-Encoding.
 
@@ -391,16 +596,57 @@ class Calls:
             except LookupError:
                 raise InvalidRequest(f"{encoding!r} is not a text encoding Python knows") from None
 
-        def run(conn: Connection, config: TransferConfig) -> str:
+        def run(conn: Owner, config: TransferConfig) -> str:
             with conn.transfer.open(bucket, key, config=config) as result:
                 data = result.body.readall()
                 charset = encoding or _charset(result.info.headers.content_type)
             return _decode(data, charset, bucket, key)
 
         return self._download(
-            "download_string", bucket, key, run, decompress, retries, callback, background, legacy
+            "download_string", bucket, key, run, decompress, retries, callback, background
         )
 
+    @overload
+    def download_file(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_file(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_file(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult: ...
+    @overload
+    def download_file(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult | Handle[DownloadResult]: ...
+    @seed_keywords
     def download_file(
         self,
         bucket: str,
@@ -412,7 +658,6 @@ class Calls:
         callback: Callable[[DownloadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
-        **legacy: Any,  # noqa: ANN401
     ) -> DownloadResult | Handle[DownloadResult]:
         """Download to a file, written atomically (a failure leaves no partial file).
 
@@ -422,13 +667,54 @@ class Calls:
         if target.is_dir():
             raise InvalidRequest(f"{target} is a folder; give the file path to write")
 
-        def run(conn: Connection, config: TransferConfig) -> DownloadResult:
+        def run(conn: Owner, config: TransferConfig) -> DownloadResult:
             return conn.transfer.download(bucket, key, target, config=config, progress=progress)
 
         return self._download(
-            "download_file", bucket, key, run, decompress, retries, callback, background, legacy
+            "download_file", bucket, key, run, decompress, retries, callback, background
         )
 
+    @overload
+    def download_fileobj(
+        self: CallsOf[Handled],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_fileobj(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_fileobj(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult: ...
+    @overload
+    def download_fileobj(
+        self: CallsOf[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult | Handle[DownloadResult]: ...
+    @seed_keywords
     def download_fileobj(
         self,
         bucket: str,
@@ -440,18 +726,17 @@ class Calls:
         callback: Callable[[DownloadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
-        **legacy: Any,  # noqa: ANN401
     ) -> DownloadResult | Handle[DownloadResult]:
         """Download into a binary stream.
 
         .. versionadded:: 0.1.0
         """
 
-        def run(conn: Connection, config: TransferConfig) -> DownloadResult:
+        def run(conn: Owner, config: TransferConfig) -> DownloadResult:
             return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
 
         return self._download(
-            "download_fileobj", bucket, key, run, decompress, retries, callback, background, legacy
+            "download_fileobj", bucket, key, run, decompress, retries, callback, background
         )
 
     def _download(
@@ -459,15 +744,14 @@ class Calls:
         op: str,
         bucket: str,
         key: str,
-        run: Callable[[Connection, TransferConfig], T],
+        run: Callable[[Owner, TransferConfig], T],
         decompress: bool,
         retries: int | None,
         callback: Callable[[T], object] | None,
         background: bool,
-        legacy: dict[str, Any],
     ) -> T | Handle[T]:
         """Check the arguments, then run ``run`` now, in the background, or in the batch."""
-        background = _background_flag(background, legacy, op, stacklevel=4)
+        check_options(op, retries=retries, decompress=decompress)
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
@@ -560,3 +844,7 @@ class Calls:
     downloadFileobj = download_fileobj  # noqa: N815
     listNames = list_names  # noqa: N815
     createBucket = create_bucket  # noqa: N815
+
+
+#: The calls of a front end of either mode (for code that takes a Connection or a Batch).
+Calls: TypeAlias = CallsOf[Any]

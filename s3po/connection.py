@@ -12,11 +12,11 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from s3po._calls import UNSET, Calls
+from s3po._calls import UNSET, CallsOf, Defaults
 from s3po._headers import parse_headers
+from s3po._options import Direct, Handled
 from s3po._scope import ByteBudget, Scope
 from s3po._types import MIB, Backend
 from s3po.batch import BatchProgress, Handle, Runner
@@ -28,10 +28,8 @@ from s3po.transfer import Transfer
 if TYPE_CHECKING:
     import datetime as dt
     from types import TracebackType
-    from typing import IO
 
     from s3po._types import MultipartUpload
-    from s3po.transfer import DownloadResult, UploadResult
 
 __all__ = ["CREDENTIAL_OPTIONS", "DEFAULT_BACKEND_ENV", "Batch", "Connection"]
 
@@ -64,13 +62,11 @@ CREDENTIAL_OPTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Defaults:
-    delete: bool = False
-    callback: Callable[[Any], object] | None = None
+#: Pickles made before 0.3.0 name the defaults by this path.
+_Defaults = Defaults
 
 
-class Connection(Calls):
+class Connection(CallsOf[Direct]):
     """A connection to one storage backend, with defaults for every call.
 
     Args:
@@ -142,7 +138,7 @@ class Connection(Calls):
             cfg = cfg.evolve(**changes)
         if max_background < 1:
             raise ConfigError("max_background must be 1 or more")
-        self.defaults = _Defaults(delete=delete, callback=callback)
+        self.defaults = Defaults(delete=delete, callback=callback)
         self.max_background = max_background
         backend_obj = self._open_backend()
         _check_parts(cfg, backend_obj)
@@ -150,234 +146,6 @@ class Connection(Calls):
         self._runner: Runner | None = None
         self._runner_lock = threading.Lock()
         _LIVE.add(self)
-
-    if TYPE_CHECKING:
-        # background=True returns a Handle; without it, the result itself.
-        @overload
-        def upload_string(
-            self,
-            bucket: str,
-            key: str,
-            data: str | bytes,
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[UploadResult]: ...
-        @overload
-        def upload_string(
-            self,
-            bucket: str,
-            key: str,
-            data: str | bytes,
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> UploadResult: ...
-        @overload
-        def upload_string(
-            self,
-            bucket: str,
-            key: str,
-            data: str | bytes,
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> UploadResult | Handle[UploadResult]: ...
-        def upload_string(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        @overload
-        def upload_file(
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[UploadResult]: ...
-        @overload
-        def upload_file(
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> UploadResult: ...
-        @overload
-        def upload_file(
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> UploadResult | Handle[UploadResult]: ...
-        def upload_file(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        @overload
-        def upload_fileobj(
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[UploadResult]: ...
-        @overload
-        def upload_fileobj(
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> UploadResult: ...
-        @overload
-        def upload_fileobj(
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> UploadResult | Handle[UploadResult]: ...
-        def upload_fileobj(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        @overload
-        def download_string(
-            self,
-            bucket: str,
-            key: str,
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[str]: ...
-        @overload
-        def download_string(
-            self,
-            bucket: str,
-            key: str,
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> str: ...
-        @overload
-        def download_string(
-            self,
-            bucket: str,
-            key: str,
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> str | Handle[str]: ...
-        def download_string(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        @overload
-        def download_bytes(
-            self,
-            bucket: str,
-            key: str,
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[bytes]: ...
-        @overload
-        def download_bytes(
-            self,
-            bucket: str,
-            key: str,
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> bytes: ...
-        @overload
-        def download_bytes(
-            self,
-            bucket: str,
-            key: str,
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> bytes | Handle[bytes]: ...
-        def download_bytes(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        @overload
-        def download_file(
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[DownloadResult]: ...
-        @overload
-        def download_file(
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> DownloadResult: ...
-        @overload
-        def download_file(
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> DownloadResult | Handle[DownloadResult]: ...
-        def download_file(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        @overload
-        def download_fileobj(
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            *,
-            background: Literal[True],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[DownloadResult]: ...
-        @overload
-        def download_fileobj(
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            *,
-            background: Literal[False] = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> DownloadResult: ...
-        @overload
-        def download_fileobj(
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            *,
-            background: bool = ...,
-            **options: Any,  # noqa: ANN401
-        ) -> DownloadResult | Handle[DownloadResult]: ...
-        def download_fileobj(self, *args: Any, **options: Any) -> Any: ...  # noqa: D102
-
-        uploadString = upload_string  # noqa: N815
-        uploadFile = upload_file  # noqa: N815
-        uploadFileobj = upload_fileobj  # noqa: N815
-        downloadString = download_string  # noqa: N815
-        downloadBytes = download_bytes  # noqa: N815
-        downloadFile = download_file  # noqa: N815
-        downloadFileobj = download_fileobj  # noqa: N815
 
     def _open_backend(self) -> Backend:
         spec = self._backend_spec
@@ -390,7 +158,7 @@ class Connection(Calls):
         return spec
 
     @property
-    def _conn(self) -> Connection:  # type: ignore[override]
+    def _conn(self) -> Connection:
         return self
 
     @property
@@ -596,7 +364,7 @@ class Connection(Calls):
         return f"<s3po.Connection backend={self.backend.name!r}>"
 
 
-class Batch(Calls):
+class Batch(CallsOf[Handled]):
     """Concurrent transfers: every call returns a :class:`~s3po.Handle` at once.
 
     Leaving the ``with`` block waits for every transfer; if any failed, one
@@ -605,70 +373,6 @@ class Batch(Calls):
 
     .. versionadded:: 0.1.0
     """
-
-    if TYPE_CHECKING:
-        # Every call of a batch returns a Handle; these narrow the shared signatures.
-        def upload_string(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            data: str | bytes,
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[UploadResult]: ...
-
-        def upload_file(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[UploadResult]: ...
-
-        def upload_fileobj(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[UploadResult]: ...
-
-        def download_string(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[str]: ...
-
-        def download_bytes(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[bytes]: ...
-
-        def download_file(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            path: str | os.PathLike[str],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[DownloadResult]: ...
-
-        def download_fileobj(  # noqa: D102
-            self,
-            bucket: str,
-            key: str,
-            fileobj: IO[bytes],
-            **options: Any,  # noqa: ANN401
-        ) -> Handle[DownloadResult]: ...
-
-        uploadString = upload_string  # noqa: N815
-        uploadFile = upload_file  # noqa: N815
-        uploadFileobj = upload_fileobj  # noqa: N815
-        downloadString = download_string  # noqa: N815
-        downloadBytes = download_bytes  # noqa: N815
-        downloadFile = download_file  # noqa: N815
-        downloadFileobj = download_fileobj  # noqa: N815
 
     def __init__(
         self,
@@ -698,7 +402,7 @@ class Batch(Calls):
         )
 
     @property
-    def _conn(self) -> Connection:  # type: ignore[override]
+    def _conn(self) -> Connection:
         return self._conn_ref
 
     def _dispatch(
