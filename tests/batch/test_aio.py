@@ -72,5 +72,5 @@ def test_event_loop_keeps_running_during_a_transfer(tmp_path: Path) -> None:
 def test_unknown_call_is_an_attribute_error(tmp_path: Path) -> None:
     conn = s3po.AsyncConnection(backend="local", root=tmp_path / "store")
     with pytest.raises(AttributeError, match="no call"):
-        _ = conn.frobnicate
+        _ = conn.frobnicate  # type: ignore[attr-defined]  # no such call, on purpose
     asyncio.run(conn.close())
