@@ -29,11 +29,9 @@ from s3po._types import (
     PartBody,
     PartInfo,
 )
-from s3po.aio import AsyncBatch, AsyncConnection
-from s3po.batch import BatchProgress, Handle
+from s3po.client import AsyncBatch, AsyncConnection, Batch, BatchProgress, Connection, Handle
 from s3po.codecs import Codec, Decoder, Encoder
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
-from s3po.connection import Batch, Connection
 from s3po.errors import (
     AccessDenied,
     BackendError,

@@ -1,0 +1,33 @@
+"""The front ends: Connection, Batch, background work and asyncio.
+
+Each checks a call's arguments once and hands the work to :class:`~s3po.Transfer`:
+
+- :mod:`~s3po.client.options` types the keyword options of each call family once;
+- :mod:`~s3po.client.base`, :mod:`~s3po.client.uploads`, :mod:`~s3po.client.downloads` and
+  :mod:`~s3po.client.calls` write every call once, for every front end;
+- :mod:`~s3po.client.connection` and :mod:`~s3po.client.batch` decide where a call runs
+  (now, in the background, in a batch), :mod:`~s3po.client.background` runs it there;
+- :mod:`~s3po.client.aio` offers the same calls as coroutines and tasks.
+
+.. versionadded:: 0.3.0
+"""
+
+from __future__ import annotations
+
+from s3po.client.aio import AsyncBatch, AsyncConnection
+from s3po.client.background import BatchProgress, Handle, Runner
+from s3po.client.batch import Batch
+from s3po.client.calls import Calls, CallsOf
+from s3po.client.connection import Connection
+
+__all__ = [
+    "AsyncBatch",
+    "AsyncConnection",
+    "Batch",
+    "BatchProgress",
+    "Calls",
+    "CallsOf",
+    "Connection",
+    "Handle",
+    "Runner",
+]

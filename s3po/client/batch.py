@@ -1,0 +1,121 @@
+"""Batch: the calls of a Connection run concurrently, each returning a Handle at once.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Self, TypeVar
+
+from s3po._scope import ByteBudget, Scope
+from s3po._types import MIB
+from s3po.client.background import BatchProgress, Handle, Runner
+from s3po.client.base import Owner
+from s3po.client.calls import CallsOf
+from s3po.client.options import Handled
+from s3po.errors import ConfigError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["Batch"]
+
+T = TypeVar("T")
+
+
+class Batch(CallsOf[Handled]):
+    """Concurrent transfers: every call returns a :class:`~s3po.Handle` at once.
+
+    Leaving the ``with`` block waits for every transfer; if any failed, one
+    :class:`~s3po.BatchError` names them all, after all the others finished. Ctrl-C
+    cancels what has not started.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        conn: Owner,
+        max_workers: int = 8,
+        *,
+        executor: cf.Executor | None = None,
+        max_pending: int | None = None,
+        max_inflight_bytes: int | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> None:
+        """Make a batch over ``conn`` with ``max_workers`` concurrent transfers."""
+        if max_workers < 1:
+            raise ConfigError("a batch needs at least one worker")
+        self._conn_ref = conn
+        own = executor is None
+        if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
+            part = conn.config.chunk.part_size
+            budget = max_inflight_bytes or max(256 * MIB, 4 * part * max_workers)
+            self._scope = Scope(ByteBudget(budget))
+        pool = executor or cf.ThreadPoolExecutor(max_workers, thread_name_prefix="s3po-batch")
+        self.runner = Runner(
+            pool,
+            max_pending=max_pending or 2 * max_workers,
+            own_executor=own,
+            on_progress=on_progress,
+        )
+
+    @property
+    def _conn(self) -> Owner:
+        return self._conn_ref
+
+    def _dispatch(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        fn: Callable[[], T],
+        *,
+        background: bool,  # noqa: ARG002 - every batch call runs in the background
+        callback: Callable[[T], object] | None,
+    ) -> Handle[T]:
+        return self.runner.submit(Handle(op, bucket, key), fn, callback)
+
+    def wait(self) -> None:
+        """Wait for every transfer so far; raise BatchError if any failed.
+
+        .. versionadded:: 0.1.0
+        """
+        self.runner.wait()
+        self.runner.raise_for_errors("transfers")
+
+    def __enter__(self) -> Self:
+        """Return self."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Wait for everything and raise BatchError for failures; cancel on Ctrl-C."""
+        try:
+            if exc is not None:
+                self.cancel()
+            self.runner.wait()
+        except BaseException:
+            # Ctrl-C while waiting: stop promptly; running multipart uploads abort.
+            self.cancel()
+            self.runner.wait(timeout=30)
+            raise
+        finally:
+            self.runner.shutdown()
+        if exc is None:
+            self.runner.raise_for_errors("transfers")
+
+    def cancel(self) -> None:
+        """Stop the batch: drop queued transfers; running multipart uploads abort.
+
+        .. versionadded:: 0.1.0
+        """
+        if self._scope is not None:
+            self._scope.cancelled.set()
+        self.runner.cancel()

@@ -1,0 +1,374 @@
+"""The download calls: check the arguments once, then hand the sink to Transfer.
+
+.. versionadded:: 0.3.0
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import pathlib
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Literal, TypeVar, overload
+
+from s3po.client.base import CallBase, M, Owner
+from s3po.client.options import (
+    Direct,
+    DownloadOptions,
+    DownloadStringOptions,
+    DownloadToOptions,
+    Handled,
+    check_options,
+    seed_keywords,
+)
+from s3po.errors import CorruptData, InvalidRequest
+from s3po.validation import check_bucket, check_key
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from s3po.client.background import Handle
+    from s3po.config import TransferConfig
+    from s3po.transfer import DownloadResult, Progress
+
+__all__ = ["DownloadCalls"]
+
+T = TypeVar("T")
+
+
+def _charset(content_type: str | None) -> str:
+    if content_type:
+        for param in content_type.split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.lower() == "charset" and value:
+                return value.strip('"')
+    return "utf-8"
+
+
+def _decode(data: bytes, charset: str, bucket: str, key: str) -> str:
+    """``data`` as text in ``charset``, or CorruptData naming the object."""
+    where = f"s3://{bucket}/{key}"
+    try:
+        return data.decode(charset)
+    except LookupError as exc:
+        why = f"its Content-Type names the charset {charset!r}, which Python does not know"
+        raise CorruptData(
+            f"download_string of {where}: {why}; pass encoding=, or use download_bytes",
+            bucket=bucket,
+            key=key,
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CorruptData(
+            f"download_string of {where}: the content is not {charset} text ({exc.reason} at "
+            f"byte {exc.start}); pass the right encoding=, or use download_bytes for the bytes",
+            bucket=bucket,
+            key=key,
+        ) from exc
+
+
+class DownloadCalls(CallBase[M]):
+    """``download_bytes``, ``download_string``, ``download_file``, ``download_fileobj``."""
+
+    # -- downloads ------------------------------------------------------------------------
+
+    @overload
+    def download_bytes(
+        self: DownloadCalls[Handled],
+        bucket: str,
+        key: str,
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> Handle[bytes]: ...
+    @overload
+    def download_bytes(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> Handle[bytes]: ...
+    @overload
+    def download_bytes(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> bytes: ...
+    @overload
+    def download_bytes(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: bool,
+        **options: Unpack[DownloadOptions[bytes]],
+    ) -> bytes | Handle[bytes]: ...
+    @seed_keywords
+    def download_bytes(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[bytes], object] | None = None,
+        background: bool = False,
+    ) -> bytes | Handle[bytes]:
+        """Download an object's content as bytes, decompressed by its Content-Encoding.
+
+        ``decompress=False`` returns the stored bytes exactly.
+
+        .. versionadded:: 0.1.0
+        """
+
+        def run(conn: Owner, config: TransferConfig) -> bytes:
+            return conn.transfer.read(bucket, key, config=config)
+
+        return self._download(
+            "download_bytes", bucket, key, run, decompress, retries, callback, background
+        )
+
+    @overload
+    def download_string(
+        self: DownloadCalls[Handled],
+        bucket: str,
+        key: str,
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadStringOptions],
+    ) -> Handle[str]: ...
+    @overload
+    def download_string(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadStringOptions],
+    ) -> Handle[str]: ...
+    @overload
+    def download_string(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadStringOptions],
+    ) -> str: ...
+    @overload
+    def download_string(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        *,
+        background: bool,
+        **options: Unpack[DownloadStringOptions],
+    ) -> str | Handle[str]: ...
+    @seed_keywords
+    def download_string(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        encoding: str | None = None,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[str], object] | None = None,
+        background: bool = False,
+    ) -> str | Handle[str]:
+        """Download an object's content as text, decompressed by its Content-Encoding.
+
+        The text is decoded with ``encoding``, else the charset of the object's Content-Type,
+        else UTF-8.
+
+        Raises:
+            InvalidRequest: ``encoding`` names no codec Python knows (before any I/O).
+            CorruptData: The bytes are not text in that charset, or the object's
+                Content-Type names an unknown charset; ``download_bytes`` returns them as
+                they are.
+
+        .. versionadded:: 0.1.0
+        """
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise InvalidRequest(f"{encoding!r} is not a text encoding Python knows") from None
+
+        def run(conn: Owner, config: TransferConfig) -> str:
+            with conn.transfer.open(bucket, key, config=config) as result:
+                data = result.body.readall()
+                charset = encoding or _charset(result.info.headers.content_type)
+            return _decode(data, charset, bucket, key)
+
+        return self._download(
+            "download_string", bucket, key, run, decompress, retries, callback, background
+        )
+
+    @overload
+    def download_file(
+        self: DownloadCalls[Handled],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_file(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_file(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult: ...
+    @overload
+    def download_file(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult | Handle[DownloadResult]: ...
+    @seed_keywords
+    def download_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[DownloadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> DownloadResult | Handle[DownloadResult]:
+        """Download to a file, written atomically (a failure leaves no partial file).
+
+        .. versionadded:: 0.1.0
+        """
+        target = pathlib.Path(path)
+        if target.is_dir():
+            raise InvalidRequest(f"{target} is a folder; give the file path to write")
+
+        def run(conn: Owner, config: TransferConfig) -> DownloadResult:
+            return conn.transfer.download(bucket, key, target, config=config, progress=progress)
+
+        return self._download(
+            "download_file", bucket, key, run, decompress, retries, callback, background
+        )
+
+    @overload
+    def download_fileobj(
+        self: DownloadCalls[Handled],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_fileobj(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[True],
+        **options: Unpack[DownloadToOptions],
+    ) -> Handle[DownloadResult]: ...
+    @overload
+    def download_fileobj(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult: ...
+    @overload
+    def download_fileobj(
+        self: DownloadCalls[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool,
+        **options: Unpack[DownloadToOptions],
+    ) -> DownloadResult | Handle[DownloadResult]: ...
+    @seed_keywords
+    def download_fileobj(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        decompress: bool = True,
+        retries: int | None = None,
+        callback: Callable[[DownloadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> DownloadResult | Handle[DownloadResult]:
+        """Download into a binary stream.
+
+        .. versionadded:: 0.1.0
+        """
+
+        def run(conn: Owner, config: TransferConfig) -> DownloadResult:
+            return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
+
+        return self._download(
+            "download_fileobj", bucket, key, run, decompress, retries, callback, background
+        )
+
+    def _download(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        run: Callable[[Owner, TransferConfig], T],
+        decompress: bool,
+        retries: int | None,
+        callback: Callable[[T], object] | None,
+        background: bool,
+    ) -> T | Handle[T]:
+        """Check the arguments, then run ``run`` now, in the background, or in the batch."""
+        check_options(op, retries=retries, decompress=decompress)
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn.config_for(retries=retries, decompress=decompress)
+        return self._dispatch(
+            op,
+            bucket,
+            key,
+            lambda: run(conn, config),
+            background=background,
+            callback=callback if callback is not None else conn.defaults.callback,
+        )
+
+    downloadString = download_string  # noqa: N815
+    downloadBytes = download_bytes  # noqa: N815
+    downloadFile = download_file  # noqa: N815
+    downloadFileobj = download_fileobj  # noqa: N815

@@ -1,0 +1,360 @@
+"""The upload calls: check the arguments once, then hand the source to Transfer.
+
+.. versionadded:: 0.3.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pathlib
+from collections.abc import Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
+
+from s3po._headers import parse_headers
+from s3po._types import Headers
+from s3po.client.base import UNSET, CallBase, M
+from s3po.client.options import (
+    Direct,
+    Handled,
+    UploadFileOptions,
+    UploadOptions,
+    check_options,
+    seed_keywords,
+)
+from s3po.errors import InvalidRequest
+from s3po.validation import check_bucket, check_key
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from s3po.client.background import Handle
+    from s3po.transfer import Progress, UploadResult
+
+__all__ = ["UploadCalls"]
+
+
+class UploadCalls(CallBase[M]):
+    """``upload_string``, ``upload_file``, ``upload_fileobj``, in both spellings."""
+
+    # -- uploads --------------------------------------------------------------------------
+
+    @overload
+    def upload_string(
+        self: UploadCalls[Handled],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: bool = ...,
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_string(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: Literal[True],
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_string(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult: ...
+    @overload
+    def upload_string(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        background: bool,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult | Handle[UploadResult]: ...
+    @seed_keywords
+    def upload_string(
+        self,
+        bucket: str,
+        key: str,
+        data: str | bytes,
+        *,
+        compress: str | None = UNSET,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        callback: Callable[[UploadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> UploadResult | Handle[UploadResult]:
+        """Upload text (stored as UTF-8) or bytes.
+
+        Args:
+            bucket: The bucket.
+            key: The key.
+            data: The content.
+            compress: Codec name (``"gzip"``, ``"zstd"``, ...); None stores it as is.
+            headers: ``Content-Type``, ``Cache-Control``, ``x-amz-meta-*``, ...
+            metadata: User metadata.
+            retries: Retries after the first attempt (default 3).
+            callback: Called with the :class:`~s3po.UploadResult`.
+            background: Return a :class:`~s3po.Handle` at once and upload in the background.
+            progress: Called with each number of bytes read.
+
+        Returns:
+            The :class:`~s3po.UploadResult`, or a handle to it.
+
+        .. versionadded:: 0.1.0
+        """
+        if not isinstance(data, str | bytes | bytearray | memoryview):
+            raise InvalidRequest(f"upload_string takes str or bytes, not {type(data).__name__}")
+        parsed = parse_headers(headers, metadata)
+        if isinstance(data, str) and (parsed is None or parsed.content_type is None):
+            parsed = dataclasses.replace(
+                parsed or Headers(), content_type="text/plain; charset=utf-8"
+            )
+        return self._upload(
+            "upload_string",
+            bucket,
+            key,
+            data,
+            parsed,
+            compress,
+            retries,
+            callback,
+            background,
+            progress,
+            None,
+        )
+
+    @overload
+    def upload_file(
+        self: UploadCalls[Handled],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool = ...,
+        **options: Unpack[UploadFileOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_file(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[True],
+        **options: Unpack[UploadFileOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_file(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[UploadFileOptions],
+    ) -> UploadResult: ...
+    @overload
+    def upload_file(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        background: bool,
+        **options: Unpack[UploadFileOptions],
+    ) -> UploadResult | Handle[UploadResult]: ...
+    @seed_keywords
+    def upload_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        compress: str | None = UNSET,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        delete: bool | None = None,
+        callback: Callable[[UploadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> UploadResult | Handle[UploadResult]:
+        """Upload a local file, streamed in parts.
+
+        With ``delete=True`` the file is removed only after the upload succeeded, a HEAD
+        confirmed the stored object, and the file is still exactly as it was when its
+        upload began (:meth:`~s3po.Transfer.delete_source`); on any failure it stays where
+        it is. A file that changes while it is uploaded raises :class:`~s3po.SourceChanged`
+        and is kept; a path that is not a regular file (a FIFO, a device, a ``/proc`` file)
+        raises :class:`~s3po.InvalidRequest`: open it and use :meth:`upload_fileobj`.
+
+        Args:
+            bucket: The bucket.
+            key: The key.
+            path: The file to upload.
+            compress: Codec name, or None.
+            headers: ``Content-Type``, ``Cache-Control``, ``x-amz-meta-*``, ...
+            metadata: User metadata.
+            retries: Retries after the first attempt (default 3).
+            delete: Remove the local file after a verified upload, if it did not change.
+            callback: Called with the :class:`~s3po.UploadResult`.
+            background: Return a :class:`~s3po.Handle` at once.
+            progress: Called with each number of bytes read.
+
+        .. versionadded:: 0.1.0
+        """
+        file = pathlib.Path(path)
+        if not file.exists():
+            raise InvalidRequest(f"{file} does not exist")
+        if file.is_dir():
+            raise InvalidRequest(f"{file} is a folder; upload_file takes a file")
+        delete = self._conn.defaults.delete if delete is None else delete
+        return self._upload(
+            "upload_file",
+            bucket,
+            key,
+            file,
+            parse_headers(headers, metadata),
+            compress,
+            retries,
+            callback,
+            background,
+            progress,
+            file if delete else None,
+        )
+
+    @overload
+    def upload_fileobj(
+        self: UploadCalls[Handled],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool = ...,
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_fileobj(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[True],
+        **options: Unpack[UploadOptions],
+    ) -> Handle[UploadResult]: ...
+    @overload
+    def upload_fileobj(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: Literal[False] = ...,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult: ...
+    @overload
+    def upload_fileobj(
+        self: UploadCalls[Direct],
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        background: bool,
+        **options: Unpack[UploadOptions],
+    ) -> UploadResult | Handle[UploadResult]: ...
+    @seed_keywords
+    def upload_fileobj(
+        self,
+        bucket: str,
+        key: str,
+        fileobj: IO[bytes],
+        *,
+        compress: str | None = UNSET,
+        headers: Mapping[str, Any] | Headers | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retries: int | None = None,
+        callback: Callable[[UploadResult], object] | None = None,
+        background: bool = False,
+        progress: Progress | None = None,
+    ) -> UploadResult | Handle[UploadResult]:
+        """Upload from a binary stream, read in parts, never whole.
+
+        A stream that cannot seek is fine: bodies up to the multipart threshold are
+        buffered and parts are held until sent, so every request can be retried.
+
+        .. versionadded:: 0.1.0
+        """
+        if not hasattr(fileobj, "read"):
+            raise InvalidRequest(
+                f"upload_fileobj takes a binary stream, not {type(fileobj).__name__}"
+            )
+        if isinstance(fileobj, io.TextIOBase):
+            raise InvalidRequest("the stream is opened in text mode; open it with 'rb'")
+        return self._upload(
+            "upload_fileobj",
+            bucket,
+            key,
+            fileobj,
+            parse_headers(headers, metadata),
+            compress,
+            retries,
+            callback,
+            background,
+            progress,
+            None,
+        )
+
+    def _upload(
+        self,
+        op: str,
+        bucket: str,
+        key: str,
+        source: Any,  # noqa: ANN401
+        headers: Headers | None,
+        compress: str | None,
+        retries: int | None,
+        callback: Callable[[UploadResult], object] | None,
+        background: bool,
+        progress: Progress | None,
+        delete_after: pathlib.Path | None,
+    ) -> UploadResult | Handle[UploadResult]:
+        check_options(op, compress=None if compress is UNSET else compress, retries=retries)
+        check_bucket(bucket)
+        check_key(key)
+        conn = self._conn
+        config = conn.config_for(compress=compress, retries=retries)
+        callback = callback if callback is not None else conn.defaults.callback
+        scope = self._scope
+
+        def run() -> UploadResult:
+            result = conn.transfer.upload(
+                bucket,
+                key,
+                source,
+                headers=headers,
+                config=config,
+                progress=progress,
+                scope=scope,
+            )
+            if delete_after is not None:
+                conn.transfer.delete_source(result, delete_after, config)
+            return result
+
+        return self._dispatch(op, bucket, key, run, background=background, callback=callback)
+
+    uploadString = upload_string  # noqa: N815
+    uploadFile = upload_file  # noqa: N815
+    uploadFileobj = upload_fileobj  # noqa: N815
