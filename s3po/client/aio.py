@@ -229,12 +229,18 @@ class AsyncBatch:
         self._slots = asyncio.Semaphore(max_workers)
         self._tasks: list[tuple[str, asyncio.Task[Any]]] = []
 
-    def _spawn(self, name: str, where: str, call: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """Run ``call`` as a task once a slot is free; remember it for ``__aexit__``."""
+    def _spawn(
+        self, name: str, where: str, start: Callable[[], Coroutine[Any, Any, T]]
+    ) -> asyncio.Task[T]:
+        """Run ``start()`` as a task once a slot is free; remember it for ``__aexit__``.
+
+        The coroutine is made only when its slot is free, so a task cancelled while it
+        waits leaves no coroutine that was never awaited.
+        """
 
         async def limited() -> T:
             async with self._slots:
-                return await call
+                return await start()
 
         task = asyncio.get_running_loop().create_task(limited())
         self._tasks.append((f"{name} s3://{where}", task))
@@ -246,8 +252,11 @@ class AsyncBatch:
         self, bucket: str, key: str, data: str | bytes, **options: Unpack[UploadOptions]
     ) -> asyncio.Task[UploadResult]:
         """:meth:`AsyncConnection.upload_string`, as a task."""
-        call = self._conn.upload_string(bucket, key, data, **options)
-        return self._spawn("upload_string", f"{bucket}/{key}", call)
+        return self._spawn(
+            "upload_string",
+            f"{bucket}/{key}",
+            lambda: self._conn.upload_string(bucket, key, data, **options),
+        )
 
     def upload_file(
         self,
@@ -257,29 +266,41 @@ class AsyncBatch:
         **options: Unpack[UploadFileOptions],
     ) -> asyncio.Task[UploadResult]:
         """:meth:`AsyncConnection.upload_file`, as a task."""
-        call = self._conn.upload_file(bucket, key, path, **options)
-        return self._spawn("upload_file", f"{bucket}/{key}", call)
+        return self._spawn(
+            "upload_file",
+            f"{bucket}/{key}",
+            lambda: self._conn.upload_file(bucket, key, path, **options),
+        )
 
     def upload_fileobj(
         self, bucket: str, key: str, fileobj: IO[bytes], **options: Unpack[UploadOptions]
     ) -> asyncio.Task[UploadResult]:
         """:meth:`AsyncConnection.upload_fileobj`, as a task."""
-        call = self._conn.upload_fileobj(bucket, key, fileobj, **options)
-        return self._spawn("upload_fileobj", f"{bucket}/{key}", call)
+        return self._spawn(
+            "upload_fileobj",
+            f"{bucket}/{key}",
+            lambda: self._conn.upload_fileobj(bucket, key, fileobj, **options),
+        )
 
     def download_bytes(
         self, bucket: str, key: str, **options: Unpack[DownloadOptions[bytes]]
     ) -> asyncio.Task[bytes]:
         """:meth:`AsyncConnection.download_bytes`, as a task."""
-        call = self._conn.download_bytes(bucket, key, **options)
-        return self._spawn("download_bytes", f"{bucket}/{key}", call)
+        return self._spawn(
+            "download_bytes",
+            f"{bucket}/{key}",
+            lambda: self._conn.download_bytes(bucket, key, **options),
+        )
 
     def download_string(
         self, bucket: str, key: str, **options: Unpack[DownloadStringOptions]
     ) -> asyncio.Task[str]:
         """:meth:`AsyncConnection.download_string`, as a task."""
-        call = self._conn.download_string(bucket, key, **options)
-        return self._spawn("download_string", f"{bucket}/{key}", call)
+        return self._spawn(
+            "download_string",
+            f"{bucket}/{key}",
+            lambda: self._conn.download_string(bucket, key, **options),
+        )
 
     def download_file(
         self,
@@ -289,38 +310,45 @@ class AsyncBatch:
         **options: Unpack[DownloadToOptions],
     ) -> asyncio.Task[DownloadResult]:
         """:meth:`AsyncConnection.download_file`, as a task."""
-        call = self._conn.download_file(bucket, key, path, **options)
-        return self._spawn("download_file", f"{bucket}/{key}", call)
+        return self._spawn(
+            "download_file",
+            f"{bucket}/{key}",
+            lambda: self._conn.download_file(bucket, key, path, **options),
+        )
 
     def download_fileobj(
         self, bucket: str, key: str, fileobj: IO[bytes], **options: Unpack[DownloadToOptions]
     ) -> asyncio.Task[DownloadResult]:
         """:meth:`AsyncConnection.download_fileobj`, as a task."""
-        call = self._conn.download_fileobj(bucket, key, fileobj, **options)
-        return self._spawn("download_fileobj", f"{bucket}/{key}", call)
+        return self._spawn(
+            "download_fileobj",
+            f"{bucket}/{key}",
+            lambda: self._conn.download_fileobj(bucket, key, fileobj, **options),
+        )
 
     # -- objects --------------------------------------------------------------------------
 
     def head(self, bucket: str, key: str) -> asyncio.Task[ObjectInfo]:
         """:meth:`AsyncConnection.head`, as a task."""
-        return self._spawn("head", f"{bucket}/{key}", self._conn.head(bucket, key))
+        return self._spawn("head", f"{bucket}/{key}", lambda: self._conn.head(bucket, key))
 
     def exists(self, bucket: str, key: str) -> asyncio.Task[bool]:
         """:meth:`AsyncConnection.exists`, as a task."""
-        return self._spawn("exists", f"{bucket}/{key}", self._conn.exists(bucket, key))
+        return self._spawn("exists", f"{bucket}/{key}", lambda: self._conn.exists(bucket, key))
 
     def delete(self, bucket: str, key: str) -> asyncio.Task[None]:
         """:meth:`AsyncConnection.delete`, as a task."""
-        return self._spawn("delete", f"{bucket}/{key}", self._conn.delete(bucket, key))
+        return self._spawn("delete", f"{bucket}/{key}", lambda: self._conn.delete(bucket, key))
 
     def list_names(self, bucket: str, prefix: str = "") -> asyncio.Task[list[str]]:
         """:meth:`AsyncConnection.list_names`, as a task."""
-        call = self._conn.list_names(bucket, prefix)
-        return self._spawn("list_names", f"{bucket}/{prefix}", call)
+        return self._spawn(
+            "list_names", f"{bucket}/{prefix}", lambda: self._conn.list_names(bucket, prefix)
+        )
 
     def create_bucket(self, bucket: str) -> asyncio.Task[None]:
         """:meth:`AsyncConnection.create_bucket`, as a task."""
-        return self._spawn("create_bucket", bucket, self._conn.create_bucket(bucket))
+        return self._spawn("create_bucket", bucket, lambda: self._conn.create_bucket(bucket))
 
     def copy(
         self,
@@ -333,15 +361,23 @@ class AsyncBatch:
         metadata: Mapping[str, str] | None = None,
     ) -> asyncio.Task[ObjectInfo]:
         """:meth:`AsyncConnection.copy`, as a task."""
-        call = self._conn.copy(src_bucket, src_key, bucket, key, headers=headers, metadata=metadata)
-        return self._spawn("copy", f"{src_bucket}/{src_key}", call)
+        return self._spawn(
+            "copy",
+            f"{src_bucket}/{src_key}",
+            lambda: self._conn.copy(
+                src_bucket, src_key, bucket, key, headers=headers, metadata=metadata
+            ),
+        )
 
     def cleanup(
         self, bucket: str, prefix: str = "", *, older_than: dt.timedelta | None = None
     ) -> asyncio.Task[list[MultipartUpload]]:
         """:meth:`AsyncConnection.cleanup`, as a task."""
-        call = self._conn.cleanup(bucket, prefix, older_than=older_than)
-        return self._spawn("cleanup", f"{bucket}/{prefix}", call)
+        return self._spawn(
+            "cleanup",
+            f"{bucket}/{prefix}",
+            lambda: self._conn.cleanup(bucket, prefix, older_than=older_than),
+        )
 
     # -- the seed API's spellings ---------------------------------------------------------
 
