@@ -9,6 +9,7 @@ made at run time, where they raise before any I/O.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import textwrap
 from pathlib import Path
@@ -18,6 +19,13 @@ import pytest
 from mypy import api
 
 import s3po
+from s3po.client.options import (
+    DownloadOptions,
+    DownloadStringOptions,
+    DownloadToOptions,
+    UploadFileOptions,
+    UploadOptions,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -215,3 +223,23 @@ def test_async_front_end_results_and_the_seed_alias(tmp_path: Path) -> None:
             assert handle.value.key == "k3"
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("call", "options"),
+    [
+        ("upload_string", UploadOptions),
+        ("upload_file", UploadFileOptions),
+        ("upload_fileobj", UploadOptions),
+        ("download_bytes", DownloadOptions),
+        ("download_string", DownloadStringOptions),
+        ("download_file", DownloadToOptions),
+        ("download_fileobj", DownloadToOptions),
+    ],
+)
+def test_each_typed_option_is_a_keyword_of_its_call(call: str, options: Any) -> None:
+    # mypy checks the implementation accepts every option; this checks the converse, so a
+    # keyword added to a call is offered to type checkers (and AsyncConnection) too.
+    parameters = inspect.signature(getattr(s3po.Connection, call)).parameters.values()
+    keywords = {p.name for p in parameters if p.kind is p.KEYWORD_ONLY} - {"background"}
+    assert keywords == options.__required_keys__ | options.__optional_keys__

@@ -50,7 +50,10 @@ class Handled:
 
 
 class UploadOptions(TypedDict, total=False):
-    """Options of ``upload_string`` and ``upload_fileobj`` (see those calls for each one)."""
+    """Options of ``upload_string`` and ``upload_fileobj`` (see those calls for each one).
+
+    .. versionadded:: 0.3.0
+    """
 
     compress: str | None
     headers: Mapping[str, Any] | Headers | None
@@ -61,13 +64,19 @@ class UploadOptions(TypedDict, total=False):
 
 
 class UploadFileOptions(UploadOptions, total=False):
-    """Options of ``upload_file``: those of every upload, plus ``delete``."""
+    """Options of ``upload_file``: those of every upload, plus ``delete``.
+
+    .. versionadded:: 0.3.0
+    """
 
     delete: bool | None
 
 
 class DownloadOptions(TypedDict, Generic[T], total=False):
-    """Options of ``download_bytes``; ``T`` is what the callback receives."""
+    """Options of ``download_bytes``; ``T`` is what the callback receives.
+
+    .. versionadded:: 0.3.0
+    """
 
     decompress: bool
     retries: int | None
@@ -75,13 +84,19 @@ class DownloadOptions(TypedDict, Generic[T], total=False):
 
 
 class DownloadStringOptions(DownloadOptions[str], total=False):
-    """Options of ``download_string``: those of every download, plus ``encoding``."""
+    """Options of ``download_string``: those of every download, plus ``encoding``.
+
+    .. versionadded:: 0.3.0
+    """
 
     encoding: str | None
 
 
 class DownloadToOptions(DownloadOptions[DownloadResult], total=False):
-    """Options of ``download_file`` and ``download_fileobj``: plus ``progress``."""
+    """Options of ``download_file`` and ``download_fileobj``: plus ``progress``.
+
+    .. versionadded:: 0.3.0
+    """
 
     progress: Progress | None
 
