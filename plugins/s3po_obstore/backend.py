@@ -199,15 +199,12 @@ class ObstoreBackend(ForwardingBackend):
         self._fast = client is None
         self._fast_get = self._fast and s3.checksum != "when_supported"
         self._fast_put = self._fast and s3.checksum != "md5"
-        config = s3.client.meta.config
         try:
             self.stores = Stores(
                 StoreOptions(
                     endpoint_url=self.endpoint_url,
                     region_name=self.region_name,
-                    addressing_style=(getattr(config, "s3", None) or {}).get(
-                        "addressing_style", "auto"
-                    ),
+                    addressing_style=s3.addressing_style,
                     checksum=s3.checksum,
                     max_pool_connections=max_pool_connections,
                     connect_timeout=connect_timeout,

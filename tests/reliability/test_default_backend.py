@@ -258,3 +258,25 @@ def test_a_ready_client_serves_every_call(
         conn.delete(bucket, "c.txt")
         with pytest.raises(s3po.NoSuchKey):
             conn.download_string(bucket, "c.txt")
+
+
+# -- start-up: boto3's client is made only for a call that needs it ---------------------------
+
+
+def test_gets_and_puts_make_no_boto3_client(s3_server: Any, bucket: str) -> None:
+    backend = ObstoreBackend(**s3_server.options())
+    with _connection(s3_server, backend) as conn:
+        conn.upload_string(bucket, "lazy.txt", "no botocore model loaded")
+        assert conn.download_string(bucket, "lazy.txt") == "no botocore model loaded"
+        conn.delete(bucket, "lazy.txt")
+        assert backend.s3._made is None
+        assert conn.list_names(bucket) == []  # LIST is boto3's: made now
+        assert backend.s3._made is not None
+
+
+def test_options_boto3_refuses_are_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("S3PO_ENDPOINT_URL", raising=False)
+    keys: dict[str, Any] = {"aws_access_key_id": "id", "aws_secret_access_key": "not a secret"}
+    conn = s3po.Connection("s3", endpoint_url="not a url", region_name="us-east-1", **keys)
+    with conn, pytest.raises(s3po.ConfigError, match="boto3 refused"):
+        conn.head("bucket", "key")
