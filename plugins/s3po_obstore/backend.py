@@ -193,6 +193,7 @@ class ObstoreBackend(ForwardingBackend):
         self.name = "obstore"
         self.s3 = s3
         self.endpoint_url = s3.endpoint_url
+        self.checksum = s3.checksum
         self.region_name = s3.region_name or "us-east-1"
         self._where = self.endpoint_url or f"AWS S3 ({self.region_name})"
         #: Which single-object calls obstore makes; the others go to boto3 (see above).
@@ -225,6 +226,11 @@ class ObstoreBackend(ForwardingBackend):
         return (
             f"ObstoreBackend(endpoint_url={self.endpoint_url!r}, region_name={self.region_name!r})"
         )
+
+    @property
+    def client(self) -> S3Client:
+        """The boto3 S3 client of the calls obstore does not make, as ``S3Backend.client``."""
+        return self.s3.client
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -280,3 +280,14 @@ def test_options_boto3_refuses_are_a_config_error(monkeypatch: pytest.MonkeyPatc
     conn = s3po.Connection("s3", endpoint_url="not a url", region_name="us-east-1", **keys)
     with conn, pytest.raises(s3po.ConfigError, match="boto3 refused"):
         conn.head("bucket", "key")
+
+
+def test_the_boto3_client_is_reachable_as_on_the_s3_backend(s3_server: Any, bucket: str) -> None:
+    with _connection(s3_server) as conn:
+        conn.upload_string(bucket, "k.txt", "seen by any S3 client")
+        backend: Any = conn.backend
+        while not isinstance(backend, ObstoreBackend):
+            backend = backend.inner
+        response = backend.client.get_object(Bucket=bucket, Key="k.txt")
+        assert response["Body"].read() == b"seen by any S3 client"
+        assert backend.checksum == "crc32"
