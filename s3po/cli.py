@@ -22,8 +22,9 @@ from s3po._cli.output import Output
 from s3po._cli.run import USAGE_ERRORS
 from s3po._version import __version__
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
-from s3po.connection import DEFAULT_BACKEND_ENV, Connection
+from s3po.connection import DEFAULT_BACKEND_ENV, Connection, default_backend
 from s3po.errors import S3poError
+from s3po.plugins import default_registries
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,7 +66,8 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
         "--backend",
         default=default,
         metavar="NAME",
-        help="storage backend (default: $S3PO_BACKEND, else 'local' with --root, else 's3')",
+        help="storage backend (default: $S3PO_BACKEND, else 'local' with --root, else "
+        "'obstore', S3 through obstore and boto3; 's3' is S3 through boto3 alone)",
     )
     group.add_argument(
         "--root", default=default, metavar="DIR", help="the local backend's folder of buckets"
@@ -213,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _open_connection(args: argparse.Namespace) -> Connection:
 
     backend = (
-        args.backend or os.environ.get(DEFAULT_BACKEND_ENV) or ("local" if args.root else "s3")
+        args.backend
+        or os.environ.get(DEFAULT_BACKEND_ENV)
+        or ("local" if args.root else default_backend(default_registries()))
     )
     options: dict[str, Any] = {}
     if args.root is not None:

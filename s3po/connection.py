@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from s3po.client.base import Defaults
 from s3po.client.batch import Batch
-from s3po.client.connection import CREDENTIAL_OPTIONS, DEFAULT_BACKEND_ENV, Connection
+from s3po.client.connection import (
+    CREDENTIAL_OPTIONS,
+    DEFAULT_BACKEND_ENV,
+    Connection,
+    default_backend,
+)
 
-__all__ = ["CREDENTIAL_OPTIONS", "DEFAULT_BACKEND_ENV", "Batch", "Connection"]
+__all__ = ["CREDENTIAL_OPTIONS", "DEFAULT_BACKEND_ENV", "Batch", "Connection", "default_backend"]
 
 #: Pickles made before 0.3.0 name a Connection's defaults by this path.
 _Defaults = Defaults

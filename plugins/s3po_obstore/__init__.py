@@ -1,7 +1,7 @@
 """The obstore backend plugin: registers ``obstore``, imported on first use.
 
-``s3po.Connection(backend="obstore", endpoint_url=...)`` takes the same options as the
-``s3`` backend; see :class:`s3po_obstore.backend.ObstoreBackend`.
+``s3po.Connection(endpoint_url=...)`` uses it when no backend is named; it takes the same
+options as the ``s3`` backend; see :class:`s3po_obstore.backend.ObstoreBackend`.
 
 .. versionadded:: 0.1.0
 """
@@ -22,5 +22,5 @@ def s3po_register_backends(registry: s3po.BackendRegistry) -> None:
     registry.register(
         "obstore",
         "s3po_obstore.backend:ObstoreBackend",
-        install_hint="pip install 's3po[obstore]'",
+        install_hint="pip install 'obstore>=0.12' (s3po depends on it; reinstall s3po)",
     )

@@ -70,7 +70,10 @@ class Stores:
         self._options = options
         self._lock = threading.Lock()
         self._stores: dict[str, S3Store] = {}
-        self._credentials = _credentials(options)
+        #: Resolved with the first store, so a Connection that makes no obstore request
+        #: never walks the credential chain (which may ask an instance metadata service).
+        self._credentials: dict[str, str] | Boto3CredentialProvider | None = None
+        self._resolved = False
         self._client: ClientConfig = {
             "allow_http": (options.endpoint_url or "").startswith("http://"),
             "connect_timeout": dt.timedelta(seconds=options.connect_timeout),
@@ -91,6 +94,9 @@ class Stores:
 
     def _make(self, bucket: str) -> S3Store:
         options = self._options
+        if not self._resolved:
+            self._credentials = _credentials(options)
+            self._resolved = True
         config: S3Config = {"region": options.region_name}
         if options.endpoint_url:
             config["endpoint"] = options.endpoint_url

@@ -13,11 +13,12 @@ import obstore.exceptions as oe
 from s3po_s3.backend import S3Backend
 
 import s3po
-from s3po import Capabilities, ForwardingBackend, GetResult, Headers, ObjectInfo
+from s3po import Capabilities, FileWindow, ForwardingBackend, GetResult, Headers, ObjectInfo
 from s3po_obstore._errors import StreamBody, error_code, translate
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from obstore import Attributes, GetOptions
 
     from s3po._types import Readable, UploadBody
@@ -50,6 +51,9 @@ def _unquote(etag: str | None) -> str:
 
 
 def _read_all(stream: Readable) -> bytes:
+    if isinstance(stream, FileWindow):
+        stream.seek(0)  # a retried PUT reads the window again from its start
+        return bytes(stream)  # one pread, checked against the file's identity and checksum
     return b"".join(iter(lambda: stream.read(1024 * 1024), b""))
 
 
@@ -99,7 +103,13 @@ class ObstoreBackend(ForwardingBackend):
     options: ``head`` (obstore's HEAD reports no headers or metadata), ``list``, ``copy``,
     ``create_bucket``, multipart uploads, keys obstore's paths cannot carry (a leading or
     trailing ``/``, empty, ``.`` or ``..`` segments, control characters), and headers it
-    cannot send (``Headers.extra`` other than ``StorageClass``).
+    cannot send (``Headers.extra`` other than ``StorageClass``), PUTs under
+    ``checksum="md5"`` (obstore cannot send ``Content-MD5``), GETs under
+    ``checksum="when_supported"`` (botocore validates the checksums of whole-object
+    downloads), and every call when a ready ``client`` is given (its credentials, hooks and
+    settings are boto3's alone).
+
+    This is the backend ``s3po.Connection()`` uses when no backend is named.
 
     One obstore ``S3Store`` is made per bucket on first use and shared by every thread.
     obstore's own retries are off, so s3po's retry layer is the only one; its connection
@@ -108,9 +118,9 @@ class ObstoreBackend(ForwardingBackend):
     environment variables, else boto3's default chain.
 
     Checksums: obstore can send only SHA-256 (``x-amz-checksum-sha256``), so its PUTs carry
-    that one under ``"crc32"`` (default) and ``"when_supported"``, and none under ``"md5"``
-    (obstore cannot send Content-MD5). Multipart uploads go through the S3 backend and follow
-    its policy.
+    that one under ``"crc32"`` (default) and ``"when_supported"``; under ``"md5"`` PUTs go
+    through boto3 with ``Content-MD5``, as on the S3 backend. Multipart uploads go through
+    the S3 backend and follow its policy.
 
     Args:
         endpoint_url: The store's URL (``$S3PO_ENDPOINT_URL``); None means AWS S3.
@@ -121,6 +131,8 @@ class ObstoreBackend(ForwardingBackend):
         aws_secret_access_key: Secret key.
         aws_session_token: Session token for temporary credentials.
         session: A ready ``boto3.Session`` for the credentials.
+        client: A ready boto3 S3 client: every call then goes through it (the other
+            connection options must be unset).
         addressing_style: ``"path"``, ``"virtual"`` or ``"auto"`` (``$S3PO_ADDRESSING_STYLE``);
             defaults to ``"path"`` with an endpoint, else ``"auto"``.
         checksum: ``"crc32"`` (default), ``"md5"`` or ``"when_supported"``
@@ -154,6 +166,7 @@ class ObstoreBackend(ForwardingBackend):
         aws_secret_access_key: str | None = None,
         aws_session_token: str | None = None,
         session: boto3.Session | None = None,
+        client: S3Client | None = None,
         addressing_style: str | None = None,
         checksum: str | None = None,
         max_pool_connections: int = 64,
@@ -169,6 +182,7 @@ class ObstoreBackend(ForwardingBackend):
             aws_secret_access_key=aws_secret_access_key,
             aws_session_token=aws_session_token,
             session=session,
+            client=client,
             addressing_style=addressing_style,
             checksum=checksum,
             max_pool_connections=max_pool_connections,
@@ -179,17 +193,19 @@ class ObstoreBackend(ForwardingBackend):
         self.name = "obstore"
         self.s3 = s3
         self.endpoint_url = s3.endpoint_url
+        self.checksum = s3.checksum
         self.region_name = s3.region_name or "us-east-1"
         self._where = self.endpoint_url or f"AWS S3 ({self.region_name})"
-        config = s3.client.meta.config
+        #: Which single-object calls obstore makes; the others go to boto3 (see above).
+        self._fast = client is None
+        self._fast_get = self._fast and s3.checksum != "when_supported"
+        self._fast_put = self._fast and s3.checksum != "md5"
         try:
             self.stores = Stores(
                 StoreOptions(
                     endpoint_url=self.endpoint_url,
                     region_name=self.region_name,
-                    addressing_style=(getattr(config, "s3", None) or {}).get(
-                        "addressing_style", "auto"
-                    ),
+                    addressing_style=s3.addressing_style,
                     checksum=s3.checksum,
                     max_pool_connections=max_pool_connections,
                     connect_timeout=connect_timeout,
@@ -210,6 +226,11 @@ class ObstoreBackend(ForwardingBackend):
         return (
             f"ObstoreBackend(endpoint_url={self.endpoint_url!r}, region_name={self.region_name!r})"
         )
+
+    @property
+    def client(self) -> S3Client:
+        """The boto3 S3 client of the calls obstore does not make, as ``S3Backend.client``."""
+        return self.s3.client
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -241,7 +262,7 @@ class ObstoreBackend(ForwardingBackend):
         reported raises :class:`~s3po.TransientError` (the retry layer resumes it).
         """
         start = max(start, 0)
-        if (end is not None and end <= start) or not key_is_plain(key):
+        if not self._fast_get or (end is not None and end <= start) or not key_is_plain(key):
             return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
         options: GetOptions = {}
         if end is not None:
@@ -291,7 +312,7 @@ class ObstoreBackend(ForwardingBackend):
     ) -> ObjectInfo:
         """Store the object in one PutObject; a stream is read whole first."""
         attributes = _attributes(headers)
-        if attributes is None or not key_is_plain(key):
+        if not self._fast_put or attributes is None or not key_is_plain(key):
             return self.s3.put(bucket, key, body, headers=headers, size=size)
         data = body if isinstance(body, bytes | bytearray | memoryview) else _read_all(body)
         try:
@@ -311,7 +332,7 @@ class ObstoreBackend(ForwardingBackend):
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object (DeleteObject); a missing key is not an error."""
-        if not key_is_plain(key):
+        if not self._fast or not key_is_plain(key):
             self.s3.delete(bucket, key)
             return
         try:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,9 @@ __all__ = [
     "PROFILE_ENV",
     "REGION_ENV",
     "ClientOptions",
+    "ClientRecipe",
     "make_client",
+    "resolve_client",
 ]
 
 #: Environment variables read when the matching option is not given.
@@ -66,10 +69,45 @@ class ClientOptions:
         return f"ClientOptions(endpoint_url={self.endpoint_url!r})"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientRecipe:
+    """What the options resolved to, and how to make the client (not made yet).
+
+    Making a boto3 S3 client loads botocore's service model (a large share of a short
+    program's start-up), so the backend makes it on its first boto3 call.
+
+    Attributes:
+        build: Makes the client (or returns the one given); may raise ``ValueError`` or a
+            ``BotoCoreError`` for options botocore refuses.
+        checksum: The checksum policy.
+        owns_client: Whether the backend made the client (and so closes it).
+        endpoint_url: The endpoint; None for AWS S3's own endpoints.
+        region_name: The region; None when only botocore can tell (the client is made).
+        addressing_style: ``"path"``, ``"virtual"`` or ``"auto"``.
+    """
+
+    build: Callable[[], S3Client]
+    checksum: str
+    owns_client: bool
+    endpoint_url: str | None
+    region_name: str | None
+    addressing_style: str
+
+
 def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None]:
     """Make (or take) the client; return it with its checksum policy, ownership and endpoint.
 
     The endpoint is None for AWS S3's own endpoints.
+
+    Raises:
+        ConfigError: An option has a bad value, or options conflict.
+    """
+    recipe = resolve_client(options)
+    return recipe.build(), recipe.checksum, recipe.owns_client, recipe.endpoint_url
+
+
+def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one check an option
+    """Check the options and resolve them with the environment; the client is made later.
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
@@ -94,7 +132,18 @@ def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None
                 "pass a ready client alone; endpoint, region, profile, session and "
                 "credentials are the client's own"
             )
-        return options.client, policy, False, options.client.meta.endpoint_url
+        given_client = options.client
+        given_style = (getattr(given_client.meta.config, "s3", None) or {}).get(
+            "addressing_style", "auto"
+        )
+        return ClientRecipe(
+            build=lambda: given_client,
+            checksum=policy,
+            owns_client=False,
+            endpoint_url=given_client.meta.endpoint_url,
+            region_name=given_client.meta.region_name,
+            addressing_style=given_style,
+        )
     session = options.session
     if session is not None and (profile_name is not None or any(keys)):
         raise s3po.ConfigError("pass a session or a profile/credentials, not both")
@@ -128,10 +177,17 @@ def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None
         botocore_policy = policy if policy == "when_supported" else "when_required"
         settings["request_checksum_calculation"] = botocore_policy
         settings["response_checksum_validation"] = botocore_policy
-    client = session.client(
-        "s3",
+    config = botocore.config.Config(**settings)
+    ready = session
+
+    def build() -> S3Client:
+        return ready.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+    return ClientRecipe(
+        build=build,
+        checksum=policy,
+        owns_client=True,
         endpoint_url=endpoint_url,
         region_name=region,
-        config=botocore.config.Config(**settings),
+        addressing_style=style,
     )
-    return client, policy, True, endpoint_url

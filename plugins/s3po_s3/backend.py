@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,7 +35,7 @@ from s3po_s3._client import (
     PROFILE_ENV,
     REGION_ENV,
     ClientOptions,
-    make_client,
+    resolve_client,
 )
 from s3po_s3._convert import (
     CONTENT_RANGE,
@@ -157,8 +158,8 @@ class S3Backend:
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
     ) -> None:
-        """Make the client."""
-        made = make_client(
+        """Resolve the options; the client is made on the first call that needs it."""
+        recipe = resolve_client(
             ClientOptions(
                 endpoint_url=endpoint_url,
                 region_name=region_name,
@@ -175,10 +176,15 @@ class S3Backend:
                 read_timeout=read_timeout,
             )
         )
-        self._client, self.checksum, self._owns_client, self.endpoint_url = made
+        self._recipe = recipe
+        self._made: S3Client | None = None
+        self._making = threading.Lock()
+        self.checksum, self._owns_client = recipe.checksum, recipe.owns_client
+        self.endpoint_url, self.addressing_style = recipe.endpoint_url, recipe.addressing_style
         self.capabilities = Capabilities(max_connections=max_pool_connections)
         self._uploads: dict[str, Headers] = {}
-        self.region_name = self._client.meta.region_name
+        #: Only botocore knows the region when nothing names one: make the client now.
+        self.region_name = recipe.region_name or self._client.meta.region_name
         self._where = self.endpoint_url or f"AWS S3 ({self.region_name or 'default region'})"
 
     def __repr__(self) -> str:
@@ -187,8 +193,26 @@ class S3Backend:
 
     @property
     def client(self) -> S3Client:
-        """The shared boto3 S3 client."""
+        """The shared boto3 S3 client (made on first use)."""
         return self._client
+
+    @property
+    def _client(self) -> S3Client:
+        client = self._made
+        if client is None:
+            with self._making:
+                client = self._made
+                if client is None:
+                    client = self._made = self._build()
+        return client
+
+    def _build(self) -> S3Client:
+        try:
+            return self._recipe.build()
+        except (ValueError, bce.BotoCoreError) as exc:
+            raise s3po.ConfigError(
+                f"boto3 refused the S3 options for {self.endpoint_url or 'AWS S3'}: {exc}"
+            ) from exc
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -681,5 +705,5 @@ class S3Backend:
 
     def close(self) -> None:
         """Close the client's connections (a client passed in is left open)."""
-        if self._owns_client:
-            self._client.close()
+        if self._owns_client and self._made is not None:
+            self._made.close()

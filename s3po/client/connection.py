@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from s3po._types import MultipartUpload
 
-__all__ = ["CREDENTIAL_OPTIONS", "DEFAULT_BACKEND_ENV", "Batch", "Connection"]
+__all__ = ["CREDENTIAL_OPTIONS", "DEFAULT_BACKEND_ENV", "Batch", "Connection", "default_backend"]
 
 log = logging.getLogger("s3po")
 
@@ -40,7 +40,11 @@ T = TypeVar("T")
 
 #: Environment variable naming the backend ``Connection()`` uses when none is given.
 DEFAULT_BACKEND_ENV = "S3PO_BACKEND"
-_DEFAULT_BACKEND = "s3"
+#: The backend ``Connection()`` uses for S3 when none is named: obstore's Rust client for GET,
+#: PUT and DELETE, boto3 for the rest (``"s3"`` names the boto3-only backend).
+_DEFAULT_BACKEND = "obstore"
+#: Used instead when the registries hold no ``obstore`` (a plugin blocked or not installed).
+_FALLBACK_BACKEND = "s3"
 
 _LIVE: weakref.WeakSet[Connection] = weakref.WeakSet()
 
@@ -67,8 +71,10 @@ class Connection(CallsOf[Direct]):
     """A connection to one storage backend, with defaults for every call.
 
     Args:
-        backend: A backend name (``"s3"``, the default, or ``"local"``, or any plugin's), or
-            a ready :class:`~s3po.Backend`. Defaults to ``$S3PO_BACKEND``, else ``"s3"``.
+        backend: A backend name (``"obstore"``, the default for S3; ``"s3"``, S3 through
+            boto3 alone; ``"local"``; or any plugin's), or a ready :class:`~s3po.Backend`.
+            Defaults to ``$S3PO_BACKEND``, else ``"obstore"`` (else ``"s3"`` when the
+            obstore plugin is blocked).
         root: The local backend's folder (buckets are folders below it).
         compress: Default codec for uploads (None: store as given).
         retries: Default retries after the first attempt (3).
@@ -147,7 +153,7 @@ class Connection(CallsOf[Direct]):
     def _open_backend(self) -> Backend:
         spec = self._backend_spec
         if spec is None:
-            spec = os.environ.get(DEFAULT_BACKEND_ENV, _DEFAULT_BACKEND)
+            spec = os.environ.get(DEFAULT_BACKEND_ENV) or default_backend(self.registries)
         if isinstance(spec, str):
             return self.registries.backends.create(spec, **self._options)
         if self._options:
@@ -359,6 +365,15 @@ class Connection(CallsOf[Direct]):
     def __repr__(self) -> str:
         """Show the backend (never credentials)."""
         return f"<s3po.Connection backend={self.backend.name!r}>"
+
+
+def default_backend(registries: Registries) -> str:
+    """The backend name used when none is given and ``$S3PO_BACKEND`` is unset.
+
+    .. versionadded:: 0.2.0
+    """
+    backends = registries.backends
+    return _DEFAULT_BACKEND if _DEFAULT_BACKEND in backends else _FALLBACK_BACKEND
 
 
 def _check_parts(config: TransferConfig, backend: Backend) -> None:

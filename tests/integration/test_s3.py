@@ -296,7 +296,7 @@ def test_connection_from_environment(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_server.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_server.secret_key)
     with s3po.Connection() as c:
-        assert c.backend.name == "s3"
+        assert c.backend.name == "obstore"  # the default: obstore, boto3 behind it
         c.upload_string(s3_bucket, "env.txt", "from the environment")
         assert c.download_string(s3_bucket, "env.txt") == "from the environment"
 
