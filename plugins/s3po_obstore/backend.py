@@ -13,14 +13,14 @@ import obstore.exceptions as oe
 from s3po_s3.backend import S3Backend
 
 import s3po
-from s3po import Capabilities, ForwardingBackend, GetResult, Headers, ObjectInfo
+from s3po.backend import Capabilities, ForwardingBackend, GetResult, Headers, ObjectInfo
 from s3po_obstore._errors import StreamBody, error_code, translate
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
 if TYPE_CHECKING:
     from obstore import Attributes, GetOptions
 
-    from s3po._types import Readable, UploadBody
+    from s3po.backend import Readable, UploadBody
 
 __all__ = ["ObstoreBackend"]
 

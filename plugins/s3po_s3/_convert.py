@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import s3po
-from s3po import CommonPrefix, FileWindow, Headers, ObjectInfo, PartInfo
+from s3po.backend import CommonPrefix, FileWindow, Headers, ObjectInfo, PartInfo
 
 if TYPE_CHECKING:
-    from s3po._types import Readable, UploadBody
+    from s3po.backend import Readable, UploadBody
 
 __all__ = [
     "CONTENT_RANGE",
