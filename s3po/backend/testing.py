@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 import s3po
+from s3po.backend import emulation
 from s3po.backend.bodies import FileWindow
 from s3po.backend.models import CommonPrefix, Headers, ObjectInfo, PartInfo
 from s3po.backend.protocol import ForwardingBackend
@@ -48,8 +49,7 @@ def multipart_etag(parts: list[bytes]) -> str:
 
     .. versionadded:: 0.1.0
     """
-    digests = b"".join(hashlib.md5(p).digest() for p in parts)  # noqa: S324
-    return f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"  # noqa: S324
+    return emulation.multipart_etag([hashlib.md5(p).digest() for p in parts])  # noqa: S324
 
 
 class FlakyBackend(ForwardingBackend):
