@@ -4,7 +4,7 @@ Kept so that existing imports of ``s3po._types`` go on working; new code (and ev
 imports from :mod:`s3po.backend` instead.
 
 .. versionadded:: 0.1.0
-.. versionchanged:: 0.3.0
+.. versionchanged:: 0.2.0
    The content moved to :mod:`s3po.backend`; this module only re-exports it.
 """
 

@@ -1,7 +1,7 @@
 """S3's emulation rules, under their old name: see :mod:`s3po.backend.emulation`.
 
 .. versionadded:: 0.1.0
-.. versionchanged:: 0.3.0
+.. versionchanged:: 0.2.0
    The content moved to :mod:`s3po.backend.emulation`; this module only re-exports it.
 """
 

@@ -30,7 +30,7 @@ Write a backend like this::
 
 and register it from a ``s3po_register_backends`` hook (see docs/plugins.md).
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ library: the ``s3`` plugin (botocore) and the ``obstore`` plugin (Rust) both loo
 here, so a ``SlowDown`` is retried and a ``NoSuchUpload`` says the same thing on both paths.
 Keys are S3 error codes, or an HTTP status as a string for the bodiless answers to HEAD.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ Each mixin expects the fixtures ``backend`` (a fresh :class:`~s3po.Backend`) and
 - :class:`ConcurrencyContract`: many threads at once; parts side by side.
 - :class:`CutOffBodyContract`: downloads abandoned part-way, uploads whose source fails.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -57,6 +57,6 @@ class BackendContract(
     """The behaviour every full backend must show: all the feature mixins together.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.3.0
+    .. versionchanged:: 0.2.0
        Composed of per-feature mixins (see :mod:`s3po.backend.contract`).
     """

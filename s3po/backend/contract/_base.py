@@ -1,6 +1,6 @@
 """What every contract mixin shares: the fixtures it expects, ETag checks, test data.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def multipart_etag(parts: list[bytes]) -> str:
 def sample(n: int, seed: int = 0) -> bytes:
     """``n`` bytes of repeatable test data; another ``seed`` gives other bytes.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     block = hashlib.sha256(str(seed).encode()).digest() * 2048
     reps = n // len(block) + 1
@@ -51,7 +51,7 @@ class ContractBase:
     whose ETags are opaque tokens rather than S3's MD5s; they must then still change with
     every write.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     md5_etags = True

@@ -1,6 +1,6 @@
 """The contract for concurrent use: a backend is called from many threads at once.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["ConcurrencyContract"]
 class ConcurrencyContract(ContractBase):
     """Requests from many threads at once, and parts uploaded side by side.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def test_connection_multipart_compressed(self, conn: s3po.Connection, bucket: str) -> None:

@@ -4,7 +4,7 @@ A download whose reader stops early must release the body and leave the object a
 an upload whose source fails part-way must raise and commit nothing (docs/reliability.md:
 nothing is lost, and nothing half-written is ever visible).
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _Breaks(io.RawIOBase):
 class CutOffBodyContract(ContractBase):
     """Bodies abandoned or failing part-way leave the store as it was.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def test_download_closed_part_way(self, backend: s3po.Backend, bucket: str) -> None:

@@ -1,6 +1,6 @@
 """The contract for listings: key order, prefixes, delimiters, listings longer than a page.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["ListingContract"]
 class ListingContract(ContractBase):
     """``list`` is complete, in S3's key order, filtered and folded as S3 does.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def _fill(self, backend: s3po.Backend, bucket: str, keys: list[str]) -> None:

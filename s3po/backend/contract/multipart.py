@@ -1,6 +1,6 @@
 """The contract for multipart uploads: start, parts, complete, abort, S3's checks.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["MultipartContract"]
 class MultipartContract(ContractBase):
     """Multipart uploads assemble, abort and refuse what S3 refuses.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def test_multipart_round_trip(self, backend: s3po.Backend, bucket: str) -> None:

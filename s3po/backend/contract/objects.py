@@ -1,6 +1,6 @@
 """The contract for single objects: PUT, GET (ranged, pinned), HEAD, DELETE, COPY.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["ObjectsContract"]
 class ObjectsContract(ContractBase):
     """Single-object requests, and a string through every codec over them.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     @pytest.mark.parametrize("size", [0, 1, 1000, 256 * 1024 + 7])
