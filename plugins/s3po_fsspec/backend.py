@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import s3po
-from s3po import (
+from s3po.backend import (
     Body,
     Capabilities,
     CommonPrefix,
@@ -35,6 +35,7 @@ from s3po import (
     ObjectInfo,
     PartBody,
     PartInfo,
+    UploadBody,
     emulation,
 )
 
@@ -245,7 +246,7 @@ class FsspecBackend:
         self,
         bucket: str,
         key: str,
-        body: s3po._types.UploadBody,
+        body: UploadBody,
         *,
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - the body is read whole

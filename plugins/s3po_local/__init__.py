@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import s3po
-from s3po import (
+from s3po.backend import (
     Capabilities,
     CommonPrefix,
     FileWindow,
@@ -72,7 +72,7 @@ from ._records import XATTR, Records
 from ._store import META_DIR, Store, when
 
 if TYPE_CHECKING:
-    from s3po._types import UploadBody
+    from s3po.backend import UploadBody
 
 __all__ = ["LocalBackend", "s3po_register_backends"]
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import s3po
-from s3po import Body, FileWindow
+from s3po.backend import Body, FileWindow
 
 if TYPE_CHECKING:
-    from s3po._types import UploadBody
+    from s3po.backend import UploadBody
 
 #: Staging files start with this; listings skip them and ``cleanup`` removes old ones.
 TMP = ".s3po-tmp-"

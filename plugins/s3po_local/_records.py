@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import s3po
-from s3po import Headers, ObjectInfo, emulation
+from s3po.backend import Headers, ObjectInfo, emulation
 
 from ._files import store_error, write_all
 

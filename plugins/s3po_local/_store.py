@@ -20,13 +20,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import s3po
-from s3po import Capabilities, FileWindow, Headers, MultipartUpload, ObjectInfo, PartInfo, emulation
+from s3po.backend import (
+    Capabilities,
+    FileWindow,
+    Headers,
+    MultipartUpload,
+    ObjectInfo,
+    PartInfo,
+    emulation,
+)
 
 from ._files import TMP, chunks, commit, copy_window, store_error, write_all
 from ._records import XATTR, RecordGone, Records, corrupt, info_from, make_record, read_legacy
 
 if TYPE_CHECKING:
-    from s3po._types import UploadBody
+    from s3po.backend import UploadBody
 
 META_DIR = ".s3po"
 _OPEN_TRIES = 3

@@ -4,10 +4,10 @@ obstore raises a handful of typed exceptions (``FileNotFoundError`` for a 404,
 ``PreconditionError``, ``PermissionDeniedError``, ...) and folds everything else into
 ``GenericError``, whose message carries the HTTP status and the server's XML error body.
 :func:`translate` reads the S3 error code and status out of that message, looks them up in
-the s3 backend's table (``S3_ERRORS``, the one table for both request paths), and builds an
-s3po error whose message names the object and says what to try next. Transport failures
-(connection refused or reset, a body cut off, timeouts) become :class:`~s3po.TransientError`,
-the only kind s3po's retry layer repeats.
+the SPI's table (:data:`s3po.backend.s3errors.S3_ERRORS`, one table for both request paths),
+and builds an s3po error whose message names the object and says what to try next.
+Transport failures (connection refused or reset, a body cut off, timeouts) become
+:class:`~s3po.TransientError`, the only kind s3po's retry layer repeats.
 
 .. versionadded:: 0.1.0
 """
@@ -18,16 +18,15 @@ import re
 from collections.abc import Iterator
 
 import obstore.exceptions as oe
-from s3po_s3._errors import S3_ERRORS
 
 import s3po
-from s3po import Body
+from s3po.backend import Body
+from s3po.backend.s3errors import RETRY_ADVICE as _RETRY
+from s3po.backend.s3errors import S3_ERRORS
 
 __all__ = ["StreamBody", "error_code", "translate"]
 
-_RETRY = "s3po retries this on its own; if it persists, check the endpoint and the server"
-
-#: The S3 error-code table is the s3 backend's: one table for both request paths.
+#: The S3 error-code table is the SPI's: one table for both request paths.
 _BY_CODE = S3_ERRORS
 
 _STATUS = re.compile(r"status code: (\d{3})")

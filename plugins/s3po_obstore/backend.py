@@ -13,7 +13,14 @@ import obstore.exceptions as oe
 from s3po_s3.backend import S3Backend
 
 import s3po
-from s3po import Capabilities, FileWindow, ForwardingBackend, GetResult, Headers, ObjectInfo
+from s3po.backend import (
+    Capabilities,
+    FileWindow,
+    ForwardingBackend,
+    GetResult,
+    Headers,
+    ObjectInfo,
+)
 from s3po_obstore._errors import StreamBody, error_code, translate
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from obstore import Attributes, GetOptions
 
-    from s3po._types import Readable, UploadBody
+    from s3po.backend import Readable, UploadBody
 
 __all__ = ["ObstoreBackend"]
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import s3po
-from s3po import CommonPrefix, FileWindow, Headers, ObjectInfo, PartInfo
+from s3po.backend import CommonPrefix, FileWindow, Headers, ObjectInfo, PartInfo, emulation
 
 if TYPE_CHECKING:
-    from s3po._types import Readable, UploadBody
+    from s3po.backend import Readable, UploadBody
 
 __all__ = [
     "CONTENT_RANGE",
@@ -120,8 +120,7 @@ def multipart_etag(parts: Sequence[PartInfo]) -> str | None:
     """The ETag S3 gives an upload of ``parts``, when every part ETag is a plain MD5."""
     if not parts or not all(_MD5_HEX.fullmatch(p.etag) for p in parts):
         return None
-    digests = b"".join(bytes.fromhex(p.etag) for p in parts)
-    return f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(parts)}"
+    return emulation.multipart_etag([bytes.fromhex(p.etag) for p in parts])
 
 
 def header_params(headers: Headers, bucket: str, key: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """botocore's exceptions, translated into s3po's at the backend's edge.
 
-Everything lives in one table, :data:`S3_ERRORS`, keyed by the S3 error code (or, for the
-bodiless HEAD responses, the HTTP status as a string). :func:`translate` looks an exception up
+Everything lives in one table, :data:`s3po.backend.s3errors.S3_ERRORS` (shared with the
+obstore backend), keyed by the S3 error code (or, for the bodiless HEAD responses, the HTTP
+status as a string). :func:`translate` looks an exception up
 there, falls back on the HTTP status, and builds an s3po error whose message names the object
 and says what to try next. Credentials never appear in a message: only the server's code and
 message, the bucket, the key and the endpoint do.
@@ -19,73 +20,14 @@ import urllib3.exceptions
 import urllib3.response
 
 import s3po
-from s3po import Body
+from s3po.backend import Body
+from s3po.backend.s3errors import RETRY_ADVICE as _RETRY
+from s3po.backend.s3errors import S3_ERRORS
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
 
 __all__ = ["StreamBody", "translate"]
-
-_CREDENTIALS = (
-    "check the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile, or the "
-    "role) and the bucket's policy"
-)
-_RETRY = "s3po retries this on its own; if it persists, check the endpoint and the server"
-
-#: S3 error code (or bare HTTP status) -> the s3po error and what to tell the user.
-S3_ERRORS: dict[str, tuple[type[s3po.BackendError], str]] = {
-    "NoSuchKey": (s3po.NoSuchKey, "check the key; a listing shows what is stored"),
-    "NoSuchBucket": (
-        s3po.NoSuchBucket,
-        "check the bucket name, endpoint and region, or create it with create_bucket()",
-    ),
-    "NoSuchUpload": (
-        s3po.NoSuchUpload,
-        "the multipart upload was completed or aborted already; start a new one",
-    ),
-    "AccessDenied": (s3po.AccessDenied, _CREDENTIALS),
-    "403": (s3po.AccessDenied, _CREDENTIALS),
-    "InvalidAccessKeyId": (s3po.AccessDenied, _CREDENTIALS),
-    "SignatureDoesNotMatch": (s3po.AccessDenied, "check the secret key and the region"),
-    "AllAccessDisabled": (s3po.AccessDenied, _CREDENTIALS),
-    "ExpiredToken": (s3po.AccessDenied, "the session token expired; refresh the credentials"),
-    "InvalidToken": (s3po.AccessDenied, "the session token is invalid; refresh the credentials"),
-    "PreconditionFailed": (
-        s3po.PreconditionFailed,
-        "the object changed while it was read; start the download again",
-    ),
-    "412": (
-        s3po.PreconditionFailed,
-        "the object changed while it was read; start the download again",
-    ),
-    "EntityTooSmall": (
-        s3po.InvalidPart,
-        "every part but the last must be at least 5 MiB; raise part_size",
-    ),
-    "InvalidPart": (s3po.InvalidPart, "a listed part was never uploaded or its ETag differs"),
-    "InvalidPartOrder": (s3po.InvalidPart, "list the parts in ascending order"),
-    # Throttling and server faults: worth repeating.
-    "SlowDown": (s3po.TransientError, _RETRY),
-    "TooManyRequests": (s3po.TransientError, _RETRY),
-    "ServiceUnavailable": (s3po.TransientError, _RETRY),
-    "InternalError": (s3po.TransientError, _RETRY),
-    "RequestTimeout": (s3po.TransientError, _RETRY),
-    "RequestTimeoutException": (s3po.TransientError, _RETRY),
-    "ThrottlingException": (s3po.TransientError, _RETRY),
-    "Throttling": (s3po.TransientError, _RETRY),
-    "TooManyRequestsException": (s3po.TransientError, _RETRY),
-    "RequestLimitExceeded": (s3po.TransientError, _RETRY),
-    "429": (s3po.TransientError, _RETRY),
-    "500": (s3po.TransientError, _RETRY),
-    "502": (s3po.TransientError, _RETRY),
-    "503": (s3po.TransientError, _RETRY),
-    "504": (s3po.TransientError, _RETRY),
-    # The body arrived damaged or short (the MD5 or length did not match): sending it again
-    # is the cure.
-    "BadDigest": (s3po.TransientError, _RETRY),
-    "IncompleteBody": (s3po.TransientError, _RETRY),
-    "XAmzContentSHA256Mismatch": (s3po.TransientError, _RETRY),
-}
 
 #: botocore's transport failures worth repeating (SSL errors are not: a bad certificate
 #: stays bad).

@@ -16,7 +16,7 @@ import boto3
 import botocore.exceptions as bce
 
 import s3po
-from s3po import (
+from s3po.backend import (
     BytesBody,
     Capabilities,
     CommonPrefix,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
-    from s3po._types import UploadBody
+    from s3po.backend import UploadBody
 
 __all__ = [
     "ADDRESSING_STYLE_ENV",

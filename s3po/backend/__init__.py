@@ -1,0 +1,80 @@
+"""The SPI: what a plugin author writes a backend or a middleware against.
+
+Everything a storage plugin needs is importable from here, and only from here (or from
+:mod:`s3po`): a plugin never imports ``s3po._*`` or another plugin's private modules.
+
+- :mod:`s3po.backend.protocol`: :class:`Backend` (one method per S3 request),
+  :class:`ForwardingBackend` (the base of every middleware layer), :class:`Middleware`
+  and :class:`Capabilities` (multipart limits).
+- :mod:`s3po.backend.models`: the values that cross the interface: :class:`Headers`,
+  :class:`ObjectInfo`, :class:`CommonPrefix`, :class:`PartInfo`, :class:`MultipartUpload`,
+  :class:`GetResult`.
+- :mod:`s3po.backend.bodies`: the bytes: :class:`Body` and :class:`BytesBody` for downloads;
+  :data:`UploadBody`, :data:`PartBody`, :class:`FileWindow` and :class:`FileIdentity` for
+  uploads.
+- :mod:`s3po.backend.emulation`: S3's rules for backends that emulate S3 on storage that has
+  none (listing order and folding, ETags, the multipart checks, the multipart store itself).
+- :mod:`s3po.backend.s3errors`: S3's error codes and the s3po error each one becomes, for
+  backends that speak to S3-compatible servers.
+- :mod:`s3po.backend.testing`: the contract suite a backend's tests subclass (needs pytest,
+  so it is not imported here).
+
+Write a backend like this::
+
+    from s3po.backend import Backend, Capabilities, GetResult, Headers, ObjectInfo
+
+    class MyBackend:  # satisfies Backend structurally
+        name = "mine"
+        capabilities = Capabilities()
+        def head(self, bucket: str, key: str) -> ObjectInfo: ...
+
+and register it from a ``s3po_register_backends`` hook (see docs/plugins.md).
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+from s3po.backend import emulation, s3errors
+from s3po.backend.bodies import (
+    MIB,
+    Body,
+    BytesBody,
+    FileIdentity,
+    FileWindow,
+    PartBody,
+    Readable,
+    UploadBody,
+)
+from s3po.backend.models import (
+    CommonPrefix,
+    GetResult,
+    Headers,
+    MultipartUpload,
+    ObjectInfo,
+    PartInfo,
+)
+from s3po.backend.protocol import Backend, Capabilities, ForwardingBackend, Middleware
+
+__all__ = [
+    "MIB",
+    "Backend",
+    "Body",
+    "BytesBody",
+    "Capabilities",
+    "CommonPrefix",
+    "FileIdentity",
+    "FileWindow",
+    "ForwardingBackend",
+    "GetResult",
+    "Headers",
+    "Middleware",
+    "MultipartUpload",
+    "ObjectInfo",
+    "PartBody",
+    "PartInfo",
+    "Readable",
+    "UploadBody",
+    "emulation",
+    "s3errors",
+]

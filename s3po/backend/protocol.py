@@ -1,0 +1,267 @@
+"""The storage interface every backend and every middleware layer implements.
+
+A :class:`Backend` speaks S3's verbs in their plainest form: one request each. Middleware
+wraps a backend in another backend (see :class:`ForwardingBackend`), so the retry, codec and
+chunking layers and the storage plugins all share one shape.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from s3po.backend.bodies import MIB
+
+if TYPE_CHECKING:
+    from s3po.backend.bodies import PartBody, UploadBody
+    from s3po.backend.models import (
+        CommonPrefix,
+        GetResult,
+        Headers,
+        MultipartUpload,
+        ObjectInfo,
+        PartInfo,
+    )
+
+__all__ = ["Backend", "Capabilities", "ForwardingBackend", "Middleware"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
+    """Limits a backend imposes on multipart uploads.
+
+    Attributes:
+        min_part_size: Smallest part but the last, in bytes (S3: 5 MiB).
+        max_part_size: Largest part, in bytes (S3: 5 GiB).
+        max_parts: Most parts in one upload (S3: 10,000).
+        max_connections: Connections the backend keeps open at once; 0 means unbounded.
+
+    .. versionadded:: 0.1.0
+    """
+
+    min_part_size: int = 5 * MIB
+    max_part_size: int = 5 * 1024 * MIB
+    max_parts: int = 10_000
+    max_connections: int = 0
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The storage interface: one method per S3 request.
+
+    Implementations translate their own errors into :mod:`s3po.errors` with
+    ``raise ... from exc``, and raise :class:`~s3po.TransientError` for failures worth
+    repeating. They must be safe to call from many threads at once.
+
+    .. versionadded:: 0.1.0
+    """
+
+    #: The name the backend was registered under (for messages).
+    name: str
+    #: Multipart limits.
+    capabilities: Capabilities
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Return the object's information, or raise :class:`~s3po.NoSuchKey`."""
+        ...
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Open the object's bytes ``[start, end)``; ``if_match`` pins an ETag."""
+        ...
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Store an object in one request; ``size`` is a hint for streams."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the object; deleting a missing key is not an error (as on S3)."""
+        ...
+
+    def list(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Yield objects (and common prefixes) under ``prefix`` in key order.
+
+        ``start_after`` skips every entry whose key (or common prefix) sorts at or before
+        it, so a listing cut off by a failure resumes after the last entry it yielded. A
+        listing that cannot be finished raises; it never ends early as if it were complete.
+        """
+        ...
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create a bucket; an existing bucket you own is not an error."""
+        ...
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Copy an object inside the store; ``headers`` replaces the metadata if given."""
+        ...
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Begin a multipart upload; return its upload id."""
+        ...
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
+    ) -> PartInfo:
+        """Upload one part (numbered from 1)."""
+        ...
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Assemble the parts into the object."""
+        ...
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Discard an upload and its parts."""
+        ...
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Yield incomplete multipart uploads under ``prefix``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+#: A middleware takes the backend below it and returns the backend above it.
+Middleware = Callable[[Backend], Backend]
+
+
+class ForwardingBackend:
+    """A backend that forwards every call to ``inner``; middleware overrides what it changes.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str
+    capabilities: Capabilities
+
+    def __init__(self, inner: Backend) -> None:
+        """Wrap ``inner``."""
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.head(bucket, key)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Forward to the inner backend."""
+        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.put(bucket, key, body, headers=headers, size=size)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Forward to the inner backend."""
+        self.inner.delete(bucket, key)
+
+    def list(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Forward to the inner backend."""
+        return self.inner.list(bucket, prefix, delimiter, start_after=start_after)
+
+    def create_bucket(self, bucket: str) -> None:
+        """Forward to the inner backend."""
+        self.inner.create_bucket(bucket)
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.copy(src_bucket, src_key, bucket, key, headers=headers)
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Forward to the inner backend."""
+        return self.inner.start_multipart(bucket, key, headers=headers)
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
+    ) -> PartInfo:
+        """Forward to the inner backend."""
+        return self.inner.put_part(bucket, key, upload_id, part_number, data)
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Forward to the inner backend."""
+        return self.inner.complete_multipart(bucket, key, upload_id, parts)
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Forward to the inner backend."""
+        self.inner.abort_multipart(bucket, key, upload_id)
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Forward to the inner backend."""
+        return self.inner.list_multipart(bucket, prefix)
+
+    def close(self) -> None:
+        """Closing a layer never closes the shared backend below; the Transfer does that."""
+
+    def __repr__(self) -> str:
+        """Show the stack."""
+        return f"{type(self).__name__}({self.inner!r})"
