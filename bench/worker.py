@@ -43,10 +43,11 @@ class Client:
 
 
 class S3po(Client):
-    """s3po with its default TransferConfig (or a tuned one)."""
+    """s3po with its default backend and TransferConfig (or a tuned config)."""
 
     tuned = False
-    backend = "s3"
+    #: None: the backend Connection() picks when none is named (the default path).
+    backend: str | None = None
 
     def __init__(self, job: dict[str, Any]) -> None:
         super().__init__(job)
@@ -57,8 +58,9 @@ class S3po(Client):
             config = config.evolve(
                 part_size=job["tuned_part_size"], max_concurrency=job["tuned_workers"]
             )
+        named = {"backend": self.backend} if self.backend is not None else {}
         self.conn = s3po.Connection(
-            backend=self.backend,
+            **named,
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id=job["access_key"],
@@ -91,6 +93,12 @@ class S3poTuned(S3po):
     """s3po with larger parts and a set number of parts in flight."""
 
     tuned = True
+
+
+class S3poBoto3(S3po):
+    """s3po with the boto3-only ``s3`` backend (the default before 0.2.0)."""
+
+    backend = "s3"
 
 
 class S3poObstore(S3po):
@@ -415,6 +423,7 @@ CLIENTS: dict[str, type[Client]] = {
     "s3po": S3po,
     "s3po-tuned": S3poTuned,
     "s3po-obstore": S3poObstore,
+    "s3po-boto3": S3poBoto3,
     "boto3": Boto3,
     "boto3-tuned": Boto3Tuned,
     "crt": Crt,

@@ -14,7 +14,7 @@ MIB = 1024 * 1024
 #: Clients measured against an S3 server, in the order they alternate. ``crt`` is
 #: s3transfer's CRTTransferManager over awscrt; ``s5cmd`` is the Go binary, run as its own
 #: process (bench/tools.py), so its figures include its start-up (a few ms).
-S3_CLIENTS = ("s3po", "s3po-tuned", "s3po-obstore", "boto3", "boto3-tuned", "crt", "s3fs")
+S3_CLIENTS = ("s3po", "s3po-tuned", "s3po-boto3", "boto3", "boto3-tuned", "crt", "s3fs")
 S3_CLIENTS += ("obstore", "s5cmd")
 CLI_CLIENTS = ("s3po-cli", "aws-cli", "s5cmd")
 #: One small file: ``python`` is the interpreter starting and exiting, the floor under any
@@ -22,7 +22,7 @@ CLI_CLIENTS = ("s3po-cli", "aws-cli", "s5cmd")
 CLI_ONE_CLIENTS = (*CLI_CLIENTS, "python")
 LOCAL_CLIENTS = ("s3po-local", "s3po-local-lean", "copyfile", "copyfile-fsync")
 #: Import + client construction in a fresh interpreter (bench/startup.py).
-STARTUP_CLIENTS = ("s3po", "s3po-obstore", "boto3", "crt", "obstore")
+STARTUP_CLIENTS = ("s3po", "s3po-boto3", "boto3", "crt", "obstore")
 
 #: s3po-tuned and boto3-tuned both use these.
 TUNED_PART_SIZE = 16 * MIB
