@@ -8,6 +8,7 @@ no account; ``s3po.Connection()`` talks to S3 with the standard AWS credential c
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from s3po import emulation
@@ -70,6 +71,9 @@ from s3po.plugins import (
 )
 from s3po.transfer import DownloadResult, Transfer, UploadResult
 from s3po.validation import check_bucket, check_key
+
+#: The ``s3po`` logger, as the original exported it (``from s3po import logger``).
+logger = logging.getLogger("s3po")
 
 __all__ = [
     "AccessDenied",
@@ -137,6 +141,7 @@ __all__ = [
     "emulation",
     "hookimpl",
     "hookspec",
+    "logger",
     "make_plugin_manager",
     "parse_headers",
     "parse_size",

@@ -61,6 +61,9 @@ class AsyncConnection:
         if max_workers < 1:
             raise ConfigError("max_workers must be 1 or more")
         self.sync = Connection(*args, **kwargs)
+        if self.sync.defaults.background:
+            self.sync.close()
+            raise ConfigError("AsyncConnection calls are awaited; background= does not apply")
         self._pool = cf.ThreadPoolExecutor(max_workers, thread_name_prefix="s3po-aio")
 
     async def _run(self, fn: Callable[[], T]) -> T:

@@ -36,10 +36,16 @@ UNSET: Any = _Unset()
 
 @dataclass(frozen=True, slots=True)
 class Defaults:
-    """A Connection's defaults for ``upload_file(delete=)`` and every call's ``callback``."""
+    """A Connection's defaults for ``upload_file(delete=)`` and every call's ``callback``.
+
+    Also the default of ``background=`` for uploads, and the folder ``downloadFile`` without
+    a filename downloads into (None: the system's temporary folder).
+    """
 
     delete: bool = False
     callback: Callable[[Any], object] | None = None
+    background: bool = False
+    tempdir: str | None = None
 
 
 class Owner(Protocol):
@@ -82,6 +88,9 @@ class CallBase(Generic[M]):
     @property
     def _conn(self) -> Owner:
         raise NotImplementedError
+
+    def _keep(self, handle: object) -> None:
+        """Keep a result for ``Batch.results()`` (only a Batch keeps them)."""
 
     def _dispatch(
         self,

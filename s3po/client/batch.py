@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from s3po._scope import ByteBudget, Scope
 from s3po._types import MIB
@@ -61,6 +61,7 @@ class Batch(CallsOf[Handled]):
             own_executor=own,
             on_progress=on_progress,
         )
+        self._kept: list[Handle[Any]] = []
 
     @property
     def _conn(self) -> Owner:
@@ -85,6 +86,32 @@ class Batch(CallsOf[Handled]):
         """
         self.runner.wait()
         self.runner.raise_for_errors("transfers")
+
+    def _keep(self, handle: object) -> None:
+        if isinstance(handle, Handle):
+            self._kept.append(handle)
+
+    def results(self) -> list[Any]:
+        """The results of the batch's ``upload`` and ``download`` calls, in call order.
+
+        The original s3po's ``Batch.results()``: it waits for every transfer, and raises
+        :class:`~s3po.BatchError` if any failed (the original gave None for those). Only the
+        calls by the original's names ``upload`` and ``download`` are kept for it, so a
+        batch of a million ``upload_file`` calls holds no million results; every call's
+        :class:`~s3po.Handle` gives its own result.
+
+        .. versionadded:: 0.4.0
+        """
+        self.wait()
+        return [handle.value for handle in self._kept]
+
+    def success(self) -> bool:
+        """Whether every transfer so far succeeded (waits for them): the original's name.
+
+        .. versionadded:: 0.4.0
+        """
+        self.runner.wait()
+        return not self.runner.failures()
 
     def __enter__(self) -> Self:
         """Return self."""

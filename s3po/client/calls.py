@@ -2,7 +2,8 @@
 
 Each call checks its arguments, then hands a zero-argument function to ``_dispatch``, which
 runs it now (a plain call), in the background, or in a batch. The seed API's camelCase names
-are aliases of the snake_case ones.
+are aliases of the snake_case ones; the original's other spellings are in
+:mod:`~s3po.client.legacy`.
 
 .. versionadded:: 0.1.0
 """
@@ -16,8 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from s3po._headers import parse_headers
 from s3po._types import Headers
 from s3po.client.base import UNSET, CallBase, Defaults, M, Owner
-from s3po.client.downloads import DownloadCalls
-from s3po.client.uploads import UploadCalls
+from s3po.client.legacy import LegacyCalls
 from s3po.errors import NotFound
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["UNSET", "CallBase", "Calls", "CallsOf", "Defaults", "Owner"]
 
 
-class CallsOf(UploadCalls[M], DownloadCalls[M]):
+class CallsOf(LegacyCalls[M]):
     """Every call, in both spellings; subclasses decide where calls run (see CallBase)."""
 
     # -- objects --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from s3po.client.background import BatchProgress, Handle, Runner
 from s3po.client.base import UNSET, Defaults
 from s3po.client.batch import Batch
 from s3po.client.calls import CallsOf
-from s3po.client.options import Direct
+from s3po.client.legacy import Mock
+from s3po.client.options import Direct, take_async
 from s3po.config import TransferConfig
 from s3po.errors import ConfigError
 from s3po.plugins import Registries, default_registries
@@ -84,6 +85,12 @@ class Connection(CallsOf[Direct]):
         config: A full :class:`~s3po.TransferConfig` (the options above override it).
         registries: Where backends and codecs come from (default: installed plugins).
         max_background: Workers for ``background=True`` calls (default 8).
+        background: The default of ``background=`` for uploads (default False): True
+            returns a :class:`~s3po.Handle` from every upload at once, as the original
+            s3po's ``Connection(async=True)`` did. Downloads return their content unless
+            asked. ``**{"async": True}`` still works for it, with a DeprecationWarning.
+        tempdir: Where ``downloadFile`` without a filename puts its temporary file
+            (default: the system's temporary folder).
         pickle_credentials: Whether a pickled copy carries the credentials given in
             ``**options`` (default False). See below.
         **options: Passed to the backend (``endpoint_url=``, ``region_name=``, ...).
@@ -102,6 +109,8 @@ class Connection(CallsOf[Direct]):
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        Pickles leave credentials out unless ``pickle_credentials=True``.
+    .. versionchanged:: 0.4.0
+       ``background=`` and ``tempdir=``; ``async=`` is the deprecated name of ``background=``.
     """
 
     def __init__(
@@ -118,9 +127,13 @@ class Connection(CallsOf[Direct]):
         registries: Registries | None = None,
         max_background: int = 8,
         pickle_credentials: bool = False,
+        background: bool = False,
+        tempdir: str | os.PathLike[str] | None = None,
         **options: Any,  # noqa: ANN401
     ) -> None:
         """Open the backend and build the pipeline."""
+        if "async" in options:  # the original's Connection(async=True)
+            background = take_async(options)
         self.registries = registries or default_registries()
         self.pickle_credentials = pickle_credentials
         if root is not None:
@@ -141,7 +154,12 @@ class Connection(CallsOf[Direct]):
             cfg = cfg.evolve(**changes)
         if max_background < 1:
             raise ConfigError("max_background must be 1 or more")
-        self.defaults = Defaults(delete=delete, callback=callback)
+        self.defaults = Defaults(
+            delete=delete,
+            callback=callback,
+            background=background,
+            tempdir=None if tempdir is None else os.fspath(tempdir),
+        )
         self.max_background = max_background
         backend_obj = self._open_backend()
         _check_parts(cfg, backend_obj)
@@ -149,6 +167,41 @@ class Connection(CallsOf[Direct]):
         self._runner: Runner | None = None
         self._runner_lock = threading.Lock()
         _LIVE.add(self)
+
+    @classmethod
+    def memory(cls, **kwargs: Any) -> Self:  # noqa: ANN401
+        """A Connection to a new, empty in-memory store (the ``memory`` backend).
+
+        For unit tests: objects live in this process, with S3's semantics. ``kwargs`` are
+        the Connection's (``compress=``, ``retries=``, ...) and the backend's
+        (``create_buckets=False`` refuses writes to missing buckets, as S3 does).
+
+        .. versionadded:: 0.4.0
+        """
+        return cls("memory", **kwargs)
+
+    @classmethod
+    def s3(cls, **kwargs: Any) -> Self:  # noqa: ANN401
+        """A Connection to S3 (or an S3-compatible endpoint), whatever ``$S3PO_BACKEND`` says.
+
+        ``kwargs`` are the Connection's and boto3's (``endpoint_url=``, ``region_name=``,
+        ``aws_access_key_id=``, ...). It uses the default S3 backend, as ``Connection()``
+        does without ``$S3PO_BACKEND``.
+
+        .. versionadded:: 0.4.0
+        """
+        registries = kwargs.pop("registries", None) or default_registries()
+        return cls(default_backend(registries), registries=registries, **kwargs)
+
+    def mock(self) -> Mock:
+        """Send this connection's calls to a fresh in-memory store until the mock stops.
+
+        The original s3po's "Built-in Mocking"; use ``with conn.mock():``, or ``start()``
+        and ``stop()`` (see :class:`~s3po.client.legacy.Mock`).
+
+        .. versionadded:: 0.4.0
+        """
+        return Mock(self)
 
     def _open_backend(self) -> Backend:
         spec = self._backend_spec

@@ -370,5 +370,4 @@ class DownloadCalls(CallBase[M]):
 
     downloadString = download_string  # noqa: N815
     downloadBytes = download_bytes  # noqa: N815
-    downloadFile = download_file  # noqa: N815
     downloadFileobj = download_fileobj  # noqa: N815

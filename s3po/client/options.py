@@ -15,7 +15,7 @@ import difflib
 import functools
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, TypedDict, TypeVar, final
 
 from s3po._types import Headers
@@ -25,13 +25,16 @@ from s3po.transfer import DownloadResult, Progress, UploadResult
 __all__ = [
     "Direct",
     "DownloadOptions",
+    "DownloadPathOptions",
     "DownloadStringOptions",
     "DownloadToOptions",
     "Handled",
     "UploadFileOptions",
     "UploadOptions",
     "check_options",
+    "refuse_unknown",
     "seed_keywords",
+    "take_async",
 ]
 
 T = TypeVar("T")
@@ -61,6 +64,7 @@ class UploadOptions(TypedDict, total=False):
     retries: int | None
     callback: Callable[[UploadResult], object] | None
     progress: Progress | None
+    silent: bool
 
 
 class UploadFileOptions(UploadOptions, total=False):
@@ -101,12 +105,22 @@ class DownloadToOptions(DownloadOptions[DownloadResult], total=False):
     progress: Progress | None
 
 
+class DownloadPathOptions(DownloadOptions[str], total=False):
+    """Options of the original's ``downloadFile(bucket, key, filename=...)``: it gives a path.
+
+    .. versionadded:: 0.4.0
+    """
+
+    progress: Progress | None
+
+
 def seed_keywords(fn: Callable[P, R]) -> Callable[P, R]:
     """Accept the seed API's ``async=``; refuse any other unknown keyword with a did-you-mean.
 
     ``async`` is a reserved word, so it only arrives as ``**{"async": True}``; it warns and
-    stands for ``background=``. Type checkers see ``fn``'s own signature, which has no
-    ``**kwargs``, so they report a misspelled keyword where it is written.
+    stands for ``background=``. The original's ``silent=True`` warns that it is ignored.
+    Type checkers see ``fn``'s own signature, which has no ``**kwargs``, so they report a
+    misspelled keyword where it is written.
     """
     op = fn.__name__
     parameters = inspect.signature(fn).parameters.values()
@@ -116,26 +130,46 @@ def seed_keywords(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
         if "async" in kwargs:
+            kwargs["background"] = take_async(kwargs, stacklevel=2)
+        if kwargs.get("silent"):
             warnings.warn(
-                "async= is deprecated (async is a reserved word since Python 3.7); "
-                "use background=True",
+                "silent= is ignored: failures raise (catch s3po.S3poError to go on)",
                 DeprecationWarning,
                 stacklevel=2,
             )
-            kwargs["background"] = bool(kwargs.pop("async"))
-        unknown = sorted(kwargs.keys() - names)
-        if unknown:
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, keywords, n=1)
-                hints.append(f"{name}= (did you mean {close[0]}=?)" if close else f"{name}=")
-            raise UnknownArgument(
-                f"{op}() got unexpected keyword argument(s): {', '.join(hints)}; "
-                f"it takes {', '.join(f'{k}=' for k in keywords)}"
-            )
+        refuse_unknown(op, kwargs.keys() - names, keywords)
         return fn(*args, **kwargs)
 
     return call
+
+
+def take_async(kwargs: dict[str, Any], *, stacklevel: int = 2) -> bool:
+    """Remove the seed API's ``async`` from ``kwargs`` and return it, with a DeprecationWarning.
+
+    .. versionadded:: 0.4.0
+    """
+    warnings.warn(
+        "async= is deprecated (async is a reserved word since Python 3.7); use background=True",
+        DeprecationWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return bool(kwargs.pop("async"))
+
+
+def refuse_unknown(op: str, unknown: Iterable[str], keywords: Sequence[str]) -> None:
+    """Raise :class:`~s3po.UnknownArgument` naming ``unknown`` keywords, with a did-you-mean.
+
+    .. versionadded:: 0.4.0
+    """
+    hints = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, keywords, n=1)
+        hints.append(f"{name}= (did you mean {close[0]}=?)" if close else f"{name}=")
+    if hints:
+        raise UnknownArgument(
+            f"{op}() got unexpected keyword argument(s): {', '.join(hints)}; "
+            f"it takes {', '.join(f'{k}=' for k in keywords)}"
+        )
 
 
 def check_options(op: str, **values: object) -> None:

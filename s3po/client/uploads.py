@@ -92,8 +92,9 @@ class UploadCalls(CallBase[M]):
         metadata: Mapping[str, str] | None = None,
         retries: int | None = None,
         callback: Callable[[UploadResult], object] | None = None,
-        background: bool = False,
+        background: bool | None = None,
         progress: Progress | None = None,
+        silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
     ) -> UploadResult | Handle[UploadResult]:
         """Upload text (stored as UTF-8) or bytes.
 
@@ -106,8 +107,11 @@ class UploadCalls(CallBase[M]):
             metadata: User metadata.
             retries: Retries after the first attempt (default 3).
             callback: Called with the :class:`~s3po.UploadResult`.
-            background: Return a :class:`~s3po.Handle` at once and upload in the background.
+            background: Return a :class:`~s3po.Handle` at once and upload in the background
+                (default: the Connection's ``background=``, False).
             progress: Called with each number of bytes read.
+            silent: Accepted for the original s3po's code and ignored (it warns): failures
+                always raise.
 
         Returns:
             The :class:`~s3po.UploadResult`, or a handle to it.
@@ -188,8 +192,9 @@ class UploadCalls(CallBase[M]):
         retries: int | None = None,
         delete: bool | None = None,
         callback: Callable[[UploadResult], object] | None = None,
-        background: bool = False,
+        background: bool | None = None,
         progress: Progress | None = None,
+        silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
     ) -> UploadResult | Handle[UploadResult]:
         """Upload a local file, streamed in parts.
 
@@ -210,8 +215,10 @@ class UploadCalls(CallBase[M]):
             retries: Retries after the first attempt (default 3).
             delete: Remove the local file after a verified upload, if it did not change.
             callback: Called with the :class:`~s3po.UploadResult`.
-            background: Return a :class:`~s3po.Handle` at once.
+            background: Return a :class:`~s3po.Handle` at once (default: the Connection's
+                ``background=``, False).
             progress: Called with each number of bytes read.
+            silent: Accepted for the original s3po's code and ignored (it warns).
 
         .. versionadded:: 0.1.0
         """
@@ -287,8 +294,9 @@ class UploadCalls(CallBase[M]):
         metadata: Mapping[str, str] | None = None,
         retries: int | None = None,
         callback: Callable[[UploadResult], object] | None = None,
-        background: bool = False,
+        background: bool | None = None,
         progress: Progress | None = None,
+        silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
     ) -> UploadResult | Handle[UploadResult]:
         """Upload from a binary stream, read in parts, never whole.
 
@@ -327,7 +335,7 @@ class UploadCalls(CallBase[M]):
         compress: str | None,
         retries: int | None,
         callback: Callable[[UploadResult], object] | None,
-        background: bool,
+        background: bool | None,
         progress: Progress | None,
         delete_after: pathlib.Path | None,
     ) -> UploadResult | Handle[UploadResult]:
@@ -337,6 +345,7 @@ class UploadCalls(CallBase[M]):
         conn = self._conn
         config = conn.config_for(compress=compress, retries=retries)
         callback = callback if callback is not None else conn.defaults.callback
+        background = conn.defaults.background if background is None else background
         scope = self._scope
 
         def run() -> UploadResult:
