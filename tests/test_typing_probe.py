@@ -54,11 +54,19 @@ def sync(conn: s3po.Connection, path: Path) -> None:
     h: s3po.Handle[s3po.UploadResult] = conn.upload_string("b", "k", "x")  # E a result
     size: int = conn.download_bytes("b", "k", background=True).size  # E a Handle has no size
     text: str = conn.download_bytes("b", "k")  # E bytes, not str
+    conn.upload("b", "k", "x", silnt=True)  # E misspelled keyword of the original's upload
+    conn.uploadString("b", "k", "x", silent="yes")  # E mistyped silent=
+    conn.downloadFile("b", "k", filenam=path)  # E misspelled filename=
+    conn.downloadFile("b", "k", filename=path, tempdri=path)  # E misspelled tempdir=
+    result: s3po.DownloadResult = conn.downloadFile("b", "k", filename=path)  # E a path
+    conn.download("b", "k", encodng="latin-1")  # E misspelled keyword of download
+    s3po.Connection.memory().uplod("b", "k", "x")  # E misspelled call
 
 
 def batch(conn: s3po.Connection) -> None:
     with conn.batch(4) as batch:
         batch.uplod_string("b", "k", "x")  # E misspelled call
+        batch.upload("b", "k", "x", retries="three")  # E mistyped keyword
         batch.upload_string("b", "k", "x", compresss="gzip")  # E misspelled keyword
         batch.download_bytes("b", "k", retries="three")  # E mistyped keyword
         r: s3po.UploadResult = batch.upload_string("b", "k", "x")  # E a batch gives Handles
@@ -105,6 +113,13 @@ def sync(conn: s3po.Connection, path: Path, flag: bool, legacy: dict[str, Any]) 
     hb: s3po.Handle[bytes] = conn.download_bytes("b", "k", background=True)
     info: s3po.ObjectInfo = conn.head("b", "k")
     names: list[str] = conn.list_names("b")
+    r = conn.upload("b", "k", io.StringIO("x"), silent=False, headers={"Content-Type": "x/y"})
+    text = conn.download("b", "k", retries=2)
+    d = conn.download("b", "k", io.BytesIO())
+    where: str = conn.downloadFile("b", "k", filename=path, retries=2)
+    where = conn.downloadFile("b", "k", tempdir=path)
+    d = conn.downloadFile("b", "k", path, retries=1)
+    hw: s3po.Handle[str] = conn.downloadFile("b", "k", background=True)
 
 
 def batch(conn: s3po.Connection) -> None:
@@ -113,6 +128,10 @@ def batch(conn: s3po.Connection) -> None:
         hs: s3po.Handle[str] = batch.downloadString("b", "k", retries=1)
         hb: s3po.Handle[bytes] = batch.download_bytes("b", "k", background=True)
         value: str = hs.value
+        hs = batch.download("b", "k")
+        hs = batch.downloadFile("b", "k", filename=Path("x"))
+        h = batch.upload("b", "k", b"x")
+    ok: bool = batch.success()
 
 
 async def aio(conn: s3po.AsyncConnection, path: Path) -> None:
@@ -162,7 +181,7 @@ def test_mypy_strict_reports_every_wrong_call_and_passes_the_right_ones(
         reported[f"{match[1]}.py"].add(int(match[2]))
     assert reported["right.py"] == set(), stdout
     expected = _marked(textwrap.dedent(WRONG).lstrip())
-    assert len(expected) == 27
+    assert len(expected) == 35
     missed = sorted(expected - reported["wrong.py"])
     unexpected = sorted(reported["wrong.py"] - expected)
     assert (missed, unexpected) == ([], []), stdout
