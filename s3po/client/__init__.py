@@ -4,7 +4,8 @@ Each checks a call's arguments once and hands the work to :class:`~s3po.Transfer
 
 - :mod:`~s3po.client.options` types the keyword options of each call family once;
 - :mod:`~s3po.client.base`, :mod:`~s3po.client.uploads`, :mod:`~s3po.client.downloads` and
-  :mod:`~s3po.client.calls` write every call once, for every front end;
+  :mod:`~s3po.client.calls` write every call once, for every front end, and
+  :mod:`~s3po.client.legacy` the original s3po's other spellings over them;
 - :mod:`~s3po.client.connection` and :mod:`~s3po.client.batch` decide where a call runs
   (now, in the background, in a batch), :mod:`~s3po.client.background` runs it there;
 - :mod:`~s3po.client.aio` offers the same calls as coroutines and tasks.
