@@ -308,6 +308,11 @@ class LegacyCalls(UploadCalls[M], DownloadCalls[M]):
         .. versionchanged:: 0.4.0
            ``filename=``, ``tempdir=``, and no file name at all, as the original took.
         """
+        if isinstance(path, int):  # the 2012 signature: downloadFile(bucket, key, retries)
+            raise InvalidRequest(
+                f"downloadFile's third argument is the path, not retries ({path!r}); "
+                f"pass retries={path} by keyword"
+            )
         if path is not None:
             if filename is not None or tempdir is not None:
                 raise InvalidRequest("downloadFile takes a path or filename=, not both")

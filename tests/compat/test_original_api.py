@@ -193,9 +193,17 @@ def test_download_file_without_a_filename_makes_a_temporary_file(
 
 
 def test_download_file_refuses_misspelled_keywords_before_any_io(conn: s3po.Connection) -> None:
+    conn.uploadString("bucket", "k", "value")
     wrong: dict[str, Any] = {"filenam": "x"}
     with pytest.raises(s3po.UnknownArgument, match="did you mean filename="):
         conn.downloadFile("bucket", "k", **wrong)
+    retries: Any = 5  # downloadFile(bucket, key, retries) of 2012
+    with pytest.raises(s3po.InvalidRequest, match="retries=5 by keyword"):
+        conn.downloadFile("bucket", "k", retries)
+    both: dict[str, Any] = {"filename": "b"}  # mypy refuses this too
+    with pytest.raises(s3po.InvalidRequest, match="not both"):
+        conn.downloadFile("bucket", "k", "a", **both)
+    assert not Path("5").exists()
 
 
 # -- Batch.results(), success(), wait() ------------------------------------------------------
