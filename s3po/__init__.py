@@ -9,7 +9,7 @@ no account; ``s3po.Connection()`` talks to S3 with the standard AWS credential c
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s3po import emulation
 from s3po._headers import parse_headers
@@ -30,7 +30,7 @@ from s3po._types import (
     PartBody,
     PartInfo,
 )
-from s3po.client import AsyncBatch, AsyncConnection, Batch, BatchProgress, Connection, Handle
+from s3po.client import Batch, BatchProgress, Connection, Handle
 from s3po.codecs import Codec, Decoder, Encoder
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
 from s3po.errors import (
@@ -74,6 +74,13 @@ from s3po.validation import check_bucket, check_key
 
 #: The ``s3po`` logger, as the original exported it (``from s3po import logger``).
 logger = logging.getLogger("s3po")
+
+if TYPE_CHECKING:
+    from s3po.client.aio import AsyncBatch, AsyncConnection
+
+#: Public names imported on first use, and the module that has them: the asyncio front end
+#: imports asyncio, a large share of start-up for programs that never use it.
+_LAZY = {"AsyncBatch": "s3po.client.aio", "AsyncConnection": "s3po.client.aio"}
 
 __all__ = [
     "AccessDenied",
@@ -149,7 +156,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401
-    """Provide ``__version__`` lazily."""
+    """Provide ``__version__`` and the asyncio front end lazily."""
+    if name in _LAZY:
+        import importlib  # noqa: PLC0415
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         from s3po._version import __version__  # noqa: PLC0415
 

@@ -14,8 +14,11 @@ Transport failures (connection refused or reset, a body cut off, timeouts) becom
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections.abc import Iterator
+from types import TracebackType
 
 import obstore.exceptions as oe
 
@@ -24,7 +27,7 @@ from s3po.backend import Body
 from s3po.backend.s3errors import RETRY_ADVICE as _RETRY
 from s3po.backend.s3errors import S3_ERRORS
 
-__all__ = ["StreamBody", "error_code", "translate"]
+__all__ = ["BodyErrors", "StreamBody", "error_code", "translate"]
 
 #: The S3 error-code table is the SPI's: one table for both request paths.
 _BY_CODE = S3_ERRORS
@@ -116,6 +119,49 @@ def _kind(  # noqa: PLR0911 - one return per kind of failure, in order of preced
     return s3po.BackendError, "see obstore's message"
 
 
+class BodyErrors:
+    """Maps what obstore raises while a body streams: every failure there is a cut-off body.
+
+    A context manager, made once per body and entered for every chunk (it keeps no state
+    between blocks), so a read costs no allocation. A cut-off body becomes
+    :class:`~s3po.TransientError`, which the retry layer resumes at the offset reached.
+    """
+
+    __slots__ = ("_bucket", "_key", "_where")
+
+    def __init__(self, *, bucket: str, key: str, where: str) -> None:
+        """Name the object whose body this is, and where it comes from."""
+        self._bucket = bucket
+        self._key = key
+        self._where = where
+
+    def cut_off(self, why: str) -> s3po.TransientError:
+        """The error for a body that ``why`` (``"ended 5 bytes early"``)."""
+        return s3po.TransientError(
+            f"the body of s3://{self._bucket}/{self._key} {why}; {_RETRY}",
+            bucket=self._bucket,
+            key=self._key,
+            backend="obstore",
+        )
+
+    def __enter__(self) -> None:
+        """Start a read."""
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Raise the s3po error for what the read raised (``raise ... from exc``)."""
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, s3po.S3poError):
+            return
+        first = str(exc).split("\n", 1)[0]
+        raise self.cut_off(
+            f"was cut off from {self._where} ({type(exc).__name__}: {first})"
+        ) from exc
+
+
 class StreamBody(Body):
     """An object's body streaming from obstore in chunks, with read errors made transient.
 
@@ -129,58 +175,76 @@ class StreamBody(Body):
         """Wrap ``chunks``, which yields ``length`` bytes in all."""
         super().__init__()
         self._chunks: Iterator[bytes] | None = chunks
-        self._pending = memoryview(b"")
+        self._chunk = b""
+        self._pos = 0
         self._remaining = length
-        self._bucket = bucket
-        self._key = key
-        self._where = where
-
-    def _cut_off(self, why: str) -> s3po.TransientError:
-        return s3po.TransientError(
-            f"the body of s3://{self._bucket}/{self._key} {why}; {_RETRY}",
-            bucket=self._bucket,
-            key=self._key,
-            backend="obstore",
-        )
+        self._errors = BodyErrors(bucket=bucket, key=key, where=where)
 
     def _next(self) -> bytes:
         if self._chunks is None:
             return b""
-        try:
+        with self._errors:
             return next(self._chunks, b"")
-        except Exception as exc:
-            first = str(exc).split("\n", 1)[0]
-            raise self._cut_off(
-                f"was cut off from {self._where} ({type(exc).__name__}: {first})"
-            ) from exc
+
+    def _piece(self, want: int) -> bytes | memoryview:
+        """Up to ``want`` of the next bytes, from one chunk: the chunk itself when it fits.
+
+        Raises:
+            TransientError: The stream ended before ``length`` bytes.
+        """
+        chunk, pos = self._chunk, self._pos
+        if pos >= len(chunk):
+            chunk, pos = self._next(), 0
+            if not chunk:
+                raise self._errors.cut_off(f"ended {self._remaining} bytes early")
+            self._chunk = chunk
+        n = min(want, len(chunk) - pos)
+        self._pos = pos + n
+        self._remaining -= n
+        if self._remaining <= 0:
+            self._drain()
+        return chunk if n == len(chunk) else memoryview(chunk)[pos : pos + n]
+
+    def _drain(self) -> None:
+        """Read the stream to its end once every byte is in, so its connection is reused.
+
+        An HTTP body dropped before its end closes its connection, and dropping obstore's
+        stream then costs far more, with the GIL held, than reading the (already received)
+        end of it.
+        """
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            with contextlib.suppress(Exception):
+                next(chunks, None)
 
     def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes (all remaining if negative)."""
+        """Read up to ``size`` bytes (all remaining if negative).
+
+        A sized read returns at most one chunk's worth, so a trickling body never blocks a
+        read for long: the retry layer's low-speed limit sees its bytes as they come.
+        """
         if self._remaining <= 0:
             return b""
-        want = self._remaining if size is None or size < 0 else min(size, self._remaining)
-        parts: list[bytes] = []
-        got = 0
-        while got < want:
-            if not self._pending:
-                chunk = self._next()
-                if not chunk:
-                    if got:
-                        break
-                    raise self._cut_off(f"ended {self._remaining} bytes early")
-                self._pending = memoryview(chunk)
-            take = self._pending[: want - got]
-            self._pending = self._pending[len(take) :]
-            parts.append(bytes(take))
-            got += len(take)
-            if size is not None and size >= 0:
-                break  # one chunk's worth is enough for a sized read
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._remaining -= len(data)
-        return data
+        if size is not None and size >= 0:
+            return bytes(self._piece(min(size, self._remaining))) if size else b""
+        parts = [bytes(self._piece(self._remaining)) for _ in iter(lambda: self._remaining, 0)]
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def copy_into(self, fd: int, offset: int, size: int) -> int:
+        """Write up to ``size`` of the next bytes (one chunk's worth) to ``fd`` at ``offset``.
+
+        The chunk obstore handed over is written as it is, with no copy in between.
+        """
+        if self._remaining <= 0 or size <= 0:
+            return 0
+        view = memoryview(self._piece(min(size, self._remaining)))
+        n = len(view)
+        while view:
+            view = view[os.pwrite(fd, view, offset + n - len(view)) :]
+        return n
 
     def close(self) -> None:
-        """Drop the stream (and with it the connection)."""
+        """Drop the stream (and with it the connection, unless it was read to its end)."""
         self._chunks = None
-        self._pending = memoryview(b"")
+        self._chunk = b""
         super().close()

@@ -11,14 +11,14 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import boto3
 import obstore.exceptions as oe
-from obstore.auth.boto3 import Boto3CredentialProvider
 from obstore.store import S3Store
 
 import s3po
 
 if TYPE_CHECKING:
+    import boto3
+    from obstore.auth.boto3 import Boto3CredentialProvider
     from obstore.store import ClientConfig, S3Config
 
 __all__ = ["StoreOptions", "Stores", "key_is_plain"]
@@ -137,7 +137,7 @@ def _credentials(options: StoreOptions) -> dict[str, str] | Boto3CredentialProvi
     Given keys win; a session or profile is asked through boto3 (so profiles, SSO and
     assumed roles refresh as they do for the S3 backend); the standard environment
     variables are read by obstore itself; anything else (``~/.aws/credentials``) is found
-    by a default boto3 session.
+    by a default boto3 session. boto3 is imported only for those last two cases.
     """
     if options.aws_access_key_id or options.aws_secret_access_key:
         keys = {
@@ -148,11 +148,13 @@ def _credentials(options: StoreOptions) -> dict[str, str] | Boto3CredentialProvi
             keys["session_token"] = options.aws_session_token
         return keys
     session = options.session
-    if session is None and options.profile_name is not None:
-        session = boto3.Session(profile_name=options.profile_name)
-    if session is None and os.environ.get("AWS_ACCESS_KEY_ID"):
+    if session is None and options.profile_name is None and os.environ.get("AWS_ACCESS_KEY_ID"):
         return None
-    session = session or boto3.Session()
+    import boto3  # noqa: PLC0415 - boto3's credential chain only when it is needed
+    from obstore.auth.boto3 import Boto3CredentialProvider  # noqa: PLC0415 - imports boto3
+
+    if session is None:
+        session = boto3.Session(profile_name=options.profile_name)
     if session.get_credentials() is None:
         return None  # obstore's chain: container and instance credentials, web identity
     return Boto3CredentialProvider(session)

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+import contextlib
+import os
+import threading
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-import boto3
 import obstore
 import obstore.exceptions as oe
-from s3po_s3.backend import S3Backend
 
 import s3po
 from s3po.backend import (
@@ -22,13 +23,18 @@ from s3po.backend import (
     ObjectInfo,
 )
 from s3po_obstore._errors import StreamBody, error_code, translate
+from s3po_obstore._resolve import PROFILE_ENV, resolve
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import boto3
     from mypy_boto3_s3 import S3Client
     from obstore import Attributes, GetOptions
+    from s3po_s3.backend import S3Backend
 
-    from s3po.backend import Readable, UploadBody
+    from s3po.backend import Backend, Readable, UploadBody
 
 __all__ = ["ObstoreBackend"]
 
@@ -49,6 +55,8 @@ _BY_ATTRIBUTE = {attribute: field for field, attribute in _FIELDS}
 #: obstore reads these attribute names as headers, so metadata may not use them.
 _NOT_METADATA = frozenset({a.lower() for _, a in _FIELDS} | {"storage-class"})
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchUpload"})
+#: A range that starts past the object's end.
+_UNSATISFIABLE = frozenset({"InvalidRange", "416"})
 #: What obstore raises: its own errors, FileNotFoundError (404), ValueError (bad paths).
 _ERRORS = (oe.BaseError, OSError, ValueError)
 
@@ -180,40 +188,63 @@ class ObstoreBackend(ForwardingBackend):
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
     ) -> None:
-        """Make the boto3 backend, then the obstore settings from what it resolved."""
-        s3 = S3Backend(
+        """Resolve the options (boto3 only when they need it), then the obstore settings.
+
+        The boto3 backend is made on the first call that needs it, unless resolving the
+        options needs boto3 (a session, client or profile, or a region from the AWS config
+        file): then it is made now, as the S3 backend would resolve them.
+        """
+        self._s3_options: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "region_name": region_name,
+            "profile_name": profile_name,
+            "aws_access_key_id": aws_access_key_id,
+            "aws_secret_access_key": aws_secret_access_key,
+            "aws_session_token": aws_session_token,
+            "session": session,
+            "client": client,
+            "addressing_style": addressing_style,
+            "checksum": checksum,
+            "max_pool_connections": max_pool_connections,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+        }
+        self._s3: S3Backend | None = None
+        self._s3_lock = threading.Lock()
+        self.name = "obstore"
+        self.capabilities = Capabilities(max_connections=max_pool_connections)
+        resolved = resolve(
             endpoint_url=endpoint_url,
             region_name=region_name,
             profile_name=profile_name,
-            aws_access_key_id=aws_access_key_id,
-            aws_secret_access_key=aws_secret_access_key,
-            aws_session_token=aws_session_token,
             session=session,
             client=client,
             addressing_style=addressing_style,
             checksum=checksum,
             max_pool_connections=max_pool_connections,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
         )
-        super().__init__(s3)
-        self.name = "obstore"
-        self.s3 = s3
-        self.endpoint_url = s3.endpoint_url
-        self.checksum = s3.checksum
-        self.region_name = s3.region_name or "us-east-1"
+        if resolved is not None:
+            self.endpoint_url = resolved.endpoint_url
+            self.checksum = resolved.checksum
+            self.region_name = resolved.region_name
+            style = resolved.addressing_style
+        else:
+            s3 = self.s3
+            self.endpoint_url, self.checksum = s3.endpoint_url, s3.checksum
+            self.region_name = s3.region_name or "us-east-1"
+            style = s3.addressing_style
         self._where = self.endpoint_url or f"AWS S3 ({self.region_name})"
         #: Which single-object calls obstore makes; the others go to boto3 (see above).
         self._fast = client is None
-        self._fast_get = self._fast and s3.checksum != "when_supported"
-        self._fast_put = self._fast and s3.checksum != "md5"
+        self._fast_get = self._fast and self.checksum != "when_supported"
+        self._fast_put = self._fast and self.checksum != "md5"
         try:
             self.stores = Stores(
                 StoreOptions(
                     endpoint_url=self.endpoint_url,
                     region_name=self.region_name,
-                    addressing_style=s3.addressing_style,
-                    checksum=s3.checksum,
+                    addressing_style=style,
+                    checksum=self.checksum,
                     max_pool_connections=max_pool_connections,
                     connect_timeout=connect_timeout,
                     read_timeout=read_timeout,
@@ -221,11 +252,12 @@ class ObstoreBackend(ForwardingBackend):
                     aws_secret_access_key=aws_secret_access_key,
                     aws_session_token=aws_session_token,
                     session=session,
-                    profile_name=profile_name,
+                    # The profile the boto3 calls use, so both request paths sign alike.
+                    profile_name=profile_name or os.environ.get(PROFILE_ENV) or None,
                 )
             )
         except BaseException:
-            s3.close()
+            self.close()
             raise
 
     def __repr__(self) -> str:
@@ -235,11 +267,48 @@ class ObstoreBackend(ForwardingBackend):
         )
 
     @property
+    def s3(self) -> S3Backend:
+        """The boto3 backend of the calls obstore does not make (made on first use)."""
+        s3 = self._s3
+        if s3 is None:
+            with self._s3_lock:
+                s3 = self._s3
+                if s3 is None:
+                    from s3po_s3.backend import S3Backend  # noqa: PLC0415 - imports boto3
+
+                    s3 = self._s3 = S3Backend(**self._s3_options)
+        return s3
+
+    @property
+    def inner(self) -> Backend:
+        """What :class:`~s3po.ForwardingBackend` forwards to: :attr:`s3`."""
+        return self.s3
+
+    @inner.setter
+    def inner(self, backend: Backend) -> None:
+        self._s3 = cast("S3Backend", backend)
+
+    @property
     def client(self) -> S3Client:
         """The boto3 S3 client of the calls obstore does not make, as ``S3Backend.client``."""
         return self.s3.client
 
     # -- helpers --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, op: str, bucket: str, key: str) -> Iterator[None]:
+        """Map what obstore raises inside the block to s3po's errors, ``raise ... from exc``.
+
+        The one place the backend translates obstore's exceptions (through the SPI's table,
+        :data:`s3po.backend.s3errors.S3_ERRORS`); s3po's own errors pass through unchanged.
+        Body reads map theirs in :class:`~s3po_obstore._errors.StreamBody`.
+        """
+        try:
+            yield
+        except s3po.S3poError:
+            raise
+        except _ERRORS as exc:
+            self._failed(op, bucket, key, exc)
 
     def _failed(self, op: str, bucket: str, key: str, exc: BaseException) -> NoReturn:
         """Raise the s3po error for ``exc``; a bare 404 asks boto3 whether the bucket exists."""
@@ -279,7 +348,14 @@ class ObstoreBackend(ForwardingBackend):
         if if_match is not None:
             options["if_match"] = f'"{if_match.strip(chr(34))}"'
         try:
-            result = obstore.get(self.stores.get(bucket), key, options=options or None)
+            with self._errors("get", bucket, key):
+                result = obstore.get(self.stores.get(bucket), key, options=options or None)
+        except s3po.BackendError as exc:
+            if exc.__cause__ is not None and error_code(exc.__cause__) in _UNSATISFIABLE:
+                # start is past the end: boto3 answers as S3 does (an empty body at 0)
+                return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
+            raise
+        with self._errors("get", bucket, key):
             meta = result.meta
             lo, hi = result.range
             # What the store said it holds: the request's range, cut at the object's size.
@@ -302,10 +378,6 @@ class ObstoreBackend(ForwardingBackend):
                 headers=_headers(result.attributes),
                 version_id=meta["version"],
             )
-        except _ERRORS as exc:
-            if error_code(exc) in {"InvalidRange", "416"}:  # start is past the end
-                return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
-            self._failed("get", bucket, key, exc)
         return GetResult(info=info, body=body, start=lo, end=hi)
 
     def put(
@@ -322,12 +394,10 @@ class ObstoreBackend(ForwardingBackend):
         if not self._fast_put or attributes is None or not key_is_plain(key):
             return self.s3.put(bucket, key, body, headers=headers, size=size)
         data = body if isinstance(body, bytes | bytearray | memoryview) else _read_all(body)
-        try:
+        with self._errors("put", bucket, key):
             result = obstore.put(
                 self.stores.get(bucket), key, data, attributes=attributes, use_multipart=False
             )
-        except _ERRORS as exc:
-            self._failed("put", bucket, key, exc)
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -342,12 +412,13 @@ class ObstoreBackend(ForwardingBackend):
         if not self._fast or not key_is_plain(key):
             self.s3.delete(bucket, key)
             return
-        try:
+        with self._errors("delete", bucket, key):
             obstore.delete(self.stores.get(bucket), key)
-        except _ERRORS as exc:
-            self._failed("delete", bucket, key, exc)
 
     def close(self) -> None:
-        """Drop the obstore stores and close the boto3 client."""
-        self.stores.clear()
-        self.s3.close()
+        """Drop the obstore stores and close the boto3 client (if one was made)."""
+        stores = getattr(self, "stores", None)
+        if stores is not None:
+            stores.clear()
+        if self._s3 is not None:
+            self._s3.close()

@@ -145,21 +145,19 @@ def _start(
                 dst.bucket,
                 dst.key,
                 src.path,
-                compress=settings.compress,
                 headers=settings.headers,
                 metadata=file_metadata(src.path),
-                retries=settings.retries,
                 delete=action.move,
                 progress=progress,
+                **_overrides(settings),
             )
         return calls.upload_fileobj(
             dst.bucket,
             dst.key,
             sys.stdin.buffer,
-            compress=settings.compress,
             headers=settings.headers,
-            retries=settings.retries,
             progress=progress,
+            **_overrides(settings),
         )
     if action.kind == "download":
         assert isinstance(src, Remote)  # noqa: S101 - planned so
@@ -171,7 +169,6 @@ def _start(
                 src.key,
                 sys.stdout.buffer,
                 decompress=settings.decompress,
-                retries=settings.retries,
                 progress=progress,
                 callback=after,
             )
@@ -181,7 +178,6 @@ def _start(
             src.key,
             dst.path,
             decompress=settings.decompress,
-            retries=settings.retries,
             progress=progress,
             callback=after,
         )
@@ -192,6 +188,16 @@ def _start(
         bucket, key = (where.bucket, where.key) if isinstance(where, Remote) else ("", str(src))
         return calls.runner.submit(Handle(action.kind, bucket, key), work)
     return work()
+
+
+def _overrides(settings: Settings) -> dict[str, Any]:
+    """The upload options that differ from the connection's own configuration.
+
+    The connection is opened with ``--retries`` and stores uncompressed by default, so only
+    ``--compress`` changes anything; passing the rest per call would make every call derive
+    a new configuration (``TransferConfig.evolve``), a cost the main thread pays per file.
+    """
+    return {"compress": settings.compress} if settings.compress is not None else {}
 
 
 def _after_download(

@@ -15,11 +15,15 @@ Each checks a call's arguments once and hands the work to :class:`~s3po.Transfer
 
 from __future__ import annotations
 
-from s3po.client.aio import AsyncBatch, AsyncConnection
+from typing import TYPE_CHECKING, Any
+
 from s3po.client.background import BatchProgress, Handle, Runner
 from s3po.client.batch import Batch
 from s3po.client.calls import Calls, CallsOf
 from s3po.client.connection import Connection
+
+if TYPE_CHECKING:
+    from s3po.client.aio import AsyncBatch, AsyncConnection
 
 __all__ = [
     "AsyncBatch",
@@ -32,3 +36,13 @@ __all__ = [
     "Handle",
     "Runner",
 ]
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - whichever name is asked for
+    """Import the asyncio front end on first use (asyncio is a large share of start-up)."""
+    if name in {"AsyncBatch", "AsyncConnection"}:
+        from s3po.client import aio  # noqa: PLC0415
+
+        return getattr(aio, name)
+    msg = f"module 's3po.client' has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,110 @@
+"""The S3 backend's option resolution, done without boto3 when boto3 is not needed for it.
+
+The obstore backend takes the S3 backend's options and must resolve them exactly as
+:class:`s3po_s3.backend.S3Backend` does (the same environment variables, defaults and
+errors). Importing boto3 costs most of a short program's start-up, so when the options
+and the environment settle everything by themselves (keys or no credentials named, no
+session, client or profile, and a region that does not come from an AWS config file),
+:func:`resolve` works them out here; otherwise it returns None and the caller makes the
+S3 backend at once to resolve them, as before.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import s3po
+
+__all__ = ["Resolved", "resolve"]
+
+#: The S3 backend's environment variables (read when the matching option is not given).
+ENDPOINT_URL_ENV = "S3PO_ENDPOINT_URL"
+REGION_ENV = "S3PO_REGION"
+PROFILE_ENV = "S3PO_PROFILE"
+ADDRESSING_STYLE_ENV = "S3PO_ADDRESSING_STYLE"
+CHECKSUM_ENV = "S3PO_CHECKSUM"
+
+_STYLES = ("path", "virtual", "auto")
+_CHECKSUMS = ("crc32", "md5", "when_supported")
+#: botocore reads the region from these, in this order, when no region is named.
+_PROFILE_VARS = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
+_REGION_VAR = "AWS_DEFAULT_REGION"
+_CONFIG_FILE_VAR = "AWS_CONFIG_FILE"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolved:
+    """What the options resolved to.
+
+    Attributes:
+        endpoint_url: The endpoint; None for AWS S3.
+        region_name: The region.
+        addressing_style: ``"path"``, ``"virtual"`` or ``"auto"``.
+        checksum: The checksum policy.
+        profile_name: The AWS profile (always None here: a profile needs boto3).
+    """
+
+    endpoint_url: str | None
+    region_name: str
+    addressing_style: str
+    checksum: str
+    profile_name: str | None = None
+
+
+def _option(value: str | None, env: str) -> str | None:
+    return value if value is not None else (os.environ.get(env) or None)
+
+
+def _region(given: str | None, endpoint_url: str | None) -> str | None:
+    """The region boto3 would pick, or None when only boto3 can tell."""
+    if given:
+        return given
+    if any(name in os.environ for name in _PROFILE_VARS):
+        return None  # the profile's region is in the AWS config file
+    if _REGION_VAR in os.environ:
+        region = os.environ[_REGION_VAR] or None
+    else:
+        config_file = os.environ.get(_CONFIG_FILE_VAR, "~/.aws/config")
+        if os.path.exists(os.path.expanduser(config_file)):  # noqa: PTH110, PTH111 - no pathlib at start-up
+            return None  # botocore reads its default profile's region
+        region = None
+    return region or ("us-east-1" if endpoint_url else None)
+
+
+def resolve(
+    *,
+    endpoint_url: str | None,
+    region_name: str | None,
+    profile_name: str | None,
+    session: object,
+    client: object,
+    addressing_style: str | None,
+    checksum: str | None,
+    max_pool_connections: int,
+) -> Resolved | None:
+    """Resolve the options as the S3 backend does; None when that needs boto3.
+
+    Raises:
+        ConfigError: An option has a bad value (the S3 backend's messages, in its order).
+    """
+    if client is not None or session is not None or _option(profile_name, PROFILE_ENV):
+        return None
+    endpoint = _option(endpoint_url, ENDPOINT_URL_ENV)
+    style = _option(addressing_style, ADDRESSING_STYLE_ENV)
+    style = (style or ("path" if endpoint else "auto")).lower()
+    if style not in _STYLES:
+        raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
+    policy = (_option(checksum, CHECKSUM_ENV) or "crc32").lower()
+    if policy not in _CHECKSUMS:
+        raise s3po.ConfigError(f"checksum must be one of {_CHECKSUMS}, not {policy!r}")
+    if max_pool_connections < 1:
+        raise s3po.ConfigError("max_pool_connections must be 1 or more")
+    region = _region(_option(region_name, REGION_ENV), endpoint)
+    if region is None:
+        return None
+    return Resolved(
+        endpoint_url=endpoint, region_name=region, addressing_style=style, checksum=policy
+    )
