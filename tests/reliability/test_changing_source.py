@@ -1,5 +1,7 @@
 """A file that changes while it is uploaded, against real S3 servers (moto and SeaweedFS).
 
+Each test runs on both S3 backends: ``s3`` (boto3 alone) and ``obstore`` (the default).
+
 The file is mutated at a deterministic point: by a user middleware after the checksum pass
 and before any body byte is read, or by a wrapper of the S3 backend just before a part is
 sent. Each test asserts SourceChanged, that the file is kept with its new content, and,
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3po_obstore.backend import ObstoreBackend
 from s3po_reliability import MIB, PARTS, data, open_uploads, stored_keys  # type: ignore[import-not-found]
 from s3po_s3.backend import S3Backend
 
@@ -56,7 +59,7 @@ class MutateBeforePut(ForwardingBackend):
 
 
 class MutateAtPart(ForwardingBackend):
-    """Around the S3 backend: mutates the file just before part ``number`` is sent."""
+    """Around the backend: mutates the file just before part ``number`` is sent."""
 
     def __init__(
         self, inner: s3po.Backend, path: Path, mutation: Callable[[Path], None], number: int
@@ -72,11 +75,16 @@ class MutateAtPart(ForwardingBackend):
         return self.inner.put_part(bucket, key, upload_id, part_number, data)
 
 
-def _connection(server: Any, backend: s3po.Backend | None = None, **config: Any) -> s3po.Connection:
+@pytest.fixture(params=[S3Backend, ObstoreBackend], ids=["s3", "obstore"])
+def make(request: pytest.FixtureRequest, s3_server: Any) -> Callable[[], s3po.Backend]:
+    """A fresh backend of the kind under test, on the server under test."""
+    kind = request.param
+    return lambda: kind(**s3_server.options())
+
+
+def _connection(backend: s3po.Backend, **config: Any) -> s3po.Connection:
     cfg = s3po.TransferConfig(chunk=PARTS, retry=s3po.RetryConfig(retries=1, base=0.01), **config)
-    return s3po.Connection(
-        backend if backend is not None else S3Backend(**server.options()), config=cfg
-    )
+    return s3po.Connection(backend, config=cfg)
 
 
 def _nothing_left(server: Any, bucket: str, kept: dict[str, bytes]) -> None:
@@ -89,7 +97,12 @@ def _nothing_left(server: Any, bucket: str, kept: dict[str, bytes]) -> None:
 @pytest.mark.parametrize("size", [SMALL, BIG], ids=["put", "multipart"])
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 def test_changed_after_the_checksum_pass(
-    s3_server: Any, bucket: str, tmp_path: Path, size: int, mutation: str
+    s3_server: Any,
+    make: Callable[[], s3po.Backend],
+    bucket: str,
+    tmp_path: Path,
+    size: int,
+    mutation: str,
 ) -> None:
     path = tmp_path / "app.log"
     original = data(size, 1)
@@ -101,7 +114,7 @@ def test_changed_after_the_checksum_pass(
         layer.path, layer.mutation = path, MUTATIONS[mutation]
         return layer
 
-    with _connection(s3_server, middleware=(middleware,)) as conn:
+    with _connection(make(), middleware=(middleware,)) as conn:
         for key in ("app.log", "old.log"):
             path.write_bytes(original)
             with pytest.raises(s3po.SourceChanged):
@@ -112,12 +125,14 @@ def test_changed_after_the_checksum_pass(
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-def test_changed_between_parts(s3_server: Any, bucket: str, tmp_path: Path, mutation: str) -> None:
+def test_changed_between_parts(
+    s3_server: Any, make: Callable[[], s3po.Backend], bucket: str, tmp_path: Path, mutation: str
+) -> None:
     path = tmp_path / "app.log"
     original = data(BIG, 2)
     path.write_bytes(original)
-    backend = MutateAtPart(S3Backend(**s3_server.options()), path, MUTATIONS[mutation], 2)
-    with _connection(s3_server, backend) as conn, pytest.raises(s3po.SourceChanged):
+    backend = MutateAtPart(make(), path, MUTATIONS[mutation], 2)
+    with _connection(backend) as conn, pytest.raises(s3po.SourceChanged):
         conn.upload_file(bucket, "app.log", path, delete=True)
     assert path.read_bytes() != original
     _nothing_left(s3_server, bucket, {})
@@ -125,7 +140,7 @@ def test_changed_between_parts(s3_server: Any, bucket: str, tmp_path: Path, muta
 
 @pytest.mark.parametrize("size", [SMALL, BIG], ids=["put", "multipart"])
 def test_compressed_upload_of_a_changing_file(
-    s3_server: Any, bucket: str, tmp_path: Path, size: int
+    s3_server: Any, make: Callable[[], s3po.Backend], bucket: str, tmp_path: Path, size: int
 ) -> None:
     path = tmp_path / "app.log"
     path.write_bytes(b"a log line\n" * (size // 11))
@@ -135,7 +150,7 @@ def test_compressed_upload_of_a_changing_file(
         layer.path, layer.mutation = path, append
         return layer
 
-    conn = _connection(s3_server, middleware=(middleware,), compress="gzip")
+    conn = _connection(make(), middleware=(middleware,), compress="gzip")
     with conn, pytest.raises(s3po.SourceChanged):
         conn.upload_file(bucket, "app.log", path, delete=True)
     assert path.exists()
@@ -143,9 +158,9 @@ def test_compressed_upload_of_a_changing_file(
 
 
 def test_an_unchanged_file_round_trips_and_is_deleted(
-    s3_server: Any, bucket: str, tmp_path: Path
+    s3_server: Any, make: Callable[[], s3po.Backend], bucket: str, tmp_path: Path
 ) -> None:
-    with _connection(s3_server) as conn:
+    with _connection(make()) as conn:
         for size in (SMALL, BIG):
             path = tmp_path / f"f{size}"
             path.write_bytes(data(size, 3))

@@ -1,16 +1,14 @@
 """The default backend (obstore, boto3 behind it) keeps the promises of the ``s3`` backend.
 
 Against real servers (moto and SeaweedFS): ``Connection()`` with no backend named is the
-obstore backend and ``"s3"`` still names boto3 alone; a file that changes while it is
-uploaded through obstore raises SourceChanged and commits nothing; a retried PUT of a file
-sends the whole file again; and the cases obstore cannot serve with S3's exact semantics
-(``checksum="md5"``, a ready boto3 client) go through boto3.
+obstore backend and ``"s3"`` still names boto3 alone; a retried PUT of a file sends the
+whole file again; and the cases obstore cannot serve with S3's exact semantics
+(``checksum="md5"``, a ready boto3 client) go through boto3. A file that changes while it
+is uploaded is tested on both backends in test_changing_source.py.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ from s3po_obstore.backend import ObstoreBackend
 from s3po_reliability import MIB, PARTS, data, open_uploads, stored_keys  # type: ignore[import-not-found]
 
 import s3po
-from s3po._types import ForwardingBackend, Headers, ObjectInfo, PartBody, PartInfo, UploadBody
 from s3po.connection import default_backend
 from s3po.plugins import BackendRegistry
 
@@ -28,52 +25,6 @@ pytestmark = pytest.mark.integration
 
 SMALL = 1 * MIB + 7
 BIG = 11 * MIB  # three parts of 5 MiB
-
-
-def append(path: Path) -> None:
-    with path.open("ab") as f:
-        f.write(b"one more line\n")
-
-
-def rewrite(path: Path) -> None:
-    """The same size, other bytes, written in place in a later clock tick."""
-    st = path.stat()
-    with path.open("r+b") as f:
-        f.write(b"REWRITTEN" * 1000)
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-
-
-MUTATIONS: dict[str, Callable[[Path], None]] = {"append": append, "rewrite": rewrite}
-
-
-class MutateBeforePut(ForwardingBackend):
-    """A user middleware: the checksum is computed, no body byte has been read."""
-
-    path: Path
-    mutation: Callable[[Path], None]
-
-    def put(
-        self, bucket: str, key: str, body: UploadBody, *, headers: Headers, size: int | None = None
-    ) -> ObjectInfo:
-        self.mutation(self.path)
-        return self.inner.put(bucket, key, body, headers=headers, size=size)
-
-
-class MutateAtPart(ForwardingBackend):
-    """Around the backend: mutates the file just before part ``number`` is sent."""
-
-    def __init__(
-        self, inner: s3po.Backend, path: Path, mutation: Callable[[Path], None], number: int
-    ) -> None:
-        super().__init__(inner)
-        self.path, self.mutation, self.number = path, mutation, number
-
-    def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
-    ) -> PartInfo:
-        if part_number == self.number:
-            self.mutation(self.path)
-        return self.inner.put_part(bucket, key, upload_id, part_number, data)
 
 
 def _connection(server: Any, backend: s3po.Backend | None = None, **config: Any) -> s3po.Connection:
@@ -127,75 +78,6 @@ def test_without_the_obstore_plugin_the_default_is_s3() -> None:
     Only.backends.register("s3", "s3po_s3.backend:S3Backend")
     assert default_backend(Only()) == "s3"  # type: ignore[arg-type]
     assert default_backend(s3po.Registries()) == "obstore"
-
-
-# -- a file that changes while it is uploaded -------------------------------------------------
-
-
-@pytest.mark.parametrize("size", [SMALL, BIG], ids=["put", "multipart"])
-@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-def test_changed_after_the_checksum_pass(
-    s3_server: Any, bucket: str, tmp_path: Path, size: int, mutation: str
-) -> None:
-    path = tmp_path / "app.log"
-    original = data(size, 1)
-    path.write_bytes(original)
-    s3_server.admin.put_object(Bucket=bucket, Key="old.log", Body=b"version 1")
-
-    def middleware(inner: s3po.Backend) -> s3po.Backend:
-        layer = MutateBeforePut(inner)
-        layer.path, layer.mutation = path, MUTATIONS[mutation]
-        return layer
-
-    with _connection(s3_server, middleware=(middleware,)) as conn:
-        for key in ("app.log", "old.log"):
-            path.write_bytes(original)
-            with pytest.raises(s3po.SourceChanged):
-                conn.upload_file(bucket, key, path, delete=True)
-            assert path.exists()
-            assert path.read_bytes() != original
-    _nothing_left(s3_server, bucket, {"old.log": b"version 1"})
-
-
-@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-def test_changed_between_parts(s3_server: Any, bucket: str, tmp_path: Path, mutation: str) -> None:
-    path = tmp_path / "app.log"
-    original = data(BIG, 2)
-    path.write_bytes(original)
-    backend = MutateAtPart(ObstoreBackend(**s3_server.options()), path, MUTATIONS[mutation], 2)
-    with _connection(s3_server, backend) as conn, pytest.raises(s3po.SourceChanged):
-        conn.upload_file(bucket, "app.log", path, delete=True)
-    assert path.read_bytes() != original
-    _nothing_left(s3_server, bucket, {})
-
-
-def test_compressed_upload_of_a_changing_file(s3_server: Any, bucket: str, tmp_path: Path) -> None:
-    path = tmp_path / "app.log"
-    path.write_bytes(b"a log line\n" * (SMALL // 11))
-
-    def middleware(inner: s3po.Backend) -> s3po.Backend:
-        layer = MutateBeforePut(inner)
-        layer.path, layer.mutation = path, append
-        return layer
-
-    conn = _connection(s3_server, middleware=(middleware,), compress="gzip")
-    with conn, pytest.raises(s3po.SourceChanged):
-        conn.upload_file(bucket, "app.log", path, delete=True)
-    assert path.exists()
-    _nothing_left(s3_server, bucket, {})
-
-
-def test_an_unchanged_file_round_trips_and_is_deleted(
-    s3_server: Any, bucket: str, tmp_path: Path
-) -> None:
-    with _connection(s3_server) as conn:
-        for size in (SMALL, BIG):
-            path = tmp_path / f"f{size}"
-            path.write_bytes(data(size, 3))
-            conn.upload_file(bucket, path.name, path, delete=True)
-            assert not path.exists()
-            assert conn.download_bytes(bucket, path.name) == data(size, 3)
-    assert open_uploads(s3_server, bucket) == []
 
 
 # -- retries and the cases that go through boto3 ---------------------------------------------
