@@ -306,8 +306,8 @@ class SeekableZstdCodec(ZstdCodec):
     Registered as ``zstd-seekable``; its Content-Encoding token is ``zstd``, so any zstd
     reader decodes what it writes. A read of ``n`` bytes at any offset needs the seek table
     and the frames holding those bytes. Smaller frames make seeks cheaper and compression
-    a little worse (each frame starts with an empty window); 1 MiB costs a few per cent on
-    text against one frame.
+    a little worse (each frame starts with an empty window); 1 MiB frames store text about
+    1 % larger than one frame.
 
     .. versionadded:: 0.4.0
     """
