@@ -101,7 +101,7 @@ class S3poFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
         path = stringify_path(path)
-        path = path.removeprefix("s3po://").removeprefix("s3po::")
+        path = path.removeprefix("s3po://")
         return path.strip("/")
 
     def split_path(self, path: str) -> tuple[str, str]:
