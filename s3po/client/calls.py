@@ -18,10 +18,12 @@ from s3po._headers import parse_headers
 from s3po._types import Headers
 from s3po.client.base import UNSET, CallBase, Defaults, M, Owner
 from s3po.client.legacy import LegacyCalls
+from s3po.client.options import check_options
 from s3po.errors import NotFound
+from s3po.validation import check_bucket, check_key
 
 if TYPE_CHECKING:
-    from s3po._types import CommonPrefix, ObjectInfo
+    from s3po._types import CommonPrefix, GetResult, ObjectInfo
 
 __all__ = ["UNSET", "CallBase", "Calls", "CallsOf", "Defaults", "Owner"]
 
@@ -37,6 +39,41 @@ class CallsOf(LegacyCalls[M]):
         .. versionadded:: 0.1.0
         """
         return self._conn.transfer.head(bucket, key)
+
+    def open(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+        decompress: bool = True,
+        retries: int | None = None,
+    ) -> GetResult:
+        """Open an object as a stream: its whole content, or stored bytes ``[start, end)``.
+
+        With neither ``start`` nor ``end`` the content is decoded by its Content-Encoding
+        (unless ``decompress=False``) and verified against its s3po checksum as it is read,
+        as :meth:`download_bytes` does, without holding it in memory. Given a range or
+        ``if_match``, it returns the stored bytes of the range as they are: an encoded
+        object's range is not decoded, and no checksum of the whole can be checked.
+        ``if_match`` pins the read to an ETag (:class:`~s3po.PreconditionFailed` if the
+        object changed). Both go through the retry layer; close the result (use it in a
+        ``with`` block). ``result.info.size`` is the whole object's stored size.
+
+        .. versionadded:: 0.4.0
+        """
+        check_options("open", retries=retries, decompress=decompress)
+        conn = self._conn
+        if start == 0 and end is None and if_match is None:
+            config = conn.config_for(retries=retries, decompress=decompress)
+            return conn.transfer.open(bucket, key, config=config)
+        check_bucket(bucket)
+        check_key(key)
+        config = conn.config_for(retries=retries, decompress=False)
+        stack = conn.transfer.stack(config)
+        return stack.get(bucket, key, start=start, end=end, if_match=if_match)
 
     def exists(self, bucket: str, key: str) -> bool:
         """Whether the object exists.
