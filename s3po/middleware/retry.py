@@ -370,24 +370,32 @@ class _ResumingBody(Body):
         self._speed = _Speed(owner.config.low_speed_limit, owner.config.low_speed_time)
 
     def read(self, size: int = -1) -> bytes:
-        data = self._resuming(lambda body: body.read(size), len)
+        asked = size is None or size != 0
+        data = self._resuming(lambda body: body.read(size), len, asked=asked)
         self._offset += len(data)
         return data
 
     def copy_into(self, fd: int, offset: int, size: int) -> int:
-        n = self._resuming(lambda body: body.copy_into(fd, offset, size), int)
+        n = self._resuming(lambda body: body.copy_into(fd, offset, size), int, asked=size > 0)
         self._offset += n
         return n
 
-    def _resuming(self, step: Callable[[Body], T], count: Callable[[T], int]) -> T:
-        """Run ``step`` on the body, reopening it at the offset reached after a cut-off."""
+    def _resuming(self, step: Callable[[Body], T], count: Callable[[T], int], *, asked: bool) -> T:
+        """Run ``step`` on the body, reopening it at the offset reached after a cut-off.
+
+        A body that says it ended (b"", 0) before the size the store reported was cut
+        off, whatever the backend raised or did not: it is resumed like any other.
+        """
         clock = self._owner.clock
         while True:
             try:
                 self._check_pace()
                 began = clock()
                 result = step(self._body)
-                self._speed.add(count(result), clock() - began)
+                got = count(result)
+                self._speed.add(got, clock() - began)
+                if not got and asked and self._offset < self._end:
+                    self._ended_early()
             except TransientError as exc:
                 if self._attempts is None:
                     self._attempts = _Attempts(self._owner, "get (resume)")
@@ -395,6 +403,16 @@ class _ResumingBody(Body):
                 self._reopen()
             else:
                 return result
+
+    def _ended_early(self) -> None:
+        """Raise the TransientError of a body that ended before its reported size."""
+        raise TransientError(
+            f"the body of s3://{self._bucket}/{self._key} ended at byte {self._offset} of "
+            f"{self._end}; resuming it there",
+            bucket=self._bucket,
+            key=self._key,
+            backend=self._backend,
+        )
 
     def _check_pace(self) -> None:
         """Fail the attempt if the deadline passed or the body stalled below the low speed."""
