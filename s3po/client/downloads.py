@@ -22,7 +22,7 @@ from s3po.client.options import (
     seed_keywords,
 )
 from s3po.errors import CorruptData, InvalidRequest
-from s3po.validation import check_bucket, check_key
+from s3po.validation import check_bucket, check_download_path, check_key
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -127,7 +127,7 @@ class DownloadCalls(CallBase[M]):
         """
 
         def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> bytes:
-            return conn.transfer.read(bucket, key, config=config, scope=scope)
+            return conn.transfer.read(bucket, key, config=config, scope=scope, checked=True)
 
         return self._download(
             "download_bytes", bucket, key, run, decompress, retries, callback, background
@@ -201,7 +201,9 @@ class DownloadCalls(CallBase[M]):
                 raise InvalidRequest(f"{encoding!r} is not a text encoding Python knows") from None
 
         def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> str:
-            with conn.transfer.open(bucket, key, config=config, scope=scope) as result:
+            with conn.transfer.open(
+                bucket, key, config=config, scope=scope, checked=True
+            ) as result:
                 data = result.body.readall()
                 charset = encoding or _charset(result.info.headers.content_type)
             return _decode(data, charset, bucket, key)
@@ -268,12 +270,11 @@ class DownloadCalls(CallBase[M]):
         .. versionadded:: 0.1.0
         """
         target = pathlib.Path(path)
-        if target.is_dir():
-            raise InvalidRequest(f"{target} is a folder; give the file path to write")
+        check_download_path(target)
 
         def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> DownloadResult:
             return conn.transfer.download(
-                bucket, key, target, config=config, progress=progress, scope=scope
+                bucket, key, target, config=config, progress=progress, scope=scope, checked=True
             )
 
         return self._download(
@@ -340,7 +341,7 @@ class DownloadCalls(CallBase[M]):
 
         def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> DownloadResult:
             return conn.transfer.download(
-                bucket, key, fileobj, config=config, progress=progress, scope=scope
+                bucket, key, fileobj, config=config, progress=progress, scope=scope, checked=True
             )
 
         return self._download(

@@ -102,34 +102,8 @@ class RangesBody(Body):
             msg = "drain() must be called before any read()"
             raise RuntimeError(msg)
         self._started = True
-        slots = threading.Semaphore(self._window)
-
-        def fetch_into(lo: int, hi: int) -> None:
-            try:
-                with self._open_range(lo, hi) as part:
-                    sink.copy_range(part.body, lo, hi)
-            finally:
-                slots.release()
-
-        futures: list[cf.Future[None]] = []
-        try:
-            for lo in range(self._first_left, self._size, self._part):
-                slots.acquire()
-                self._owner.check()
-                futures.append(self._pool.submit(fetch_into, lo, min(lo + self._part, self._size)))
-                if futures[-1].done() and futures[-1].exception() is not None:
-                    break
-            first, self._first = self._first, None
-            if first is not None:
-                with first:
-                    sink.copy_range(first, 0, self._first_left)
-            for future in futures:
-                future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            cf.wait(futures)
-            raise
+        first, self._first = self._first, None
+        _Drain(self, sink).run(first, self._first_left)
         return self._size
 
     def _fill(self) -> None:
@@ -206,3 +180,64 @@ class RangesBody(Body):
         if self._own_pool:
             self._pool.shutdown(wait=False, cancel_futures=True)
         super().close()
+
+
+class _Drain:
+    """One drain of a ranged body into a random-access sink.
+
+    At most ``max_concurrency`` ranges are in flight; the first failure stops it, and no
+    response is left open.
+    """
+
+    def __init__(self, body: RangesBody, sink: DownloadSink) -> None:
+        self._body = body
+        self._sink = sink
+        self._slots = threading.Semaphore(body._window)  # noqa: SLF001 - its own helper
+        self._failed = threading.Event()
+
+    def _copy(self, part: Body, lo: int, hi: int) -> None:
+        try:
+            with part:
+                self._sink.copy_range(part, lo, hi)
+        except BaseException:
+            self._failed.set()
+            raise
+        finally:
+            self._slots.release()
+
+    def _fetch_into(self, lo: int, hi: int) -> None:
+        try:
+            part = self._body._open_range(lo, hi).body  # noqa: SLF001
+        except BaseException:
+            self._failed.set()
+            self._slots.release()
+            raise
+        self._copy(part, lo, hi)
+
+    def run(self, first: Body | None, first_size: int) -> None:
+        """Copy ``first`` (the opening response) and every later range into the sink."""
+        body = self._body
+        pool = body._pool  # noqa: SLF001
+        futures: list[cf.Future[None]] = []
+        try:
+            if first is not None:
+                # The opening response streams at once, beside the ranges, so it never
+                # sits idle while they are queued.
+                self._slots.acquire()
+                futures.append(pool.submit(self._copy, first, 0, first_size))
+            part, size = body._part, body._size  # noqa: SLF001
+            for lo in range(first_size, size, part):
+                self._slots.acquire()
+                if self._failed.is_set():
+                    break
+                body._owner.check()  # noqa: SLF001
+                futures.append(pool.submit(self._fetch_into, lo, min(lo + part, size)))
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            cf.wait(futures)
+            if first is not None and (not futures or futures[0].cancelled()):
+                first.close()  # its copy never ran
+            raise

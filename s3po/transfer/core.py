@@ -38,12 +38,12 @@ from s3po._types import (
 from s3po.backend.sinks import DownloadSink, FileSink, StreamSink
 from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
-from s3po.errors import CorruptData, InvalidRequest, SourceChanged
+from s3po.errors import CorruptData, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
 from s3po.transfer.orphans import StartWatch, put_watched
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
-from s3po.validation import check_bucket, check_key
+from s3po.validation import check_bucket, check_download_path, check_key
 
 if TYPE_CHECKING:
     from s3po.middleware.retry import RetryEvent
@@ -130,18 +130,22 @@ class Transfer:
         config: TransferConfig | None = None,
         progress: Progress | None = None,
         scope: Scope | None = None,
+        checked: bool = False,
     ) -> UploadResult:
         """Upload ``source`` to ``bucket``/``key``.
 
         ``str`` is uploaded as UTF-8 text; give a :class:`pathlib.Path` (or ``os.PathLike``)
         to upload a file. Streams are read in parts, never whole.
 
+        ``checked=True`` says a front end already checked ``bucket`` and ``key`` (each
+        argument is checked once, where the call enters s3po).
+
         Raises:
             InvalidRequest: A bad bucket, key or source, before any I/O.
             TransferError: The upload failed; nothing is left stored or half-written.
         """
-        check_bucket(bucket)
-        check_key(key)
+        if not checked:
+            _check(bucket, key)
         cfg = config or self.config
         merged = _merge_headers(cfg.headers, headers)
         # Below the retry layer, so it sees every CreateMultipartUpload attempt.
@@ -246,14 +250,16 @@ class Transfer:
         *,
         config: TransferConfig | None = None,
         scope: Scope | None = None,
+        checked: bool = False,
     ) -> GetResult:
         """Open an object for reading, decoded unless ``decompress`` is off.
 
         The content is verified against its stored checksum as it is read; a
-        mismatch raises :class:`~s3po.CorruptData` at the end of the body.
+        mismatch raises :class:`~s3po.CorruptData` at the end of the body. ``checked=True``:
+        as for :meth:`upload`.
         """
-        check_bucket(bucket)
-        check_key(key)
+        if not checked:
+            _check(bucket, key)
         return self.stack(config, scope).get(bucket, key)
 
     def download(
@@ -265,21 +271,24 @@ class Transfer:
         config: TransferConfig | None = None,
         progress: Progress | None = None,
         scope: Scope | None = None,
+        checked: bool = False,
     ) -> DownloadResult:
         """Download to a path (written atomically) or a binary stream.
 
         A path is written to a temporary file beside it and renamed into place only when
         the whole object arrived and decoded, so a failure never leaves half a file.
 
+        ``checked=True`` says a front end already checked ``bucket``, ``key`` and ``dest``.
+
         Raises:
             Cancelled: The scope was cancelled; a file's temporary file was removed.
         """
         started = time.monotonic()
-        check_bucket(bucket)
-        check_key(key)
         path = pathlib.Path(dest) if isinstance(dest, str | os.PathLike) else None
-        if path is not None and path.is_dir():
-            raise InvalidRequest(f"{path} is a folder; give the file path to write")
+        if not checked:
+            _check(bucket, key)
+            if path is not None:
+                check_download_path(path)
         with self.stack(config, scope).get(bucket, key) as raw:
             sink: DownloadSink
             if path is not None:
@@ -306,9 +315,10 @@ class Transfer:
         *,
         config: TransferConfig | None = None,
         scope: Scope | None = None,
+        checked: bool = False,
     ) -> bytes:
-        """Download an object into memory."""
-        with self.open(bucket, key, config=config, scope=scope) as result:
+        """Download an object into memory (``checked``: as for :meth:`upload`)."""
+        with self.open(bucket, key, config=config, scope=scope, checked=checked) as result:
             return result.body.readall()
 
     # -- everything else ------------------------------------------------------------------
@@ -378,3 +388,8 @@ def _merge_headers(base: Headers, call: Headers | None) -> Headers:
         metadata={**base.metadata, **call.metadata},
         extra={**base.extra, **call.extra},
     )
+
+
+def _check(bucket: str, key: str) -> None:
+    check_bucket(bucket)
+    check_key(key)

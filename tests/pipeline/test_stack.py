@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -156,3 +157,17 @@ def test_parts_and_ranges_of_a_batch_share_one_pool(
     # transfer: twelve multipart uploads and twelve ranged downloads ran.
     assert len(threads.names) <= 2 * max(4, workers)
     assert (tmp_path / "back5").read_bytes() == bytes([5]) * LARGE
+
+
+@pytest.mark.parametrize("size", [50 * KIB, LARGE], ids=["single", "ranged"])
+def test_a_body_drains_in_order_into_a_sequential_sink(pconn: s3po.Connection, size: int) -> None:
+    data = os.urandom(size)
+    pconn.upload_string("bucket", "k", data)
+    seen: list[int] = []
+    sink = s3po.transfer.MemorySink(progress=seen.append)
+    with pconn.transfer.stack().get("bucket", "k") as result:
+        assert result.body.drain(sink) == size
+    assert sink.getvalue() == data
+    assert sum(seen) == sink.written == size
+    with pytest.raises(TypeError, match="in order"):
+        sink.copy_range(s3po.BytesBody(b"x"), 0, 1)
