@@ -33,6 +33,7 @@ __all__ = [
     "EncodingReader",
     "UnboundedDecoder",
     "bounded",
+    "encoding_tokens",
     "too_many_layers",
 ]
 
@@ -373,3 +374,17 @@ def too_many_layers(
         bucket=bucket,
         key=key,
     )
+
+
+_IDENTITY = {"", "identity"}
+
+
+def encoding_tokens(content_encoding: str | None) -> list[str]:
+    """Split a ``Content-Encoding`` value into its codec tokens, in the order applied.
+
+    .. versionadded:: 0.1.0
+    """
+    if not content_encoding:
+        return []
+    tokens = (t.strip().lower() for t in content_encoding.split(","))
+    return [t for t in tokens if t not in _IDENTITY]

@@ -26,13 +26,17 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import xxhash
 
 from s3po._types import Body, GetResult, ObjectInfo
+from s3po.backend.sinks import FileSink
+from s3po.codecs import encoding_tokens
 from s3po.errors import ConfigError, CorruptData, SourceChanged
-from s3po.middleware.codec import encoding_tokens
+
+if TYPE_CHECKING:
+    from s3po.backend.sinks import DownloadSink
 
 __all__ = [
     "DEFAULT_HASH",
@@ -207,9 +211,12 @@ class VerifyingBody(Body):
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, source: Body, expected: Checksum, *, bucket: str, key: str) -> None:
-        """Check ``source`` against the checksum ``expected``."""
+    def __init__(
+        self, source: Body, expected: Checksum, *, bucket: str, key: str, size: int = 0
+    ) -> None:
+        """Check ``source`` (``size`` bytes of content, if known) against ``expected``."""
         super().__init__()
+        self._size = size
         self._source = source
         self._expected = expected
         self._digest = expected.hash.new()
@@ -252,6 +259,28 @@ class VerifyingBody(Body):
             self._checked = True
             _require(self._expected, self._digest.hexdigest(), self._bucket, self._key)
         return data
+
+    def drain(self, sink: DownloadSink) -> int:
+        """Drain into ``sink``, verifying; raise CorruptData on a mismatch.
+
+        A ranged body written into a file sink fills it out of order: the file is then
+        hashed as contiguous stretches of it complete (a :class:`FileHasher` the sink
+        feeds); otherwise the bytes are hashed as they pass, in order.
+
+        .. versionadded:: 0.4.0
+        """
+        if not (self._source.ranged and isinstance(sink, FileSink)):
+            return super().drain(sink)
+        hasher = FileHasher(sink.fd, self._size, self._expected.hash)
+        sink.hash_with(hasher)
+        try:
+            size = self._source.drain(sink)
+            hasher.check(self._expected, bucket=self._bucket, key=self._key)
+        finally:
+            sink.hash_with(None)
+            hasher.stop()
+        self._checked = True
+        return size
 
     def close(self) -> None:
         """Close the source."""
@@ -354,5 +383,6 @@ def verify_body(result: GetResult, *, decompress: bool) -> GetResult:
     expected = expected_checksum(result.info, decompress=decompress)
     if expected is None:
         return result
-    body = VerifyingBody(result.body, expected, bucket=result.info.bucket, key=result.info.key)
+    info = result.info
+    body = VerifyingBody(result.body, expected, bucket=info.bucket, key=info.key, size=info.size)
     return GetResult(info=result.info, body=body, start=result.start, end=result.end)

@@ -8,10 +8,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from typing import TYPE_CHECKING
 
-from s3po.errors import InvalidBucketName, InvalidKey
+from s3po.errors import InvalidBucketName, InvalidKey, InvalidRequest
 
-__all__ = ["MAX_KEY_BYTES", "check_bucket", "check_key"]
+if TYPE_CHECKING:
+    import pathlib
+
+__all__ = ["MAX_KEY_BYTES", "check_bucket", "check_download_path", "check_key"]
 
 #: S3's limit on a key's length, in bytes of UTF-8.
 MAX_KEY_BYTES = 1024
@@ -87,3 +91,15 @@ def check_key(key: str) -> str:
             f"the key is {len(encoded)} bytes of UTF-8; S3 allows at most {MAX_KEY_BYTES}"
         )
     return key
+
+
+def check_download_path(path: pathlib.Path) -> None:
+    """Refuse a download destination that is a folder, before any I/O.
+
+    Raises:
+        InvalidRequest: ``path`` is a folder.
+
+    .. versionadded:: 0.4.0
+    """
+    if path.is_dir():
+        raise InvalidRequest(f"{path} is a folder; give the file path to write")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from s3po.errors import SourceChanged
 
 if TYPE_CHECKING:
+    from s3po.backend.sinks import DownloadSink
     from s3po.integrity import Checksum
 
 __all__ = [
@@ -308,9 +309,31 @@ class Body(io.RawIOBase):
     .. versionadded:: 0.1.0
     """
 
+    #: Whether :meth:`drain` writes ranges out of order into a random-access sink (a
+    #: ranged body does); a layer that hashes the content then hashes the sink's file as
+    #: contiguous stretches complete instead of the bytes as they pass.
+    #:
+    #: .. versionadded:: 0.4.0
+    ranged = False
+
     def readable(self) -> bool:
         """Bodies are always readable."""
         return True
+
+    def drain(self, sink: DownloadSink) -> int:
+        """Write the whole rest of the body into ``sink``; returns the bytes written.
+
+        The default copies in order with :meth:`DownloadSink.copy_from
+        <s3po.backend.sinks.DownloadSink.copy_from>` (which uses :meth:`copy_into`, so a
+        local file's body is copied in the kernel); a ranged body overrides it to write its
+        ranges in parallel at their offsets when the sink takes random access.
+
+        .. versionadded:: 0.4.0
+        """
+        total = 0
+        while n := sink.copy_from(self):
+            total += n
+        return total
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         """Read into ``buffer``; returns the number of bytes read, 0 at the end."""

@@ -53,7 +53,7 @@ class Batch(CallsOf[Handled]):
         if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
             part = conn.config.chunk.part_size
             budget = max_inflight_bytes or max(256 * MIB, 4 * part * max_workers)
-            self._scope = Scope(ByteBudget(budget))
+            self._scope = Scope(ByteBudget(budget), workers=max_workers)
         pool = executor or cf.ThreadPoolExecutor(max_workers, thread_name_prefix="s3po-batch")
         self.runner = Runner(
             pool,
@@ -135,6 +135,8 @@ class Batch(CallsOf[Handled]):
             raise
         finally:
             self.runner.shutdown()
+            if self._scope is not None:
+                self._scope.close()
         if exc is None:
             self.runner.raise_for_errors("transfers")
 

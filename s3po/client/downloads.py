@@ -22,11 +22,12 @@ from s3po.client.options import (
     seed_keywords,
 )
 from s3po.errors import CorruptData, InvalidRequest
-from s3po.validation import check_bucket, check_key
+from s3po.validation import check_bucket, check_download_path, check_key
 
 if TYPE_CHECKING:
     from typing import Unpack
 
+    from s3po._scope import Scope
     from s3po.client.background import Handle
     from s3po.config import TransferConfig
     from s3po.transfer import DownloadResult, Progress
@@ -125,8 +126,8 @@ class DownloadCalls(CallBase[M]):
         .. versionadded:: 0.1.0
         """
 
-        def run(conn: Owner, config: TransferConfig) -> bytes:
-            return conn.transfer.read(bucket, key, config=config)
+        def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> bytes:
+            return conn.transfer.read(bucket, key, config=config, scope=scope, checked=True)
 
         return self._download(
             "download_bytes", bucket, key, run, decompress, retries, callback, background
@@ -199,8 +200,10 @@ class DownloadCalls(CallBase[M]):
             except LookupError:
                 raise InvalidRequest(f"{encoding!r} is not a text encoding Python knows") from None
 
-        def run(conn: Owner, config: TransferConfig) -> str:
-            with conn.transfer.open(bucket, key, config=config) as result:
+        def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> str:
+            with conn.transfer.open(
+                bucket, key, config=config, scope=scope, checked=True
+            ) as result:
                 data = result.body.readall()
                 charset = encoding or _charset(result.info.headers.content_type)
             return _decode(data, charset, bucket, key)
@@ -267,11 +270,12 @@ class DownloadCalls(CallBase[M]):
         .. versionadded:: 0.1.0
         """
         target = pathlib.Path(path)
-        if target.is_dir():
-            raise InvalidRequest(f"{target} is a folder; give the file path to write")
+        check_download_path(target)
 
-        def run(conn: Owner, config: TransferConfig) -> DownloadResult:
-            return conn.transfer.download(bucket, key, target, config=config, progress=progress)
+        def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> DownloadResult:
+            return conn.transfer.download(
+                bucket, key, target, config=config, progress=progress, scope=scope, checked=True
+            )
 
         return self._download(
             "download_file", bucket, key, run, decompress, retries, callback, background
@@ -335,8 +339,10 @@ class DownloadCalls(CallBase[M]):
         .. versionadded:: 0.1.0
         """
 
-        def run(conn: Owner, config: TransferConfig) -> DownloadResult:
-            return conn.transfer.download(bucket, key, fileobj, config=config, progress=progress)
+        def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> DownloadResult:
+            return conn.transfer.download(
+                bucket, key, fileobj, config=config, progress=progress, scope=scope, checked=True
+            )
 
         return self._download(
             "download_fileobj", bucket, key, run, decompress, retries, callback, background
@@ -347,7 +353,7 @@ class DownloadCalls(CallBase[M]):
         op: str,
         bucket: str,
         key: str,
-        run: Callable[[Owner, TransferConfig], T],
+        run: Callable[[Owner, TransferConfig, Scope | None], T],
         decompress: bool,
         retries: int | None,
         callback: Callable[[T], object] | None,
@@ -359,11 +365,12 @@ class DownloadCalls(CallBase[M]):
         check_key(key)
         conn = self._conn
         config = conn.config_for(retries=retries, decompress=decompress)
+        scope = self._scope
         return self._dispatch(
             op,
             bucket,
             key,
-            lambda: run(conn, config),
+            lambda: run(conn, config, scope),
             background=background,
             callback=callback if callback is not None else conn.defaults.callback,
         )

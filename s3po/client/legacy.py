@@ -40,6 +40,7 @@ from s3po.transfer import Transfer
 if TYPE_CHECKING:
     from typing import Unpack
 
+    from s3po._scope import Scope
     from s3po.client.background import Handle
     from s3po.client.connection import Connection
     from s3po.config import TransferConfig
@@ -193,10 +194,16 @@ class LegacyCalls(UploadCalls[M], DownloadCalls[M]):
         elif isinstance(fileobj, io.TextIOBase):
             text_stream = fileobj
 
-            def run(conn: Owner, config: TransferConfig) -> DownloadResult:
+            def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> DownloadResult:
                 buffer = io.BytesIO()
                 result = conn.transfer.download(
-                    bucket, key, buffer, config=config, progress=options.get("progress")
+                    bucket,
+                    key,
+                    buffer,
+                    config=config,
+                    progress=options.get("progress"),
+                    scope=scope,
+                    checked=True,
                 )
                 charset = _charset(result.info.headers.content_type)
                 text_stream.write(_decode(buffer.getvalue(), charset, bucket, key))
@@ -325,16 +332,21 @@ class LegacyCalls(UploadCalls[M], DownloadCalls[M]):
         folder = tempdir if tempdir is not None else self._conn.defaults.tempdir
         progress: Progress | None = options.get("progress")
 
-        def run(conn: Owner, config: TransferConfig) -> str:
+        def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> str:
+            def fetch(target: str | pathlib.Path) -> None:
+                conn.transfer.download(
+                    bucket, key, target, config=config, progress=progress, scope=scope, checked=True
+                )
+
             if filename is not None:
                 target = pathlib.Path(filename)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                conn.transfer.download(bucket, key, target, config=config, progress=progress)
+                fetch(target)
                 return str(target)
             fd, temp = tempfile.mkstemp(prefix="s3po-", dir=folder)
             os.close(fd)
             try:
-                conn.transfer.download(bucket, key, temp, config=config, progress=progress)
+                fetch(temp)
             except BaseException:
                 pathlib.Path(temp).unlink(missing_ok=True)
                 raise

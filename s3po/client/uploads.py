@@ -357,6 +357,7 @@ class UploadCalls(CallBase[M]):
                 config=config,
                 progress=progress,
                 scope=scope,
+                checked=True,
             )
             if delete_after is not None:
                 conn.transfer.delete_source(result, delete_after, config)

@@ -14,11 +14,13 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from s3po._types import BytesBody, ForwardingBackend, GetResult, UploadBody
+from s3po.backend.sources import BytesSource, UploadSource
 from s3po.codecs import (
     DEFAULT_EXPANSION_RATIO,
     MAX_ENCODING_LAYERS,
     DecodingBody,
     EncodingReader,
+    encoding_tokens,
     too_many_layers,
 )
 from s3po.errors import UnknownCodec
@@ -27,23 +29,31 @@ if TYPE_CHECKING:
     from s3po._types import Backend, Headers, ObjectInfo
     from s3po.plugins import CodecRegistry
 
-__all__ = ["CODEC_METADATA", "CodecLayer", "encoding_tokens"]
+__all__ = ["CODEC_METADATA", "CodecLayer", "EncodedSource", "encoding_tokens"]
 
 #: The user-metadata name under which s3po records the codec it applied.
 CODEC_METADATA = "s3po-codec"
 
-_IDENTITY = {"", "identity"}
 
+class EncodedSource(UploadSource):
+    """A source compressed as it is read.
 
-def encoding_tokens(content_encoding: str | None) -> list[str]:
-    """Split a ``Content-Encoding`` value into its codec tokens, in the order applied.
+    A stream of unknown size with no file behind it, so the multipart layer buffers its
+    parts.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.4.0
     """
-    if not content_encoding:
-        return []
-    tokens = (t.strip().lower() for t in content_encoding.split(","))
-    return [t for t in tokens if t not in _IDENTITY]
+
+    def __init__(self, reader: EncodingReader) -> None:
+        """Hand out what ``reader`` compresses."""
+        super().__init__(size=None)
+        self._reader = reader
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to ``size`` compressed bytes."""
+        data = self._reader.read(size)
+        self._moved(len(data))
+        return data
 
 
 class CodecLayer(ForwardingBackend):
@@ -97,11 +107,12 @@ class CodecLayer(ForwardingBackend):
             return self.inner.put(bucket, key, body, headers=headers, size=size)
         encoder = self.codec.encoder(self.level)
         encoded: UploadBody
-        if isinstance(body, bytes | bytearray | memoryview):
-            packed = encoder.encode(bytes(body)) + encoder.flush()
+        if isinstance(body, bytes | bytearray | memoryview | BytesSource):
+            data = body.read() if isinstance(body, BytesSource) else bytes(body)
+            packed = encoder.encode(data) + encoder.flush()
             encoded, new_size = packed, len(packed)
         else:
-            encoded = EncodingReader(body, encoder)
+            encoded = EncodedSource(EncodingReader(body, encoder))
             new_size = None
         tokens = [*encoding_tokens(headers.content_encoding), self.codec.name]
         headers = dataclasses.replace(

@@ -20,12 +20,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3po._types import Body, CommonPrefix, ForwardingBackend, GetResult, UploadBody
 from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
+from s3po.middleware._speed import Speed
 
 if TYPE_CHECKING:
     from s3po._types import (
@@ -367,27 +367,35 @@ class _ResumingBody(Body):
         self._end = end
         self._attempts: _Attempts | None = None
         self._backend = getattr(owner.inner, "name", None)
-        self._speed = _Speed(owner.config.low_speed_limit, owner.config.low_speed_time)
+        self._speed = Speed(owner.config.low_speed_limit, owner.config.low_speed_time)
 
     def read(self, size: int = -1) -> bytes:
-        data = self._resuming(lambda body: body.read(size), len)
+        asked = size is None or size != 0
+        data = self._resuming(lambda body: body.read(size), len, asked=asked)
         self._offset += len(data)
         return data
 
     def copy_into(self, fd: int, offset: int, size: int) -> int:
-        n = self._resuming(lambda body: body.copy_into(fd, offset, size), int)
+        n = self._resuming(lambda body: body.copy_into(fd, offset, size), int, asked=size > 0)
         self._offset += n
         return n
 
-    def _resuming(self, step: Callable[[Body], T], count: Callable[[T], int]) -> T:
-        """Run ``step`` on the body, reopening it at the offset reached after a cut-off."""
+    def _resuming(self, step: Callable[[Body], T], count: Callable[[T], int], *, asked: bool) -> T:
+        """Run ``step`` on the body, reopening it at the offset reached after a cut-off.
+
+        A body that says it ended (b"", 0) before the size the store reported was cut
+        off, whatever the backend raised or did not: it is resumed like any other.
+        """
         clock = self._owner.clock
         while True:
             try:
                 self._check_pace()
                 began = clock()
                 result = step(self._body)
-                self._speed.add(count(result), clock() - began)
+                got = count(result)
+                self._speed.add(got, clock() - began)
+                if not got and asked and self._offset < self._end:
+                    self._ended_early()
             except TransientError as exc:
                 if self._attempts is None:
                     self._attempts = _Attempts(self._owner, "get (resume)")
@@ -395,6 +403,16 @@ class _ResumingBody(Body):
                 self._reopen()
             else:
                 return result
+
+    def _ended_early(self) -> None:
+        """Raise the TransientError of a body that ended before its reported size."""
+        raise TransientError(
+            f"the body of s3://{self._bucket}/{self._key} ended at byte {self._offset} of "
+            f"{self._end}; resuming it there",
+            bucket=self._bucket,
+            key=self._key,
+            backend=self._backend,
+        )
 
     def _check_pace(self) -> None:
         """Fail the attempt if the deadline passed or the body stalled below the low speed."""
@@ -420,7 +438,7 @@ class _ResumingBody(Body):
 
     def _reopen(self) -> None:
         self._body.close()
-        self._speed = _Speed(self._speed.limit, self._speed.window)
+        self._speed = Speed(self._speed.limit, self._speed.window)
         if self._offset >= self._end:
             self._body = _Empty()
             return
@@ -443,44 +461,6 @@ class _ResumingBody(Body):
     def close(self) -> None:
         self._body.close()
         super().close()
-
-
-class _Speed:
-    """Bytes received against the time spent waiting for them, over a sliding window.
-
-    Only the time inside the body's reads counts, so a slow consumer is never taken for a
-    slow server. Samples are kept about ``window / 8`` seconds apart, so memory stays small
-    however many reads there are.
-    """
-
-    __slots__ = ("busy", "limit", "samples", "total", "window")
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self.busy = 0.0
-        self.total = 0
-        self.samples: deque[tuple[float, int]] = deque([(0.0, 0)])
-
-    def add(self, n: int, seconds: float) -> None:
-        """Record a read of ``n`` bytes that took ``seconds``."""
-        self.busy += seconds
-        self.total += n
-        if self.busy - self.samples[-1][0] >= self.window / 8:
-            self.samples.append((self.busy, self.total))
-            while len(self.samples) > 1 and self.samples[1][0] <= self.busy - self.window:
-                self.samples.popleft()
-
-    def too_slow(self) -> tuple[float, float] | None:
-        """The rate and the span it was measured over, if below the limit for a full window."""
-        if self.limit <= 0:
-            return None
-        since, before = self.samples[0]
-        span = self.busy - since
-        if span < self.window:
-            return None
-        rate = (self.total - before) / span
-        return (rate, span) if rate < self.limit else None
 
 
 class _Empty(Body):

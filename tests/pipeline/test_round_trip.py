@@ -16,7 +16,7 @@ import xxhash
 from s3po_local import LocalBackend
 
 import s3po
-from s3po.middleware import CodecLayer
+from s3po.middleware import CodecLayer, Integrity
 from s3po.testing import md5_etag, multipart_etag
 
 KIB = 1024
@@ -378,10 +378,11 @@ def test_user_middleware_sees_calls(
         "outer:get k",
         "inner:get k",
     ]
-    # User middleware sits above the codec layer: it sees the caller's bytes.
+    # User middleware sits above integrity and the codec layer: it sees the caller's bytes.
     innermost = [layer for layer in layers if layer.tag == "inner"]
     assert innermost
-    assert all(isinstance(layer.inner, CodecLayer) for layer in innermost)
+    assert all(isinstance(layer.inner, Integrity) for layer in innermost)
+    assert all(isinstance(layer.inner.inner, CodecLayer) for layer in innermost)  # type: ignore[attr-defined]
 
 
 def test_transfer_results_report_sizes(pconn: s3po.Connection, store: LocalBackend) -> None:

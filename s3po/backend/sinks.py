@@ -1,0 +1,262 @@
+"""Download sinks: where a body's bytes go, handed to :meth:`Body.drain <s3po.Body.drain>`.
+
+- :class:`StreamSink`: a binary stream, written in order.
+- :class:`MemorySink`: bytes in memory, written in order.
+- :class:`FileSink`: a temporary file beside the destination, written at offsets (so a
+  ranged body fills it in parallel), renamed over the destination on success and removed
+  on failure.
+
+A body drains itself into a sink: sequentially by default, ranges in parallel at their
+offsets when the body is ranged and the sink takes random access. A sink reports progress,
+and a file sink tells a :class:`~s3po.integrity.FileHasher` which stretches are complete.
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+import threading
+from typing import IO, TYPE_CHECKING, ClassVar, Self
+
+from s3po.errors import LocalFileError, S3poError, TransientError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from s3po.backend.bodies import Body
+    from s3po.backend.sources import Progress
+    from s3po.integrity import FileHasher
+
+__all__ = ["DownloadSink", "FileSink", "MemorySink", "StreamSink"]
+
+#: Bytes moved per step when a body is copied into a sink (a whole default part).
+COPY_CHUNK = 1024 * 1024
+
+
+class DownloadSink:
+    """Where a download is written.
+
+    Attributes:
+        random_access: Whether :meth:`copy_range` can write at any offset, so a ranged
+            body may fill the sink out of order.
+
+    .. versionadded:: 0.4.0
+    """
+
+    random_access: ClassVar[bool] = False
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        """A sink reporting each number of bytes written to ``progress``."""
+        self._progress = progress
+        self._lock = threading.Lock()
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        """Append ``data``."""
+        raise NotImplementedError
+
+    def copy_from(self, body: Body, size: int = COPY_CHUNK) -> int:
+        """Append up to ``size`` of ``body``'s next bytes; returns how many, 0 at its end."""
+        data = body.read(size)
+        if data:
+            self.write(data)
+            self._report(len(data))
+        return len(data)
+
+    def copy_range(self, body: Body, lo: int, hi: int) -> None:  # noqa: ARG002 - overridden
+        """Write ``body`` (the object's bytes ``[lo, hi)``) at its offsets.
+
+        Raises:
+            TypeError: The sink is sequential (:attr:`random_access` is False).
+        """
+        msg = f"{type(self).__name__} writes in order only; it has no offsets ({lo}, {hi})"
+        raise TypeError(msg)
+
+    def _report(self, n: int) -> None:
+        with self._lock:
+            self.written += n
+            if self._progress is not None:
+                self._progress(n)
+
+
+class StreamSink(DownloadSink):
+    """A binary stream, written in order.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def __init__(self, stream: IO[bytes], progress: Progress | None = None) -> None:
+        """Write to ``stream``."""
+        super().__init__(progress)
+        self.stream = stream
+
+    def write(self, data: bytes) -> None:
+        """Write ``data`` to the stream."""
+        self.stream.write(data)
+
+
+class MemorySink(DownloadSink):
+    """Bytes collected in memory.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        """An empty buffer."""
+        super().__init__(progress)
+        self._chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        """Keep ``data``."""
+        self._chunks.append(data)
+
+    def getvalue(self) -> bytes:
+        """Everything written."""
+        return b"".join(self._chunks)
+
+
+class FileSink(DownloadSink):
+    """A file written atomically: a temporary file beside ``path``, renamed over it.
+
+    Use it as a context manager: entering creates the temporary file, leaving renames it
+    into place if the block succeeded and removes it otherwise, so ``path`` is never left
+    half-written. A failure to write the local file (ENOSPC, EACCES, EIO) becomes a
+    :class:`~s3po.LocalFileError`; backend errors pass through unchanged.
+
+    .. versionadded:: 0.4.0
+    """
+
+    random_access: ClassVar[bool] = True
+
+    def __init__(
+        self, path: pathlib.Path, *, bucket: str, key: str, progress: Progress | None = None
+    ) -> None:
+        """Write ``path`` with the object ``bucket``/``key``."""
+        super().__init__(progress)
+        self.path = path
+        self.bucket = bucket
+        self.key = key
+        self._fd = -1
+        self._tmp: pathlib.Path | None = None
+        self._pos = 0
+        self._hasher: FileHasher | None = None
+
+    @property
+    def fd(self) -> int:
+        """The open temporary file."""
+        if self._fd < 0:
+            msg = "the file sink is not open; use it in a with block"
+            raise RuntimeError(msg)
+        return self._fd
+
+    def hash_with(self, hasher: FileHasher | None) -> None:
+        """Tell ``hasher`` of every stretch written from now on (None: stop)."""
+        self._hasher = hasher
+
+    def __enter__(self) -> Self:
+        """Create the temporary file."""
+        with self._local_errors():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".s3po-part", dir=self.path.parent
+            )
+        self._fd, self._tmp = fd, pathlib.Path(tmp)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Rename the file into place, or remove it; translate local write errors."""
+        tmp = self._tmp
+        if tmp is None:
+            return
+        try:
+            with self._local_errors():
+                try:
+                    os.close(self._fd)
+                finally:
+                    self._fd = -1
+                if exc is None:
+                    tmp.replace(self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        if exc is not None:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and not isinstance(exc, S3poError):
+                raise self._local_error(exc) from exc
+
+    def _local_errors(self) -> _Translating:
+        return _Translating(self)
+
+    def _local_error(self, exc: OSError) -> LocalFileError:
+        return LocalFileError(
+            f"downloading s3://{self.bucket}/{self.key} to {self.path} failed writing the "
+            f"local file ({exc.strerror or exc}); the temporary file was removed and "
+            f"{self.path} is as it was; free some space or fix the folder, then download again",
+            path=str(self.path),
+            errno=exc.errno,
+            bucket=self.bucket,
+            key=self.key,
+        )
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` at the sequential position."""
+        view = memoryview(data)
+        while view:
+            view = view[os.pwrite(self.fd, view, self._pos + len(data) - len(view)) :]
+        self._done(self._pos, self._pos + len(data))
+        self._pos += len(data)
+
+    def copy_from(self, body: Body, size: int = COPY_CHUNK) -> int:
+        """Append up to ``size`` of ``body`` with :meth:`Body.copy_into`.
+
+        That is a kernel copy where the body is a local file.
+        """
+        n = body.copy_into(self.fd, self._pos, size)
+        if n:
+            self._done(self._pos, self._pos + n)
+            self._pos += n
+            self._report(n)
+        return n
+
+    def copy_range(self, body: Body, lo: int, hi: int) -> None:
+        """Copy ``body`` into ``[lo, hi)``; a body that ends early raises TransientError."""
+        pos = lo
+        while pos < hi:
+            n = body.copy_into(self.fd, pos, min(COPY_CHUNK, hi - pos))
+            if not n:
+                msg = f"the body ended {hi - pos} bytes early"
+                raise TransientError(msg, bucket=self.bucket, key=self.key)
+            pos += n
+            self._report(n)
+        self._done(lo, hi)
+
+    def _done(self, lo: int, hi: int) -> None:
+        if self._hasher is not None and hi > lo:
+            self._hasher.written(lo, hi)
+
+
+class _Translating:
+    """Turns an OSError raised by the local file system into the sink's LocalFileError."""
+
+    def __init__(self, sink: FileSink) -> None:
+        self._sink = sink
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, OSError) and not isinstance(exc, S3poError):
+            raise self._sink._local_error(exc) from exc  # noqa: SLF001

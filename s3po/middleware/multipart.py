@@ -1,0 +1,288 @@
+"""Multipart uploads: one PUT up to the threshold, parts sent concurrently above it.
+
+Uploads no larger than the threshold go up in one PUT. Larger ones, and streams of unknown
+length that pass it, are cut into parts read one after another from the source and uploaded
+concurrently; at most ``max_concurrency`` part buffers exist at once, so memory stays about
+``part_size * (max_concurrency + 1)``. A :class:`~s3po.backend.sources.FileSource` (a plain
+file of known size) is not buffered at all: its parts go to the backend as
+:class:`~s3po.FileWindow` objects read as they are sent. Any other source (an encoded one
+included) is read and buffered.
+
+Any failure, including KeyboardInterrupt and an error raised by the caller's stream, aborts
+the multipart upload before it propagates, so no orphaned parts are left behind.
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from s3po._types import PartBody, Readable, UploadBody
+from s3po.backend.sources import BytesSource, FileSource
+from s3po.errors import ConfigError
+from s3po.middleware._chunked import ChunkedLayer, part_size_for
+
+if TYPE_CHECKING:
+    from s3po._types import Headers, ObjectInfo, PartInfo
+
+__all__ = ["Multipart"]
+
+log = logging.getLogger("s3po.chunking")
+
+
+def _read_exact(stream: Readable, n: int) -> bytes:
+    """Read ``n`` bytes, fewer only at the end of the stream."""
+    chunks = []
+    remaining = n
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class Multipart(ChunkedLayer):
+    """Split large uploads into parts.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def put(  # noqa: PLR0911 - one return per kind of body
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+    ) -> ObjectInfo:
+        """Upload in one PUT up to the threshold, as multipart above it."""
+        threshold = self.config.threshold
+        if isinstance(body, bytes | bytearray | memoryview):
+            view = memoryview(body)
+            if len(view) <= threshold:
+                return self.inner.put(bucket, key, bytes(view), headers=headers, size=len(view))
+            return self._multipart(bucket, key, _ViewReader(view), headers, len(view), b"")
+        if isinstance(body, BytesSource):
+            if len(body.data) <= threshold:
+                info = self.inner.put(bucket, key, body.data, headers=headers, size=len(body.data))
+                body.sent(len(body.data))
+                return info
+            return self._multipart(bucket, key, body, headers, len(body.data), b"")
+        if isinstance(body, FileSource) and body.windowable():
+            return self._put_file(bucket, key, body, headers)
+        if size is not None and size <= threshold:
+            data = _read_exact(body, size + 1)
+        else:
+            data = _read_exact(body, threshold + 1)
+        if len(data) <= threshold:
+            return self.inner.put(bucket, key, data, headers=headers, size=len(data))
+        return self._multipart(bucket, key, body, headers, size, data)
+
+    def _put_file(self, bucket: str, key: str, source: FileSource, headers: Headers) -> ObjectInfo:
+        """A regular file: one window up to the threshold, windows as parts above it."""
+        size = source.planned
+        if size > self.config.threshold:
+            info = self._run_multipart(
+                bucket,
+                key,
+                headers,
+                lambda _parts: self._windows(source, size),
+                before_commit=source.check_unchanged,
+            )
+        else:
+            # One window over the whole file: the backend reads it as it sends (or copies it
+            # in the kernel), and nothing is held in memory here.
+            window = source.window(0, size)
+            info = self.inner.put(bucket, key, window, headers=headers, size=size)
+            source.sent(size)
+        source.finish()
+        return info
+
+    def _multipart(
+        self,
+        bucket: str,
+        key: str,
+        stream: Readable,
+        headers: Headers,
+        size: int | None,
+        head: bytes,
+    ) -> ObjectInfo:
+        """A multipart upload of a stream: parts are read, buffered and sent."""
+        return self._run_multipart(
+            bucket, key, headers, lambda parts: self._cut(stream, size, head, parts)
+        )
+
+    def _run_multipart(
+        self,
+        bucket: str,
+        key: str,
+        headers: Headers,
+        plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
+        before_commit: Callable[[], None] | None = None,
+    ) -> ObjectInfo:
+        """Start an upload, send the planned parts, complete it, or abort it on any failure.
+
+        ``before_commit`` runs once every part is stored, before the upload is completed
+        (a file upload checks there that the file is unchanged); if it raises, the upload
+        is aborted.
+        """
+        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
+        parts = _Parts(self, bucket, key, upload_id)
+        try:
+            for number, data in plan(parts):
+                if not parts.send(number, data):
+                    break
+            results = parts.results()
+            if before_commit is not None:
+                before_commit()
+            info = self.inner.complete_multipart(bucket, key, upload_id, results)
+        except BaseException as exc:
+            parts.cancel()
+            log.warning(
+                "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
+            )
+            try:
+                self.inner.abort_multipart(bucket, key, upload_id)
+            except Exception:
+                log.exception("could not abort upload %s of s3://%s/%s", upload_id, bucket, key)
+            raise
+        finally:
+            parts.close()
+        log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
+        return info
+
+    def _windows(self, source: FileSource, size: int) -> Iterator[tuple[int, PartBody]]:
+        """Yield numbered windows of the file, counting each as sent."""
+        offset, number = 0, 1
+        while offset < size:
+            want = min(part_size_for(self.config, self.capabilities, size, number), size - offset)
+            self.check()
+            yield number, source.window(offset, want)
+            source.sent(want)
+            offset += want
+            number += 1
+
+    def _cut(
+        self, stream: Readable, size: int | None, head: bytes, parts: _Parts
+    ) -> Iterator[tuple[int, PartBody]]:
+        """Yield numbered parts read from ``head`` then ``stream``, sized by the plan."""
+        caps = self.capabilities
+        pending = memoryview(head)
+        number = 1
+        while True:
+            want = part_size_for(self.config, caps, size, number)
+            parts.reserve(want)
+            data: bytes | memoryview
+            if len(pending) < want:
+                data = bytes(pending) + _read_exact(stream, want - len(pending))
+                pending = memoryview(b"")
+            else:
+                data, pending = pending[:want], pending[want:]
+            if not data and number > 1:
+                return
+            if number > caps.max_parts:
+                msg = f"the stream needs more than {caps.max_parts} parts"
+                raise ConfigError(msg + "; pass size= or raise part_size")
+            yield number, data
+            if len(data) < want and not pending:
+                return
+            number += 1
+
+
+class _Parts:
+    """Uploads parts concurrently with at most ``max_concurrency`` buffers alive."""
+
+    def __init__(self, owner: Multipart, bucket: str, key: str, upload_id: str) -> None:
+        self._owner = owner
+        self._bucket = bucket
+        self._key = key
+        self._upload_id = upload_id
+        self._pool, self._own_pool = owner.pool("s3po-part")
+        self._slots = threading.Semaphore(owner.config.max_concurrency)
+        self._failed = threading.Event()
+        self._futures: list[cf.Future[PartInfo]] = []
+        self._scope = owner.scope
+        self._budget = owner.scope.budget if owner.scope is not None else None
+        # Bytes taken from the budget for the part being read, not yet handed to send().
+        self._reserved = 0
+
+    def reserve(self, n: int) -> None:
+        """Take ``n`` bytes from the batch's budget before a part is read into memory.
+
+        Only buffered parts call this; file windows hold no memory and take nothing.
+        """
+        if self._scope is not None:
+            self._scope.check()
+            if self._budget is not None:
+                self._reserved = self._budget.acquire(n, self._scope.cancelled)
+
+    def _give_back(self, n: int) -> None:
+        if n and self._budget is not None:
+            self._budget.release(n)
+
+    @property
+    def count(self) -> int:
+        return len(self._futures)
+
+    def _upload(self, number: int, data: PartBody, reserved: int) -> PartInfo:
+        try:
+            self._owner.check()
+            return self._owner.inner.put_part(
+                self._bucket, self._key, self._upload_id, number, data
+            )
+        except BaseException:
+            self._failed.set()
+            raise
+        finally:
+            self._slots.release()
+            self._give_back(reserved)
+
+    def send(self, number: int, data: PartBody) -> bool:
+        """Queue a part once a buffer slot frees up; False if a part already failed."""
+        reserved, self._reserved = self._reserved, 0
+        self._slots.acquire()
+        if self._failed.is_set():
+            self._slots.release()
+            self._give_back(reserved)
+            return False
+        self._futures.append(self._pool.submit(self._upload, number, data, reserved))
+        return True
+
+    def results(self) -> list[PartInfo]:
+        """Wait for every part; raise the first failure."""
+        return [f.result() for f in self._futures]
+
+    def cancel(self) -> None:
+        """Cancel parts not started and wait for the running ones."""
+        for f in self._futures:
+            f.cancel()
+        cf.wait(self._futures)
+
+    def close(self) -> None:
+        self._give_back(self._reserved)
+        self._reserved = 0
+        if self._own_pool:
+            self._pool.shutdown(wait=False)
+
+
+class _ViewReader:
+    """Reads a memoryview as a stream, without copying until a part is cut."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._view) if n < 0 else min(len(self._view), self._pos + n)
+        data = bytes(self._view[self._pos : end])
+        self._pos = end
+        return data
