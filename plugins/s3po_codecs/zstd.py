@@ -5,8 +5,10 @@ frames, as the format allows, and skips skippable frames.
 
 ``zstd-seekable`` writes zstd's seekable format (zstd ``contrib/seekable_format``):
 independent frames of a fixed content size, then a skippable frame holding the seek table.
-Its Content-Encoding is ``zstd``: any zstd reader decodes it whole, and
-:class:`~s3po.fs.S3poFileSystem` uses the table to read only the frames a seek needs.
+Its Content-Encoding is ``zstd``: any zstd reader decodes it whole. The ``zstd`` codec
+reads the table (it is a :class:`~s3po.frames.FramedCodec`), so
+:class:`~s3po.fs.S3poFileSystem` reads only the frames a seek needs and a whole download
+decodes the frames in parallel.
 
 .. versionadded:: 0.1.0
 .. versionchanged:: 0.4.0
@@ -22,8 +24,9 @@ from typing import Any
 import xxhash
 
 import s3po
+from s3po.frames import Frame, FrameIndex
 
-__all__ = ["SeekableZstdCodec", "ZstdCodec", "s3po_register_codecs"]
+__all__ = ["SeekableZstdCodec", "ZstdCodec", "parse_seek_table", "s3po_register_codecs"]
 
 
 class _Encoder:
@@ -258,14 +261,96 @@ class ZstdCodec:
         """Return a streaming decompressor."""
         return _Decoder(self._z)
 
+    def parse_index(self, tail: bytes, stored_size: int) -> FrameIndex | tuple[int, int] | None:
+        """Parse the seek table of the seekable format at the end of ``tail``.
+
+        See :meth:`s3po.frames.FramedCodec.parse_index`; None for plain zstd.
+
+        .. versionadded:: 0.4.0
+        """
+        return parse_seek_table(tail, stored_size)
+
+    def decode_frame(self, raw: bytes, frame: Frame) -> bytes:
+        """Decode one frame, checked against the seek table's size and checksum.
+
+        .. versionadded:: 0.4.0
+        """
+        where = f"zstd frame at byte {frame.offset}"
+        try:
+            data: bytes = self._z.ZstdDecompressor().decompressobj().decompress(raw)
+        except self._z.ZstdError as exc:
+            raise s3po.CorruptData(f"the {where} is not valid zstd: {exc}") from exc
+        if len(data) != frame.decoded_size:
+            raise s3po.CorruptData(
+                f"the {where} decodes to {len(data)} bytes; its seek table says "
+                f"{frame.decoded_size}"
+            )
+        if frame.checksum is not None and _low_xxh64(data) != frame.checksum:
+            raise s3po.CorruptData(f"the {where} does not match its seek table's checksum")
+        return data
+
+
+def _low_xxh64(data: bytes) -> int:
+    return xxhash.xxh64_intdigest(data) & 0xFFFFFFFF
+
 
 #: The seek table's skippable frame magic, and the magic that ends a seekable object.
 _SEEK_TABLE_MAGIC = 0x184D2A5E
 _SEEKABLE_MAGIC = 0x8F92EAB1
 #: Seek table descriptor: every entry carries a checksum of its frame's content.
 _CHECKSUM_FLAG = 0x80
+_RESERVED_BITS = 0x7C
 #: The format's limit on one frame's content (1 GiB).
 _MAX_FRAME = 0x40000000
+#: The seek table's footer (frames, descriptor, magic); the skippable frame's header.
+_FOOTER, _SKIP_HEADER = 9, 8
+#: An entry's size without and with the checksum.
+_ENTRY, _ENTRY_WITH_CHECKSUM = 8, 12
+
+
+def parse_seek_table(tail: bytes, stored_size: int) -> FrameIndex | tuple[int, int] | None:
+    """Parse the seek table at the end of ``tail``, the last bytes of a zstd object.
+
+    Returns the frames; or, if ``tail`` is too short to hold the table, ``(start, end)``:
+    the range of the object to parse instead; or None if the object is not in the
+    seekable format.
+
+    Raises:
+        CorruptData: The footer is there but the table is inconsistent with the object.
+
+    .. versionadded:: 0.4.0
+    """
+    if len(tail) < _FOOTER:
+        return None
+    count, descriptor, magic = struct.unpack_from("<IBI", tail, len(tail) - _FOOTER)
+    if magic != _SEEKABLE_MAGIC or descriptor & _RESERVED_BITS:
+        return None
+    entry = _ENTRY_WITH_CHECKSUM if descriptor & _CHECKSUM_FLAG else _ENTRY
+    frame_size = count * entry + _FOOTER
+    total = _SKIP_HEADER + frame_size
+    if total > stored_size:
+        raise s3po.CorruptData(f"the seek table claims {count} frames, more than the object holds")
+    if total > len(tail):
+        return (stored_size - total, stored_size)
+    base = len(tail) - total
+    skip_magic, size_field = struct.unpack_from("<II", tail, base)
+    if skip_magic != _SEEK_TABLE_MAGIC or size_field != frame_size:
+        raise s3po.CorruptData("the seek table's skippable frame header is wrong")
+    frames = []
+    offset = decoded = 0
+    for i in range(count):
+        at = base + _SKIP_HEADER + i * entry
+        size, decoded_size = struct.unpack_from("<II", tail, at)
+        checksum = struct.unpack_from("<I", tail, at + 8)[0] if entry > _ENTRY else None
+        frames.append(Frame(offset, size, decoded, decoded_size, checksum))
+        offset += size
+        decoded += decoded_size
+    if offset != stored_size - total:
+        raise s3po.CorruptData(
+            f"the seek table's frames add up to {offset} bytes; the object holds "
+            f"{stored_size - total} before the table"
+        )
+    return FrameIndex(tuple(frames))
 
 
 class _SeekableEncoder:
@@ -295,7 +380,7 @@ class _SeekableEncoder:
 
     def _frame(self, content: bytes) -> bytes:
         frame: bytes = self._c.compress(content)
-        checksum = xxhash.xxh64_intdigest(content) & 0xFFFFFFFF
+        checksum = _low_xxh64(content)
         self._entries.append(struct.pack("<III", len(frame), len(content), checksum))
         return frame
 

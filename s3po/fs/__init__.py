@@ -12,17 +12,15 @@ from __future__ import annotations
 
 from s3po.fs._files import DecodedFile, RangedFile, WriteFile
 from s3po.fs._filesystem import DECODED_SIZE_METADATA, SEEKABLE_METADATA, S3poFileSystem
-from s3po.fs._seekable import Frame, SeekTable, parse_seek_table, read_seek_table
+from s3po.fs._seekable import fetch_frames, read_frame_index
 
 __all__ = [
     "DECODED_SIZE_METADATA",
     "SEEKABLE_METADATA",
     "DecodedFile",
-    "Frame",
     "RangedFile",
     "S3poFileSystem",
-    "SeekTable",
     "WriteFile",
-    "parse_seek_table",
-    "read_seek_table",
+    "fetch_frames",
+    "read_frame_index",
 ]

@@ -5,8 +5,8 @@
   verified against its s3po checksum.
 - :class:`DecodedFile` reads an encoded object (gzip, zstd, ...) decoded, verified as it
   streams. A seek forward decodes and drops the bytes between; a seek backward reopens the
-  object. An object in the seekable zstd format (see :mod:`s3po.fs._seekable`) is read at
-  random with ranged GETs of its seek table and of the frames a read needs.
+  object. A framed object (seekable zstd or seekable gzip, see :mod:`s3po.frames`) is
+  read at random with ranged GETs of its frame index and of the frames a read needs.
 - :class:`WriteFile` spools what is written to a temporary file (in memory up to one part)
   and uploads it on close through the Connection, so compression, multipart and retries
   are those of every s3po upload.
@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from fsspec.spec import AbstractBufferedFile
 
 from s3po.errors import PreconditionFailed
-from s3po.fs._seekable import SeekTable, read_seek_table
+from s3po.frames import framed_codec
+from s3po.fs._seekable import fetch_frames, read_frame_index
 
 if TYPE_CHECKING:
     from s3po._types import GetResult
+    from s3po.frames import FramedCodec, FrameIndex
     from s3po.fs._filesystem import S3poFileSystem
 
 __all__ = ["DecodedFile", "RangedFile", "WriteFile"]
@@ -123,7 +125,8 @@ class DecodedFile(io.RawIOBase):
         self._pos = 0
         self._stream: GetResult | None = None
         self._stream_pos = 0
-        self._table: SeekTable | None = None
+        self._table: FrameIndex | None = None
+        self._codec: FramedCodec | None = None
         self._probed = False
         self._frame: tuple[int, bytes] | None = None  # (index, decoded bytes) of the last
 
@@ -134,7 +137,7 @@ class DecodedFile(io.RawIOBase):
         return True
 
     def seekable(self) -> bool:
-        """True: seeking forward decodes, backward reopens (or uses the seek table)."""
+        """True: seeking forward decodes, backward reopens (or uses the frame index)."""
         return True
 
     def tell(self) -> int:
@@ -143,7 +146,7 @@ class DecodedFile(io.RawIOBase):
 
     @property
     def size(self) -> int:
-        """The decoded size: recorded, from the seek table, or found by decoding to the end."""
+        """The decoded size: recorded, from the frame index, or found by decoding to the end."""
         if self._size is None:
             table = self._seek_table()
             if table is not None:
@@ -240,19 +243,26 @@ class DecodedFile(io.RawIOBase):
         self._stream_pos += len(data)
         return data
 
-    # -- seekable zstd --------------------------------------------------------------------
+    # -- framed objects (seekable zstd and gzip) -----------------------------------------
 
-    def _seek_table(self) -> SeekTable | None:
-        """The object's seek table, if it is seekable zstd (read once, at the first seek)."""
+    def _seek_table(self) -> FrameIndex | None:
+        """The object's frame index, if it is framed (read once, at the first seek)."""
         if not self._probed:
             self._probed = True
-            if self.details.get("ContentEncoding") == "zstd":
-                self._table = read_seek_table(
-                    self.fs.conn, self.bucket, self.key, self.details["size"], self._etag
+            codecs = self.fs.conn.transfer.codecs
+            self._codec = framed_codec(codecs, self.details.get("ContentEncoding"))
+            if self._codec is not None:
+                self._table = read_frame_index(
+                    self.fs.conn,
+                    self._codec,
+                    self.bucket,
+                    self.key,
+                    self.details["size"],
+                    self._etag,
                 )
         return self._table
 
-    def _read_frames(self, table: SeekTable, size: int) -> bytes:
+    def _read_frames(self, table: FrameIndex, size: int) -> bytes:
         """Read ``size`` bytes at ``self._pos`` from the frames that hold them."""
         first = table.frame_at(self._pos)
         if first is None:
@@ -268,10 +278,13 @@ class DecodedFile(io.RawIOBase):
             out += decoded[lo:hi]
         return bytes(out)
 
-    def _frames(self, table: SeekTable, first: int, last: int) -> list[tuple[int, bytes]]:
+    def _frames(self, table: FrameIndex, first: int, last: int) -> list[tuple[int, bytes]]:
         if self._frame is not None and self._frame[0] == first == last:
             return [self._frame]
-        frames = table.fetch(self.fs.conn, self.bucket, self.key, first, last, self._etag)
+        assert self._codec is not None  # noqa: S101 - the index came from it
+        frames = fetch_frames(
+            self.fs.conn, self._codec, table, self.bucket, self.key, first, last, self._etag
+        )
         self._frame = frames[-1]
         return frames
 

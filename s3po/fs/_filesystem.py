@@ -24,10 +24,10 @@ __all__ = ["DECODED_SIZE_METADATA", "SEEKABLE_METADATA", "S3poFileSystem"]
 
 #: User metadata holding the decoded size of an encoded object (the name the CLI uses too).
 DECODED_SIZE_METADATA = "s3po-size"
-#: User metadata marking an object written in the seekable zstd format.
+#: User metadata marking an object written in a framed format (its value: zstd or gzip).
 SEEKABLE_METADATA = "s3po-seekable"
-#: The codec name that writes seekable zstd (Content-Encoding ``zstd``).
-_SEEKABLE_CODEC = "zstd-seekable"
+#: The codec names that write framed objects, and the format each marks itself with.
+_SEEKABLE_CODECS = {"zstd-seekable": "zstd", "gzip-seekable": "gzip"}
 
 
 class S3poFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is untyped
@@ -39,8 +39,8 @@ class S3poFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
     Reads decode the object by its Content-Encoding and verify its s3po checksum, as
     :meth:`~s3po.Connection.download_bytes` does. ``open(path, "rb")`` on an object stored
     as is reads with ranged GETs pinned to its ETag (one verified GET if it fits a block);
-    on an encoded object it streams the decoded content, and on seekable zstd it fetches
-    only the seek table and the frames a read needs. Writes (``open(path, "wb")``,
+    on an encoded object it streams the decoded content, and on seekable zstd or gzip it
+    fetches only the frame index and the frames a read needs. Writes (``open(path, "wb")``,
     ``pipe``, ``put``) take ``compress=`` (``"gzip"``, ``"zstd"``, ``"zstd-seekable"``, ...)
     and go through the Connection: Content-Encoding, multipart, retries and checksum as for
     every upload.
@@ -204,7 +204,7 @@ class S3poFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
             "LastModified": info.last_modified,
             "VersionId": info.version_id,
             "metadata": dict(headers.metadata),
-            "seekable": headers.metadata.get(SEEKABLE_METADATA) == "zstd",
+            "seekable": headers.metadata.get(SEEKABLE_METADATA) in _SEEKABLE_CODECS.values(),
         }
 
     def modified(self, path: str) -> Any:  # noqa: ANN401 - a datetime, or None
@@ -363,7 +363,8 @@ class S3poFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         """Upload ``source`` (``size`` bytes of content) to ``path`` through the Connection.
 
         An encoded upload records the content's size as ``s3po-size`` metadata (and
-        ``zstd-seekable`` marks itself with ``s3po-seekable``), so ``info`` can report it.
+        ``zstd-seekable`` and ``gzip-seekable`` mark themselves with ``s3po-seekable``), so
+        ``info`` can report it.
 
         .. versionadded:: 0.4.0
         """
@@ -374,8 +375,9 @@ class S3poFileSystem(AbstractFileSystem):  # type: ignore[misc]  # fsspec is unt
         meta = dict(metadata or {})
         if codec is not None:
             meta.setdefault(DECODED_SIZE_METADATA, str(size))
-            if codec.strip().lower() == _SEEKABLE_CODEC:
-                meta.setdefault(SEEKABLE_METADATA, "zstd")
+            seekable = _SEEKABLE_CODECS.get(codec.strip().lower())
+            if seekable is not None:
+                meta.setdefault(SEEKABLE_METADATA, seekable)
         if isinstance(source, bytes):
             self.conn.upload_string(
                 bucket, key, source, compress=codec, headers=headers, metadata=meta

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from s3po_codecs.zstd import SeekableZstdCodec
+from s3po_codecs.zstd import SeekableZstdCodec, parse_seek_table
 
 import s3po
-from s3po.fs import S3poFileSystem, SeekTable, parse_seek_table
+from s3po.frames import FrameIndex as SeekTable
+from s3po.fs import S3poFileSystem
 
 MIB = 1024 * 1024
 
