@@ -271,11 +271,13 @@ class VerifyingBody(Body):
         """
         if not (self._source.ranged and isinstance(sink, FileSink)):
             return super().drain(sink)
-        hasher = FileHasher(sink.fd, self._size, self._expected.hash)
+        # The content's size is what the drain wrote: a decoding body's differs from the
+        # stored size the object reports.
+        hasher = FileHasher(sink.fd, None, self._expected.hash)
         sink.hash_with(hasher)
         try:
             size = self._source.drain(sink)
-            hasher.check(self._expected, bucket=self._bucket, key=self._key)
+            hasher.check(self._expected, bucket=self._bucket, key=self._key, size=size)
         finally:
             sink.hash_with(None)
             hasher.stop()
@@ -300,8 +302,14 @@ class FileHasher:
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, fd: int, size: int, kind: ContentHash) -> None:
-        """Hash the first ``size`` bytes of the open file ``fd`` with ``kind``."""
+    def __init__(self, fd: int, size: int | None, kind: ContentHash) -> None:
+        """Hash the first ``size`` bytes of the open file ``fd`` with ``kind``.
+
+        ``size`` None: as many as :meth:`check` is told.
+
+        .. versionchanged:: 0.4.0
+           ``size`` may be None.
+        """
         self._fd = fd
         self._size = size
         self._digest = kind.new()
@@ -322,12 +330,16 @@ class FileHasher:
     def _run(self) -> None:
         view = memoryview(bytearray(_CHUNK))
         try:
-            while self._next < self._size:
+            while True:
                 with self._cond:
-                    while self._next not in self._ready and not self._stopped:
+                    while True:
+                        if self._stopped:
+                            return
+                        if self._size is not None and self._next >= self._size:
+                            return
+                        if self._next in self._ready:
+                            break
                         self._cond.wait()
-                    if self._stopped:
-                        return
                     hi = self._ready.pop(self._next)
                 pos = self._next
                 while pos < hi:
@@ -340,8 +352,18 @@ class FileHasher:
         except BaseException as exc:  # noqa: BLE001 - reported by check()
             self._error = exc
 
-    def check(self, expected: Checksum, *, bucket: str, key: str) -> None:
-        """Wait for the last byte; raise CorruptData if the digest is not ``expected``."""
+    def check(self, expected: Checksum, *, bucket: str, key: str, size: int | None = None) -> None:
+        """Wait for the last byte; raise CorruptData if the digest is not ``expected``.
+
+        ``size`` sets the number of bytes to hash if the hasher was made without it.
+
+        .. versionchanged:: 0.4.0
+           ``size``.
+        """
+        with self._cond:
+            if self._size is None:
+                self._size = size if size is not None else self._next
+            self._cond.notify()
         self._thread.join()
         if self._error is not None:
             raise self._error

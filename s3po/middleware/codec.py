@@ -24,9 +24,13 @@ from s3po.codecs import (
     too_many_layers,
 )
 from s3po.errors import UnknownCodec
+from s3po.frames import framed_codec
+from s3po.middleware.framed import FramedBody
 
 if TYPE_CHECKING:
+    from s3po._scope import Scope
     from s3po._types import Backend, Headers, ObjectInfo
+    from s3po.config import ChunkConfig
     from s3po.plugins import CodecRegistry
 
 __all__ = ["CODEC_METADATA", "CodecLayer", "EncodedSource", "encoding_tokens"]
@@ -69,8 +73,14 @@ class CodecLayer(ForwardingBackend):
         max_expansion_ratio: Refuse, when the whole content is read into memory, to decode
             beyond this many times the stored size (see :class:`~s3po.codecs.DecodingBody`);
             None turns it off.
+        chunk: With ``scope``, a whole download of a framed object (seekable zstd or
+            gzip) above ``chunk.threshold`` fetches and decodes its frames in parallel
+            (see :mod:`s3po.middleware.framed`); without them, it decodes in order.
+        scope: The pool, byte budget and cancel switch those frames use.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.4.0
+       ``chunk`` and ``scope``: framed objects decode in parallel.
     """
 
     def __init__(
@@ -83,6 +93,8 @@ class CodecLayer(ForwardingBackend):
         decompress: bool = True,
         max_decompressed_size: int | None = None,
         max_expansion_ratio: float | None = DEFAULT_EXPANSION_RATIO,
+        chunk: ChunkConfig | None = None,
+        scope: Scope | None = None,
     ) -> None:
         """Wrap ``inner``; raises UnknownCodec at once if ``compress`` is not installed."""
         super().__init__(inner)
@@ -92,6 +104,8 @@ class CodecLayer(ForwardingBackend):
         self.decompress = decompress
         self.max_decompressed_size = max_decompressed_size
         self.max_expansion_ratio = max_expansion_ratio
+        self.chunk = chunk
+        self.scope = scope
 
     def put(
         self,
@@ -159,8 +173,21 @@ class CodecLayer(ForwardingBackend):
                 f"({exc}); install the codec's plugin, or download with decompress=False "
                 "to get the stored bytes"
             ) from exc
+        codec = framed_codec(self.codecs, result.info.headers.content_encoding)
         if result.info.size == 0:
             body = DecodingBody(BytesBody(b""), [], bucket=bucket, key=key)
+        elif codec is not None and self.chunk is not None and self.scope is not None:
+            body = FramedBody(
+                result.body,
+                decoders,
+                codec=codec,
+                inner=self.inner,
+                info=result.info,
+                chunk=self.chunk,
+                scope=self.scope,
+                limit=self.max_decompressed_size,
+                max_expansion_ratio=self.max_expansion_ratio,
+            )
         else:
             body = DecodingBody(
                 result.body,

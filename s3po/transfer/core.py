@@ -103,7 +103,8 @@ class Transfer:
     def _build(self, cfg: TransferConfig, scope: Scope | None, base: Backend) -> Backend:
         """The one place the stack is put together, innermost first."""
         layer: Backend = Retry(base, cfg.retry, sleep=self.sleep, on_retry=self.on_retry)
-        layer = Chunking(layer, cfg.chunk, scope=scope or self.scope)
+        scope = scope or self.scope
+        layer = Chunking(layer, cfg.chunk, scope=scope)
         layer = CodecLayer(
             layer,
             self.codecs,
@@ -112,6 +113,8 @@ class Transfer:
             decompress=cfg.decompress,
             max_decompressed_size=cfg.max_decompressed_size,
             max_expansion_ratio=cfg.max_expansion_ratio,
+            chunk=cfg.chunk,
+            scope=scope,
         )
         layer = Integrity(layer, checksum=cfg.checksum, decompress=cfg.decompress)
         for middleware in reversed(cfg.middleware):
