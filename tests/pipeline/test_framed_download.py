@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import random
 import threading
 from collections.abc import Iterator
@@ -86,7 +87,7 @@ def test_a_file_download_decodes_frames_in_parallel(
     assert all(name.startswith("s3po-io") for _, _, name in frames)
     covered = sorted((lo, hi) for lo, hi, _ in frames)
     assert covered[0][0] == 0
-    assert all(a[1] == b[0] for a, b in zip(covered, covered[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(covered))
 
 
 @pytest.mark.parametrize("codec", CODECS)
