@@ -2,7 +2,8 @@
 
 Run ``s3po --help`` or see docs/cli.md. Exit status: 0 when everything worked, 1 when a
 transfer or request failed (each failure is named on stderr), 2 for bad input (the command
-line, an option value, an unknown codec or backend, a missing local source), 130 on Ctrl-C.
+line, an option value, an unknown codec or backend, a missing local source), 130 on Ctrl-C,
+141 when standard output's reader went away (``s3po ls ... | head -1``; nothing is printed).
 
 .. versionadded:: 0.1.0
 """
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
-from s3po._cli.output import Output
+from s3po._cli.output import Output, close_stdout
 from s3po._cli.run import USAGE_ERRORS
 from s3po._version import __version__
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
@@ -36,6 +37,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: Standard output's reader went away (``s3po ls ... | head -1``): 128 + SIGPIPE, the
+#: status a shell reports for a program that SIGPIPE ended.
+EXIT_BROKEN_PIPE = 141
 
 _GLOBAL_DEFAULTS: dict[str, Any] = {
     "backend": None,
@@ -49,10 +53,17 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "quiet": False,
     "json": False,
     "debug": False,
+    "verbose": 0,
 }
 
+#: Libraries below s3po whose loggers the CLI keeps at WARNING unless asked (-vv, --debug):
+#: their INFO lines ("Found credentials in environment variables") are not the user's
+#: business on a normal run, and their DEBUG lines print request headers.
+_THIRD_PARTY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "aiobotocore", "obstore")
+
 _EPILOG = """\
-exit status: 0 all good, 1 some transfers or requests failed, 2 bad input, 130 interrupted.
+exit status: 0 all good, 1 some transfers or requests failed, 2 bad input or skipped
+symlinks, 130 interrupted, 141 standard output closed early.
 Global options may come before or after the command. See docs/cli.md for the details."""
 
 
@@ -97,6 +108,13 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--json", action="store_true", default=flag, help="one JSON object per output line"
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="log what s3po does (-v: INFO; -vv: DEBUG, and the INFO lines of boto3 and urllib3)",
     )
     group.add_argument(
         "--debug", action="store_true", default=flag, help="debug logging and full tracebacks"
@@ -272,29 +290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, value)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="s3po: %(levelname)s: %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # botocore's and urllib3's DEBUG lines print request headers, and the Authorization
-    # header names the access key id: --debug is s3po's own detail, not theirs.
-    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "aiobotocore"):
-        logging.getLogger(noisy).setLevel(logging.INFO)
+    _setup_logging(args)
 
     data_on_stdout = args.command == "cat" or (args.command == "cp" and args.dst == "-")
     out = Output(json_mode=args.json, quiet=args.quiet, data_on_stdout=data_on_stdout)
     try:
         with _open_connection(args) as conn:
-            return COMMANDS[args.command](Context(args, conn, out))
+            status = COMMANDS[args.command](Context(args, conn, out))
     except KeyboardInterrupt:
         out.error("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``s3po cat ... | head``): say nothing more, on a quiet stdout.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_FAILED
+        close_stdout()
+        return EXIT_BROKEN_PIPE
     except (UsageError, *USAGE_ERRORS) as exc:
         _print_traceback(args, exc)
         out.error(_error_line(exc, debug=args.debug))
@@ -303,6 +312,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_traceback(args, exc)
         out.error(_error_line(exc, debug=args.debug))
         return EXIT_FAILED
+    return EXIT_BROKEN_PIPE if out.pipe_closed else status
+
+
+def _log_levels(args: argparse.Namespace) -> tuple[int, int]:
+    """The levels of s3po's own loggers and of everything else, from -q, -v and --debug.
+
+    s3po's loggers follow the command line: ERROR with ``-q``, WARNING by default, INFO with
+    ``-v``, DEBUG with ``-vv`` or ``--debug``. Other libraries stay at WARNING (ERROR with
+    ``-q``) and reach INFO with ``-vv`` or ``--debug``, never DEBUG: botocore's and
+    urllib3's DEBUG lines print request headers, and the Authorization header names the
+    access key id.
+    """
+    verbose = 2 if args.debug else args.verbose
+    if args.quiet and not verbose:
+        return logging.ERROR, logging.ERROR
+    own = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    return own, logging.INFO if verbose >= 2 else logging.WARNING  # noqa: PLR2004 - -vv
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    """One handler on stderr; levels as :func:`_log_levels` says."""
+    own, others = _log_levels(args)
+    logging.basicConfig(
+        level=others, format="s3po: %(levelname)s: %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger().setLevel(others)
+    logging.getLogger("s3po").setLevel(own)
+    for name in _THIRD_PARTY_LOGGERS:
+        logging.getLogger(name).setLevel(others)
 
 
 def _print_traceback(args: argparse.Namespace, exc: BaseException) -> None:

@@ -19,13 +19,15 @@ from s3po._types import MIB, Body, Readable
 from s3po.errors import CorruptData
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "CODEC_METADATA",
     "DECODE_STEP",
     "DEFAULT_EXPANSION_RATIO",
     "EXPANSION_FLOOR",
     "MAX_ENCODING_LAYERS",
+    "TRANSFER_TOKENS",
     "Codec",
     "Decoder",
     "DecodingBody",
@@ -34,6 +36,8 @@ __all__ = [
     "UnboundedDecoder",
     "bounded",
     "encoding_tokens",
+    "recorded_encoding",
+    "stored_encoding",
     "too_many_layers",
 ]
 
@@ -378,13 +382,58 @@ def too_many_layers(
 
 _IDENTITY = {"", "identity"}
 
+#: Tokens some stores keep in Content-Encoding that say how a request was sent, not how
+#: the content is encoded: ``aws-chunked`` (the chunked upload framing of SigV4 streaming
+#: and of trailing checksums, which SeaweedFS stores as given). The stored bytes carry no
+#: trace of it, so it is dropped wherever the tokens are read.
+TRANSFER_TOKENS = frozenset({"aws-chunked"})
+
+#: The user-metadata name under which s3po records the codec it applied on upload.
+CODEC_METADATA = "s3po-codec"
+
 
 def encoding_tokens(content_encoding: str | None) -> list[str]:
     """Split a ``Content-Encoding`` value into its codec tokens, in the order applied.
 
+    ``identity`` and the transfer tokens of :data:`TRANSFER_TOKENS` are left out: they
+    name no coding of the stored bytes.
+
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.5.0
+       ``aws-chunked`` is left out.
     """
     if not content_encoding:
         return []
     tokens = (t.strip().lower() for t in content_encoding.split(","))
-    return [t for t in tokens if t not in _IDENTITY]
+    return [t for t in tokens if t not in _IDENTITY and t not in TRANSFER_TOKENS]
+
+
+def recorded_encoding(content_encoding: str | None, metadata: Mapping[str, str]) -> str | None:
+    """The codec s3po recorded for an object that no longer says it is encoded, or None.
+
+    s3po records the codec it applied in the ``s3po-codec`` metadata. A tool that copies an
+    object may keep the metadata and drop ``Content-Encoding``; then this record is the
+    only account of how the stored bytes are encoded. None while ``Content-Encoding``
+    still names a codec (it is what the store says) or when there is no record.
+
+    .. versionadded:: 0.5.0
+    """
+    if encoding_tokens(content_encoding):
+        return None
+    recorded = metadata.get(CODEC_METADATA, "").strip().lower()
+    return recorded or None
+
+
+def stored_encoding(content_encoding: str | None, metadata: Mapping[str, str]) -> list[str]:
+    """The codecs the stored bytes are encoded with, in the order applied.
+
+    The tokens of ``Content-Encoding``; when it names none, the codec of s3po's own
+    record (:func:`recorded_encoding`).
+
+    .. versionadded:: 0.5.0
+    """
+    tokens = encoding_tokens(content_encoding)
+    if tokens:
+        return tokens
+    recorded = recorded_encoding(content_encoding, metadata)
+    return [recorded] if recorded else []

@@ -7,7 +7,8 @@ The tree::
     ├── InvalidRequest(S3poError, ValueError)       bad call arguments, before any I/O
     │   ├── InvalidBucketName
     │   ├── InvalidKey                              empty, too long, NUL, escapes the local root
-    │   └── UnknownArgument(InvalidRequest, TypeError)  a keyword the call does not take
+    │   ├── UnknownArgument(InvalidRequest, TypeError)  a keyword the call does not take
+    │   └── UnknownCharset(InvalidRequest, LookupError) ``encoding=`` names no text codec
     ├── PluginError                                 plugin loading and registration
     │   ├── UnknownBackend(PluginError, LookupError)
     │   └── UnknownCodec(PluginError, LookupError)
@@ -23,6 +24,7 @@ The tree::
     │   │   └── TransientError                      the only errors that are retried
     │   ├── RetriesExhausted                        .last_exception, chained with ``from``
     │   ├── CorruptData                             a body failed to decode or verify
+    │   │   └── UndecodableText(CorruptData, ValueError)  not text in its charset
     │   ├── UnrewindableBody                        a retry needed a stream that cannot seek back
     │   ├── SourceChanged                           the local file changed while it was uploaded
     │   ├── LocalFileError(TransferError, OSError)  reading or writing the local file failed
@@ -62,8 +64,10 @@ __all__ = [
     "SourceChanged",
     "TransferError",
     "TransientError",
+    "UndecodableText",
     "UnknownArgument",
     "UnknownBackend",
+    "UnknownCharset",
     "UnknownCodec",
     "UnrewindableBody",
 ]
@@ -110,6 +114,15 @@ class UnknownArgument(InvalidRequest, TypeError):
     It is a :class:`TypeError` too, as Python raises for an unexpected keyword.
 
     .. versionadded:: 0.2.0
+    """
+
+
+class UnknownCharset(InvalidRequest, LookupError):
+    """``encoding=`` names a text encoding Python does not know; raised before any I/O.
+
+    It is a :class:`LookupError` too, as :func:`codecs.lookup` raises.
+
+    .. versionadded:: 0.5.0
     """
 
 
@@ -278,6 +291,32 @@ class CorruptData(TransferError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class UndecodableText(CorruptData, ValueError):
+    """An object's bytes are not text in the charset asked for or named by its Content-Type.
+
+    The object itself may be fine: ``download_bytes`` returns its bytes. It is a
+    :class:`ValueError` too, as :class:`UnicodeDecodeError` is.
+
+    Attributes:
+        charset: The charset the bytes were decoded with.
+
+    .. versionadded:: 0.5.0
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        charset: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        """Create the error; ``charset`` is the one that failed."""
+        super().__init__(message, bucket=bucket, key=key, backend=backend)
+        self.charset = charset
 
 
 class UnrewindableBody(TransferError):

@@ -32,7 +32,7 @@ import xxhash
 
 from s3po._types import Body, GetResult, ObjectInfo
 from s3po.backend.sinks import FileSink
-from s3po.codecs import encoding_tokens
+from s3po.codecs import stored_encoding
 from s3po.errors import ConfigError, CorruptData, SourceChanged
 
 if TYPE_CHECKING:
@@ -382,11 +382,16 @@ def expected_checksum(info: ObjectInfo, *, decompress: bool) -> Checksum | None:
     """The stored content checksum a download can be checked against, or None.
 
     The checksum is of the logical content, so it applies when the body is decoded
-    (``decompress``) or was never encoded; stored compressed bytes cannot be checked.
+    (``decompress``) or was never encoded; stored compressed bytes cannot be checked. An
+    object whose ``Content-Encoding`` was dropped by another tool counts as encoded by the
+    codec s3po recorded (:func:`~s3po.codecs.stored_encoding`).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.5.0
+       s3po's ``s3po-codec`` record counts when ``Content-Encoding`` names no codec.
     """
-    if not decompress and encoding_tokens(info.headers.content_encoding):
+    headers = info.headers
+    if not decompress and stored_encoding(headers.content_encoding, headers.metadata):
         return None
     for kind in HASHES.values():
         stored = info.headers.metadata.get(kind.metadata)

@@ -10,7 +10,9 @@ standard error as one line, ``s3po: error: ...``. Progress bars draw on standard
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import sys
 import threading
 import time
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
     from s3po.batch import BatchProgress
 
-__all__ = ["BatchBar", "Output", "human_size"]
+__all__ = ["BatchBar", "Output", "close_stdout", "human_size"]
 
 _SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _KIB = 1024
@@ -37,6 +39,18 @@ def human_size(n: float) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= _KIB
     return f"{value:.1f} {_SIZE_UNITS[-1]}"  # pragma: no cover - the loop always returns
+
+
+def close_stdout() -> None:
+    """Point standard output at /dev/null, dropping what is buffered for a reader that left.
+
+    .. versionadded:: 0.5.0
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _is_tty(stream: IO[str]) -> bool:
@@ -61,7 +75,9 @@ class Output:
         self.quiet = quiet
         self.data_on_stdout = data_on_stdout
         self._live: Progress | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        #: Standard output's reader went away; nothing more is written to it.
+        self.pipe_closed = False
 
     @property
     def lines(self) -> IO[str]:
@@ -77,12 +93,32 @@ class Output:
 
     def _write(self, line: str, stream: IO[str]) -> None:
         with self._lock:
+            if self.pipe_closed and stream is sys.stdout:
+                return
             live = self._live
-            if live is not None and _is_tty(stream):
-                live.console.print(line, markup=False, highlight=False, soft_wrap=True)
-            else:
-                stream.write(line + "\n")
-                stream.flush()
+            try:
+                if live is not None and _is_tty(stream):
+                    live.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                else:
+                    stream.write(line + "\n")
+                    stream.flush()
+            except BrokenPipeError:
+                if stream is not sys.stdout:
+                    raise
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """Standard output's reader went away (``... | head``): stop writing to it.
+
+        Standard output is pointed at /dev/null, so nothing buffered fails again at exit.
+        On the main thread the BrokenPipeError goes on, to end the command; a transfer's
+        line written from a pool thread is dropped, and the command ends when its batch
+        does (see :func:`s3po.cli.main`).
+        """
+        self.pipe_closed = True
+        close_stdout()
+        if threading.current_thread() is threading.main_thread():
+            raise BrokenPipeError(errno.EPIPE, "standard output's reader went away")
 
     def result(self, human: str, record: dict[str, Any]) -> None:
         """Print what a command found (``ls``, ``head``, ...); never silenced."""

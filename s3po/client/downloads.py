@@ -21,7 +21,7 @@ from s3po.client.options import (
     check_options,
     seed_keywords,
 )
-from s3po.errors import CorruptData, InvalidRequest
+from s3po.errors import UndecodableText, UnknownCharset
 from s3po.validation import check_bucket, check_download_path, check_key
 
 if TYPE_CHECKING:
@@ -47,24 +47,40 @@ def _charset(content_type: str | None) -> str:
 
 
 def _decode(data: bytes, charset: str, bucket: str, key: str) -> str:
-    """``data`` as text in ``charset``, or CorruptData naming the object."""
+    """``data`` as text in ``charset``, or UndecodableText naming the object."""
     where = f"s3://{bucket}/{key}"
     try:
         return data.decode(charset)
     except LookupError as exc:
         why = f"its Content-Type names the charset {charset!r}, which Python does not know"
-        raise CorruptData(
-            f"download_string of {where}: {why}; pass encoding=, or use download_bytes",
+        raise UndecodableText(
+            f"download_string of {where}: {why}; pass encoding=, or use download_bytes for "
+            "the bytes",
+            charset=charset,
             bucket=bucket,
             key=key,
         ) from exc
     except UnicodeDecodeError as exc:
-        raise CorruptData(
+        raise UndecodableText(
             f"download_string of {where}: the content is not {charset} text ({exc.reason} at "
             f"byte {exc.start}); pass the right encoding=, or use download_bytes for the bytes",
+            charset=charset,
             bucket=bucket,
             key=key,
         ) from exc
+
+
+def _check_encoding(encoding: str | None) -> None:
+    """Refuse an ``encoding=`` Python does not know, before any transfer."""
+    if encoding is None:
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UnknownCharset(
+            f"{encoding!r} is not a text encoding Python knows (see the codecs module's "
+            "standard encodings); use download_bytes for the bytes"
+        ) from None
 
 
 class DownloadCalls(CallBase[M]):
@@ -187,18 +203,15 @@ class DownloadCalls(CallBase[M]):
         else UTF-8.
 
         Raises:
-            InvalidRequest: ``encoding`` names no codec Python knows (before any I/O).
-            CorruptData: The bytes are not text in that charset, or the object's
-                Content-Type names an unknown charset; ``download_bytes`` returns them as
-                they are.
+            UnknownCharset: ``encoding`` names no codec Python knows (before any I/O; an
+                :class:`~s3po.InvalidRequest`).
+            UndecodableText: The bytes are not text in that charset, or the object's
+                Content-Type names an unknown charset (a :class:`~s3po.CorruptData`);
+                ``download_bytes`` returns them as they are.
 
         .. versionadded:: 0.1.0
         """
-        if encoding is not None:
-            try:
-                codecs.lookup(encoding)
-            except LookupError:
-                raise InvalidRequest(f"{encoding!r} is not a text encoding Python knows") from None
+        _check_encoding(encoding)
 
         def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> str:
             with conn.transfer.open(

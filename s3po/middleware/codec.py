@@ -4,6 +4,11 @@ On upload the body is compressed as it streams (nothing is read whole), the code
 is appended to ``Content-Encoding`` and recorded in the ``s3po-codec`` metadata. On download
 the tokens of ``Content-Encoding`` are undone in reverse order; an encoding no installed codec
 knows raises :class:`~s3po.UnknownCodec` rather than handing back compressed bytes as content.
+Transfer tokens such as ``aws-chunked`` are not codings and are ignored
+(:data:`~s3po.codecs.TRANSFER_TOKENS`). An object without ``Content-Encoding`` whose
+``s3po-codec`` metadata says s3po compressed it (another tool copied it and dropped the
+header) is decoded by that record, with a warning; if its bytes do not decode, the error
+says why.
 
 .. versionadded:: 0.1.0
 """
@@ -11,19 +16,22 @@ knows raises :class:`~s3po.UnknownCodec` rather than handing back compressed byt
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
 
 from s3po._types import BytesBody, ForwardingBackend, GetResult, UploadBody
 from s3po.backend.sources import BytesSource, UploadSource
 from s3po.codecs import (
+    CODEC_METADATA,
     DEFAULT_EXPANSION_RATIO,
     MAX_ENCODING_LAYERS,
     DecodingBody,
     EncodingReader,
     encoding_tokens,
+    recorded_encoding,
     too_many_layers,
 )
-from s3po.errors import UnknownCodec
+from s3po.errors import CorruptData, UnknownCodec
 from s3po.frames import framed_codec
 from s3po.middleware.framed import FramedBody
 
@@ -35,8 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CODEC_METADATA", "CodecLayer", "EncodedSource", "encoding_tokens"]
 
-#: The user-metadata name under which s3po records the codec it applied.
-CODEC_METADATA = "s3po-codec"
+log = logging.getLogger(__name__)
 
 
 class EncodedSource(UploadSource):
@@ -155,9 +162,25 @@ class CodecLayer(ForwardingBackend):
         result = self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
         if not self.decompress or start != 0 or end is not None:
             return result
-        tokens = encoding_tokens(result.info.headers.content_encoding)
+        headers = result.info.headers
+        tokens = encoding_tokens(headers.content_encoding)
+        recorded = None
         if not tokens:
-            return result
+            recorded = recorded_encoding(headers.content_encoding, headers.metadata)
+            if recorded is None:
+                return result
+            tokens = [recorded]
+            log.warning(
+                "s3://%s/%s has no Content-Encoding, but its %s metadata records that s3po "
+                "stored it compressed with %s (another tool copied it and dropped the "
+                "header?); decoding it as %s. Download with decompress=False for the "
+                "stored bytes",
+                bucket,
+                key,
+                CODEC_METADATA,
+                recorded,
+                recorded,
+            )
         if len(tokens) > MAX_ENCODING_LAYERS:
             result.body.close()
             raise too_many_layers(
@@ -167,6 +190,13 @@ class CodecLayer(ForwardingBackend):
             decoders = [self.codecs.get(token).decoder() for token in reversed(tokens)]
         except UnknownCodec as exc:
             result.body.close()
+            if recorded is not None:
+                raise UnknownCodec(
+                    f"s3://{bucket}/{key} has no Content-Encoding, but its {CODEC_METADATA} "
+                    f"metadata records that s3po stored it compressed with {recorded!r}, "
+                    f"which no installed codec decodes ({exc}); install the codec's plugin, "
+                    "or download with decompress=False to get the stored bytes"
+                ) from exc
             raise UnknownCodec(
                 f"s3://{bucket}/{key} is stored with Content-Encoding "
                 f"{result.info.headers.content_encoding!r}, which no installed codec decodes "
@@ -174,6 +204,7 @@ class CodecLayer(ForwardingBackend):
                 "to get the stored bytes"
             ) from exc
         codec = framed_codec(self.codecs, result.info.headers.content_encoding)
+        body: DecodingBody
         if result.info.size == 0:
             body = DecodingBody(BytesBody(b""), [], bucket=bucket, key=key)
         elif codec is not None and self.chunk is not None and self.scope is not None:
@@ -189,7 +220,8 @@ class CodecLayer(ForwardingBackend):
                 max_expansion_ratio=self.max_expansion_ratio,
             )
         else:
-            body = DecodingBody(
+            kind = DecodingBody if recorded is None else _RecordedDecodingBody
+            body = kind(
                 result.body,
                 decoders,
                 bucket=bucket,
@@ -199,3 +231,29 @@ class CodecLayer(ForwardingBackend):
                 stored_size=result.info.size,
             )
         return GetResult(info=result.info, body=body, start=0, end=result.end)
+
+
+class _RecordedDecodingBody(DecodingBody):
+    """Decodes by s3po's ``s3po-codec`` record; explains bytes that are not in that format.
+
+    Such an object lost its Content-Encoding to another tool; if its bytes fail to decode
+    before any content came out, that tool most likely decoded them too (or wrote other
+    bytes), so the error says so instead of blaming damage.
+    """
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to ``size`` decoded bytes; a failure at the start explains the record."""
+        try:
+            return super().read(size)
+        except CorruptData as exc:
+            if self.decoded_bytes:
+                raise
+            raise CorruptData(
+                f"s3://{self._bucket}/{self._key} has no Content-Encoding, but its "
+                f"{CODEC_METADATA} metadata records that s3po stored it compressed; its bytes "
+                f"do not decode that way ({exc}). Another tool rewrote the object and dropped "
+                "the header, perhaps after decoding the content: download with "
+                "decompress=False (--no-decompress) for the stored bytes",
+                bucket=self._bucket,
+                key=self._key,
+            ) from exc

@@ -7,7 +7,7 @@ hands out against it. Bytes that arrive already encoded (a ``Content-Encoding`` 
 the caller) are not the logical content and get none, nor does anything with
 ``checksum=False``. On a whole-object ``get`` the body is wrapped in a
 :class:`~s3po.integrity.VerifyingBody`, which raises :class:`~s3po.CorruptData` on a
-mismatch, so a stack verifies whoever builds it.
+mismatch, so a stack verifies whoever builds it; ``checksum=False`` verifies nothing.
 
 .. versionadded:: 0.4.0
 """
@@ -80,8 +80,11 @@ class Integrity(ForwardingBackend):
         end: int | None = None,
         if_match: str | None = None,
     ) -> GetResult:
-        """Verify a whole-object download against its stored checksum, if it has one."""
+        """Verify a whole-object download against its stored checksum, if it has one.
+
+        With ``checksum=False`` nothing is verified.
+        """
         result = self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
-        if start != 0 or end is not None:
+        if self.kind is None or start != 0 or end is not None:
             return result
         return verify_body(result, decompress=self.decompress)
