@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -124,7 +125,11 @@ def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> i
 
 def _reporter(ctx: Context, action: Action) -> Callable[[Any], None]:
     def done(handle: Handle[Any]) -> None:
-        _report(ctx, action, handle.exception())
+        # A done-callback must not raise: on a handle that finished already it runs on the
+        # main thread, where a closed stdout raises BrokenPipeError (the futures module would
+        # log it). The closed pipe is recorded on ctx.out, and the command ends with 141.
+        with contextlib.suppress(BrokenPipeError):
+            _report(ctx, action, handle.exception())
 
     return done
 
