@@ -7,7 +7,8 @@ The tree::
     ├── InvalidRequest(S3poError, ValueError)       bad call arguments, before any I/O
     │   ├── InvalidBucketName
     │   ├── InvalidKey                              empty, too long, NUL, escapes the local root
-    │   └── UnknownArgument(InvalidRequest, TypeError)  a keyword the call does not take
+    │   ├── UnknownArgument(InvalidRequest, TypeError)  a keyword the call does not take
+    │   └── NotSupported                            the backend cannot do this (presign, ...)
     ├── PluginError                                 plugin loading and registration
     │   ├── UnknownBackend(PluginError, LookupError)
     │   └── UnknownCodec(PluginError, LookupError)
@@ -55,6 +56,7 @@ __all__ = [
     "NoSuchKey",
     "NoSuchUpload",
     "NotFound",
+    "NotSupported",
     "PluginError",
     "PreconditionFailed",
     "RetriesExhausted",
@@ -110,6 +112,13 @@ class UnknownArgument(InvalidRequest, TypeError):
     It is a :class:`TypeError` too, as Python raises for an unexpected keyword.
 
     .. versionadded:: 0.2.0
+    """
+
+
+class NotSupported(InvalidRequest):
+    """The backend cannot do what was asked (a presigned URL from the local backend, ...).
+
+    .. versionadded:: 0.4.0
     """
 
 
