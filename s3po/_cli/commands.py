@@ -88,14 +88,18 @@ def cmd_sync(ctx: Context) -> int:
 
 
 def cmd_cat(ctx: Context) -> int:
-    """``s3po cat s3://b/k ...``: write objects (decompressed) to standard output."""
+    """``s3po cat s3://b/k ...``: write objects (decompressed) to standard output.
+
+    Each object is written in turn; one that fails is named on stderr and the rest are still
+    written (exit status 1, or 2 when one of the failures was bad input, an unknown codec).
+    """
     targets = [parse_remote(url) for url in ctx.args.urls]
     for target in targets:
         if target.is_folder:
             raise UsageError(f"{target} names a prefix, not an object")
     decompress = not bool(ctx.opt("no_decompress"))
     sys.stdout.flush()
-    failed = 0
+    status = 0
     for target in targets:
         try:
             ctx.conn.download_fileobj(
@@ -105,15 +109,14 @@ def cmd_cat(ctx: Context) -> int:
                 decompress=decompress,
                 progress=ctx.out.throttle,
             )
-        except USAGE_ERRORS:
-            raise
         except S3poError as exc:
             if ctx.args.debug or len(targets) == 1:
                 raise
-            failed += 1
+            # one object's failure does not stop the others; the status says it failed
+            status = max(status, 2 if isinstance(exc, USAGE_ERRORS) else 1)
             ctx.out.error(f"cat {target}: {exc}")
     sys.stdout.buffer.flush()
-    return 1 if failed else 0
+    return status
 
 
 def cmd_head(ctx: Context) -> int:

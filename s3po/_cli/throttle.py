@@ -46,26 +46,26 @@ class TokenBucket:
 
     Args:
         rate: Bytes per second.
-        clock: Seconds, monotonic (injectable for tests).
-        sleep: Sleeps that long (injectable for tests).
+        clock: Seconds, monotonic (default :func:`time.monotonic`).
+        sleep: Sleeps that long (default :func:`time.sleep`).
     """
 
     def __init__(
         self,
         rate: float,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         """Start with a full second of budget."""
         if rate <= 0:
             raise ConfigError(f"a byte rate must be positive, not {rate}")
         self.rate = float(rate)
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
         self._lock = threading.Lock()
         self._level = self.rate
-        self._stamp = clock()
+        self._stamp = self._clock()
 
     def take(self, n: int) -> None:
         """Charge ``n`` bytes, then wait until the rate allows them."""
