@@ -11,16 +11,21 @@ line, an option value, an unknown codec or backend, a missing local source), 130
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
+import re
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from s3po._cli import buckets, listing, presign
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
+from s3po._cli.filters import add_filter_options
 from s3po._cli.output import Output, close_stdout
 from s3po._cli.run import USAGE_ERRORS
+from s3po._cli.throttle import TokenBucket, parse_rate
 from s3po._version import __version__
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
 from s3po.connection import DEFAULT_BACKEND_ENV, Connection, default_backend
@@ -50,6 +55,9 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "retries": None,
     "timeout": None,
     "dry_run": False,
+    "no_progress": False,
+    "only_show_errors": False,
+    "bwlimit": None,
     "quiet": False,
     "json": False,
     "debug": False,
@@ -99,12 +107,27 @@ def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--dry-run",
+        "--dryrun",
         action="store_true",
         default=flag,
         help="print what would be transferred or deleted, and touch nothing",
     )
     group.add_argument(
         "-q", "--quiet", action="store_true", default=flag, help="no progress, no action lines"
+    )
+    group.add_argument(
+        "--only-show-errors",
+        action="store_true",
+        default=flag,
+        help="print errors only (and results of ls, head, cat): no action lines, no bars",
+    )
+    group.add_argument("--no-progress", action="store_true", default=flag, help="no progress bars")
+    group.add_argument(
+        "--bwlimit",
+        type=parse_rate,
+        default=default,
+        metavar="RATE",
+        help="bytes per second for all transfers together, e.g. 10M or 512KiB",
     )
     group.add_argument(
         "--json", action="store_true", default=flag, help="one JSON object per output line"
@@ -163,6 +186,20 @@ def _transfer_options() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that suggests the closest command for a mistyped one."""
+
+    def error(self, message: str) -> NoReturn:
+        """Exit 2 with ``message``, plus "did you mean ...?" for an unknown command."""
+        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if match is not None:
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.5)
+            if close:
+                message = f"{message}; did you mean {close[0]!r}?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``s3po`` argument parser with all its subcommands.
 
@@ -171,14 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     .. versionadded:: 0.1.0
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="s3po",
         description="Move data to and from S3-compatible object storage.",
         parents=[_global_options(suppress=False)],
         epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"s3po {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
+    )
     common = _global_options(suppress=True)
     transfer = _transfer_options()
 
@@ -196,16 +235,33 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="move: delete each source once its copy is stored and verified",
     )
+    add_filter_options(cp)
+
+    mv = command("mv", "move: copy, then delete each source once its copy is verified", transfer)
+    mv.add_argument("src", metavar="SRC")
+    mv.add_argument("dst", metavar="DST")
+    mv.add_argument("-r", "--recursive", action="store_true", help="move folders and prefixes")
+    add_filter_options(mv)
 
     sync = command("sync", "make DST hold what SRC holds (folder <-> prefix)", transfer)
     sync.add_argument("src", metavar="SRC")
     sync.add_argument("dst", metavar="DST")
     sync.add_argument("--delete", action="store_true", help="delete what DST has and SRC lacks")
+    rules = sync.add_argument_group("comparison (one of; default: sizes, then newer mtimes)")
+    rules.add_argument("--size-only", action="store_true", help="copy when the sizes differ")
+    rules.add_argument(
+        "--exact-timestamps",
+        action="store_true",
+        help="copy when the sizes or the mtimes differ, older or newer",
+    )
+    rules.add_argument(
+        "--checksum",
+        action="store_true",
+        help="copy when the content differs: stored checksum or ETag against the file's hash",
+    )
+    add_filter_options(sync)
 
-    ls = command("ls", "list objects and folders under s3://BUCKET/PREFIX")
-    ls.add_argument("url", metavar="URL")
-    ls.add_argument("-r", "--recursive", action="store_true", help="every object, no folders")
-    ls.add_argument("-H", "--human-readable", action="store_true", help="sizes as 1.5 MiB")
+    listing.add_parsers(command)
 
     cat = command("cat", "write objects to standard output, decompressed")
     cat.add_argument("urls", metavar="URL", nargs="+")
@@ -215,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("url", metavar="URL")
     rm.add_argument("-r", "--recursive", action="store_true", help="delete under the prefix")
     rm.add_argument("-j", "--jobs", type=int, default=8, metavar="N", help="concurrent deletes")
+    add_filter_options(rm)
 
     head = command("head", "show an object's size, ETag, headers and metadata")
     head.add_argument("url", metavar="URL")
@@ -227,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGE",
         help="only uploads started this long ago: 30m, 12h, 1d, 2w (default 1d; 0s for all)",
     )
+    buckets.add_parsers(command)
+    presign.add_parsers(command)
     return parser
 
 
@@ -237,6 +296,12 @@ def _open_connection(args: argparse.Namespace) -> Connection:
         or os.environ.get(DEFAULT_BACKEND_ENV)
         or ("local" if args.root else default_backend(default_registries()))
     )
+    endpoint = args.endpoint_url
+    if endpoint is not None and "://" not in endpoint:
+        raise UsageError(
+            f"--endpoint-url {endpoint!r} has no scheme; add http:// (or https://): "
+            f"--endpoint-url http://{endpoint}"
+        )
     options: dict[str, Any] = {}
     if args.root is not None:
         options["root"] = args.root
@@ -293,7 +358,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args)
 
     data_on_stdout = args.command == "cat" or (args.command == "cp" and args.dst == "-")
-    out = Output(json_mode=args.json, quiet=args.quiet, data_on_stdout=data_on_stdout)
+    out = Output(
+        json_mode=args.json,
+        quiet=args.quiet or args.only_show_errors,
+        data_on_stdout=data_on_stdout,
+        progress=not args.no_progress,
+        throttle=TokenBucket(args.bwlimit).take if args.bwlimit else None,
+    )
     try:
         with _open_connection(args) as conn:
             status = COMMANDS[args.command](Context(args, conn, out))

@@ -416,7 +416,7 @@ def recorded_encoding(content_encoding: str | None, metadata: Mapping[str, str])
     only account of how the stored bytes are encoded. None while ``Content-Encoding``
     still names a codec (it is what the store says) or when there is no record.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
     if encoding_tokens(content_encoding):
         return None
@@ -430,7 +430,7 @@ def stored_encoding(content_encoding: str | None, metadata: Mapping[str, str]) -
     The tokens of ``Content-Encoding``; when it names none, the codec of s3po's own
     record (:func:`recorded_encoding`).
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
     tokens = encoding_tokens(content_encoding)
     if tokens:

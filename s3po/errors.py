@@ -8,7 +8,8 @@ The tree::
     │   ├── InvalidBucketName
     │   ├── InvalidKey                              empty, too long, NUL, escapes the local root
     │   ├── UnknownArgument(InvalidRequest, TypeError)  a keyword the call does not take
-    │   └── UnknownCharset(InvalidRequest, LookupError) ``encoding=`` names no text codec
+    │   ├── UnknownCharset(InvalidRequest, LookupError) ``encoding=`` names no text codec
+    │   └── NotSupported                            the backend cannot do this (presign, ...)
     ├── PluginError                                 plugin loading and registration
     │   ├── UnknownBackend(PluginError, LookupError)
     │   └── UnknownCodec(PluginError, LookupError)
@@ -57,6 +58,7 @@ __all__ = [
     "NoSuchKey",
     "NoSuchUpload",
     "NotFound",
+    "NotSupported",
     "PluginError",
     "PreconditionFailed",
     "RetriesExhausted",
@@ -122,7 +124,14 @@ class UnknownCharset(InvalidRequest, LookupError):
 
     It is a :class:`LookupError` too, as :func:`codecs.lookup` raises.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
+    """
+
+
+class NotSupported(InvalidRequest):
+    """The backend cannot do what was asked (a presigned URL from the local backend, ...).
+
+    .. versionadded:: 0.4.0
     """
 
 
@@ -302,7 +311,7 @@ class UndecodableText(CorruptData, ValueError):
     Attributes:
         charset: The charset the bytes were decoded with.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
 
     def __init__(

@@ -66,6 +66,7 @@ from s3po.backend import (
     PartInfo,
     emulation,
 )
+from s3po.backend.admin import BucketInfo
 
 from ._files import FileBody, commit, copy_window, store_error, write_all
 from ._records import XATTR, Records
@@ -285,6 +286,41 @@ class LocalBackend(Store):
     def create_bucket(self, bucket: str) -> None:
         """Create the bucket folder."""
         self._bucket(bucket, create=True)
+
+    def list_buckets(self) -> Iterator[BucketInfo]:
+        """Yield the bucket folders under the root, by name."""
+        for path in sorted(self.root.iterdir()):
+            if path.name == META_DIR or not path.is_dir() or path.is_symlink():
+                continue
+            try:
+                s3po.check_bucket(path.name)
+            except s3po.InvalidBucketName:
+                continue  # a folder no bucket could be named after
+            yield BucketInfo(path.name, when(path.stat().st_mtime))
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Remove the bucket folder, refused while it holds any file or incomplete upload."""
+        base = self._bucket(bucket)
+        uploads = self._meta(bucket) / "uploads" / bucket
+        held = next(self._walk(base, "", bucket), None) or next(
+            self._walk(base, "", bucket, staging=True), None
+        )
+        if held is None and uploads.is_dir() and any(uploads.iterdir()):
+            held = "an incomplete multipart upload"
+        if held is not None:
+            raise s3po.BackendError(
+                f"bucket {bucket!r} under {self.root} is not empty (it holds {held}); "
+                "delete its objects and abort its uploads first",
+                bucket=bucket,
+                backend=self.name,
+            )
+        try:
+            for dirpath, _, _ in sorted(os.walk(base), key=lambda d: -len(d[0])):
+                Path(dirpath).rmdir()
+            for leftover in (self._records.folder(bucket), uploads):
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError as exc:
+            raise store_error(exc, "delete the bucket folder", base, bucket, None) from exc
 
     def copy(
         self,

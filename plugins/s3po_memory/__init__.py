@@ -44,6 +44,7 @@ from s3po.backend import (
     UploadBody,
     emulation,
 )
+from s3po.backend.admin import BucketInfo
 
 __all__ = ["MemoryBackend", "s3po_register_backends"]
 
@@ -243,6 +244,26 @@ class MemoryBackend:
             if bucket not in self._buckets:
                 self._buckets[bucket] = {}
                 self._uploads[bucket] = {}
+
+    def list_buckets(self) -> Iterator[BucketInfo]:
+        """Yield the buckets, by name."""
+        with self._lock:
+            names = sorted(self._buckets)
+        return iter([BucketInfo(name) for name in names])
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket with no incomplete uploads."""
+        with self._lock:
+            objects = self._bucket(bucket)
+            if objects or self._uploads.get(bucket):
+                raise s3po.BackendError(
+                    f"bucket {bucket!r} is not empty; delete its objects and abort its "
+                    "uploads first",
+                    bucket=bucket,
+                    backend=self.name,
+                )
+            del self._buckets[bucket]
+            self._uploads.pop(bucket, None)
 
     def copy(
         self,

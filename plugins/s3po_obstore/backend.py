@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from s3po_s3.backend import S3Backend
 
     from s3po.backend import Backend, Readable, UploadBody
+    from s3po.backend.admin import BucketInfo
 
 __all__ = ["ObstoreBackend"]
 
@@ -414,6 +415,20 @@ class ObstoreBackend(ForwardingBackend):
             return
         with self._errors("delete", bucket, key):
             obstore.delete(self.stores.get(bucket), key)
+
+    # -- through boto3 (s3po.backend.admin) -----------------------------------------------
+
+    def list_buckets(self) -> Iterator[BucketInfo]:
+        """Yield the buckets these credentials can see, through :attr:`s3`."""
+        return self.s3.list_buckets()
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket, through :attr:`s3`."""
+        self.s3.delete_bucket(bucket)
+
+    def presign(self, method: str, bucket: str, key: str, *, expires_in: int) -> str:
+        """A presigned URL for ``GET`` or ``PUT``, signed by :attr:`s3`."""
+        return self.s3.presign(method, bucket, key, expires_in=expires_in)
 
     def close(self) -> None:
         """Drop the obstore stores and close the boto3 client (if one was made)."""

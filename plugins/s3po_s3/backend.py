@@ -28,6 +28,7 @@ from s3po.backend import (
     PartBody,
     PartInfo,
 )
+from s3po.backend.admin import PRESIGN_METHODS, BucketInfo
 from s3po_s3._client import (
     ADDRESSING_STYLE_ENV,
     CHECKSUM_ENV,
@@ -469,6 +470,33 @@ class S3Backend:
             raise translate(exc, op="create_bucket", bucket=bucket, where=self._where) from exc
         except bce.BotoCoreError as exc:
             raise translate(exc, op="create_bucket", bucket=bucket, where=self._where) from exc
+
+    # -- bucket administration and presigned URLs (s3po.backend.admin) ---------------------
+
+    def list_buckets(self) -> Iterator[BucketInfo]:
+        """Yield the buckets these credentials can see (ListBuckets), by name."""
+        response = self._call("list_buckets", "", None, self._client.list_buckets)
+        for item in sorted(response.get("Buckets", ()), key=lambda b: b.get("Name", "")):
+            yield BucketInfo(item.get("Name", ""), utc(item.get("CreationDate")))
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Delete an empty bucket (DeleteBucket)."""
+        self._call("delete_bucket", bucket, None, self._client.delete_bucket, Bucket=bucket)
+
+    def presign(self, method: str, bucket: str, key: str, *, expires_in: int) -> str:
+        """A SigV4 URL for ``GET`` or ``PUT`` of ``s3://bucket/key``, valid ``expires_in`` s."""
+        if method not in PRESIGN_METHODS:
+            raise s3po.InvalidRequest(f"presign takes {PRESIGN_METHODS}, not {method!r}")
+        operation = "get_object" if method == "GET" else "put_object"
+        return self._call(
+            "presign",
+            bucket,
+            key,
+            self._client.generate_presigned_url,
+            ClientMethod=operation,
+            Params={"Bucket": bucket, "Key": key},
+            ExpiresIn=expires_in,
+        )
 
     def copy(
         self,

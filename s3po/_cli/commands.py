@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from s3po._cli.buckets import cmd_mb, cmd_rb
 from s3po._cli.common import (
     Context,
     Remote,
@@ -21,11 +22,14 @@ from s3po._cli.common import (
     parse_location,
     parse_remote,
 )
-from s3po._cli.output import human_size
+from s3po._cli.compare import sync_rule
+from s3po._cli.filters import Filters, select
+from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
-from s3po._cli.run import Settings, run_actions
+from s3po._cli.presign import cmd_presign
+from s3po._cli.run import USAGE_ERRORS, Settings, run_actions
 from s3po._headers import parse_headers
-from s3po._types import CommonPrefix, ObjectInfo
+from s3po.errors import S3poError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,74 +56,67 @@ def _settings(ctx: Context) -> Settings:
     )
 
 
-def _when(value: dt.datetime | None) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _object_record(info: ObjectInfo) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "bucket": info.bucket,
-        "key": info.key,
-        "size": info.size,
-        "last_modified": info.last_modified.isoformat() if info.last_modified else None,
-        "etag": info.etag,
-    }
-
-
 # -- the commands -----------------------------------------------------------------------
 
 
-def cmd_cp(ctx: Context) -> int:
+def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     """``s3po cp SRC DST``: copy between local paths, objects and ``-``."""
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
     recursive = bool(ctx.opt("recursive"))
-    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=ctx.opt("delete_source"))
+    move = move or bool(ctx.opt("delete_source"))
+    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move)
+    actions = select(actions, Filters.of(ctx.opt("filters")), src)
     return run_actions(ctx, actions, settings, single=not recursive)
+
+
+def cmd_mv(ctx: Context) -> int:
+    """``s3po mv SRC DST``: ``cp`` that deletes each source once its copy is verified."""
+    return cmd_cp(ctx, move=True)
 
 
 def cmd_sync(ctx: Context) -> int:
     """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
-    actions = plan_sync(ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs)
+    differs = sync_rule(ctx.args.size_only, ctx.args.exact_timestamps, ctx.args.checksum)
+    actions = plan_sync(
+        ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs, differs=differs
+    )
+    actions = select(actions, Filters.of(ctx.opt("filters")), src, dst)
     return run_actions(ctx, actions, settings, single=False)
 
 
-def cmd_ls(ctx: Context) -> int:
-    """``s3po ls s3://bucket/prefix``: objects, and folders unless ``-r``."""
-    where = parse_remote(ctx.args.url)
-    recursive = bool(ctx.opt("recursive"))
-    human = bool(ctx.opt("human_readable"))
-    delimiter = None if recursive else "/"
-    for entry in ctx.conn.list(where.bucket, where.key, delimiter=delimiter):
-        if isinstance(entry, CommonPrefix):
-            line = f"{'PRE':>31} {entry.prefix}"
-            ctx.out.result(line, {"type": "prefix", "bucket": where.bucket, "prefix": entry.prefix})
-        else:
-            size = human_size(entry.size) if human else str(entry.size)
-            line = f"{_when(entry.last_modified)} {size:>11} {entry.key}"
-            ctx.out.result(line, _object_record(entry))
-    return 0
-
-
 def cmd_cat(ctx: Context) -> int:
-    """``s3po cat s3://b/k ...``: write objects (decompressed) to standard output."""
+    """``s3po cat s3://b/k ...``: write objects (decompressed) to standard output.
+
+    Each object is written in turn; one that fails is named on stderr and the rest are still
+    written (exit status 1, or 2 when one of the failures was bad input, an unknown codec).
+    """
     targets = [parse_remote(url) for url in ctx.args.urls]
     for target in targets:
         if target.is_folder:
             raise UsageError(f"{target} names a prefix, not an object")
     decompress = not bool(ctx.opt("no_decompress"))
     sys.stdout.flush()
+    status = 0
     for target in targets:
-        ctx.conn.download_fileobj(
-            target.bucket, target.key, sys.stdout.buffer, decompress=decompress
-        )
+        try:
+            ctx.conn.download_fileobj(
+                target.bucket,
+                target.key,
+                sys.stdout.buffer,
+                decompress=decompress,
+                progress=ctx.out.throttle,
+            )
+        except S3poError as exc:
+            if ctx.args.debug or len(targets) == 1:
+                raise
+            # one object's failure does not stop the others; the status says it failed
+            status = max(status, 2 if isinstance(exc, USAGE_ERRORS) else 1)
+            ctx.out.error(f"cat {target}: {exc}")
     sys.stdout.buffer.flush()
-    return 0
+    return status
 
 
 def cmd_head(ctx: Context) -> int:
@@ -132,7 +129,7 @@ def cmd_head(ctx: Context) -> int:
     fields = [
         ("URL", str(target)),
         ("Size", str(info.size)),
-        ("Last-Modified", _when(info.last_modified)),
+        ("Last-Modified", when(info.last_modified)),
         ("ETag", info.etag),
         ("Content-Type", h.content_type),
         ("Content-Encoding", h.content_encoding),
@@ -144,7 +141,7 @@ def cmd_head(ctx: Context) -> int:
     fields += [(name, value) for name, value in sorted(h.extra.items())]
     fields += [(f"x-amz-meta-{name}", value) for name, value in sorted(h.metadata.items())]
     lines = [f"{name}: {value}" for name, value in fields if value is not None]
-    record = _object_record(info) | {
+    record = object_record(info) | {
         "content_type": h.content_type,
         "content_encoding": h.content_encoding,
         "cache_control": h.cache_control,
@@ -163,6 +160,7 @@ def cmd_rm(ctx: Context) -> int:
     target = parse_remote(ctx.args.url)
     recursive = bool(ctx.opt("recursive"))
     actions = plan_rm(ctx.conn, target, recursive=recursive)
+    actions = select(actions, Filters.of(ctx.opt("filters")), target)
     jobs = ctx.opt("jobs", 8)
     return run_actions(ctx, actions, Settings(jobs=jobs), single=not recursive)
 
@@ -184,7 +182,7 @@ def cmd_cleanup(ctx: Context) -> int:
     for upload in uploads:
         url = str(Remote(upload.bucket, upload.key))
         ctx.out.action(
-            f"{prefix}abort: {url} (upload {upload.upload_id}, started {_when(upload.initiated)})",
+            f"{prefix}abort: {url} (upload {upload.upload_id}, started {when(upload.initiated)})",
             {
                 "action": "abort",
                 "src": url,
@@ -200,8 +198,13 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "cat": cmd_cat,
     "cleanup": cmd_cleanup,
     "cp": cmd_cp,
+    "du": cmd_du,
     "head": cmd_head,
     "ls": cmd_ls,
+    "mb": cmd_mb,
+    "mv": cmd_mv,
+    "presign": cmd_presign,
+    "rb": cmd_rb,
     "rm": cmd_rm,
     "sync": cmd_sync,
 }

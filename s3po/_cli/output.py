@@ -13,6 +13,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from s3po.batch import BatchProgress
 
-__all__ = ["BatchBar", "Output", "close_stdout", "human_size"]
+__all__ = ["BatchBar", "Output", "cli_words", "close_stdout", "human_size"]
 
 _SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _KIB = 1024
@@ -44,13 +45,33 @@ def human_size(n: float) -> str:
 def close_stdout() -> None:
     """Point standard output at /dev/null, dropping what is buffered for a reader that left.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, sys.stdout.fileno())
     finally:
         os.close(devnull)
+
+
+#: Library wording that has a command-line spelling: (pattern, replacement).
+_CLI_WORDS = ((re.compile(r"\bdecompress=False\b"), "--no-decompress"),)
+_BUCKET_NAMED = re.compile(r"bucket '([^']+)'|s3://([^/\s]+)")
+
+
+def cli_words(message: str) -> str:
+    """Say ``message`` (a library error's text) the way the command line spells things.
+
+    ``decompress=False`` becomes ``--no-decompress``, and "create it with create_bucket()"
+    becomes "create it with `s3po mb s3://NAME`", with the bucket the message names.
+    """
+    for pattern, replacement in _CLI_WORDS:
+        message = pattern.sub(replacement, message)
+    if "create_bucket()" in message:
+        named = _BUCKET_NAMED.search(message)
+        bucket = (named.group(1) or named.group(2)) if named else "BUCKET"
+        message = message.replace("create_bucket()", f"`s3po mb s3://{bucket}`")
+    return message
 
 
 def _is_tty(stream: IO[str]) -> bool:
@@ -67,13 +88,26 @@ class Output:
         json_mode: Print one JSON object per line instead of human lines.
         quiet: Leave out per-action lines and progress bars (results and errors stay).
         data_on_stdout: Standard output carries object bytes, so lines go to stderr.
+        progress: Draw bars when the terminals allow (False for ``--no-progress``).
+        throttle: Called with each number of bytes moved, before the bars see them
+            (``--bwlimit``'s token bucket); it may sleep.
     """
 
-    def __init__(self, *, json_mode: bool, quiet: bool, data_on_stdout: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        json_mode: bool,
+        quiet: bool,
+        data_on_stdout: bool = False,
+        progress: bool = True,
+        throttle: Callable[[int], None] | None = None,
+    ) -> None:
         """Set the modes; progress is decided from them and the terminals."""
         self.json_mode = json_mode
         self.quiet = quiet
         self.data_on_stdout = data_on_stdout
+        self.progress = progress
+        self.throttle = throttle
         self._live: Progress | None = None
         self._lock = threading.RLock()
         #: Standard output's reader went away; nothing more is written to it.
@@ -87,7 +121,7 @@ class Output:
     @property
     def progress_enabled(self) -> bool:
         """Bars only for people: stderr is a terminal, and so is stdout unless it is the data."""
-        if self.quiet or self.json_mode or not _is_tty(sys.stderr):
+        if self.quiet or self.json_mode or not self.progress or not _is_tty(sys.stderr):
             return False
         return self.data_on_stdout or _is_tty(sys.stdout)
 
@@ -133,8 +167,8 @@ class Output:
             self.result(human, record)
 
     def error(self, message: str) -> None:
-        """Print one error line on stderr."""
-        text = " ".join(message.split())
+        """Print one error line on stderr, in the command line's words (:func:`cli_words`)."""
+        text = cli_words(" ".join(message.split()))
         self._write(f"s3po: error: {text}", sys.stderr)
 
     def warning(self, message: str) -> None:
@@ -146,7 +180,7 @@ class Output:
     def transfer_bar(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
         """A bar for one transfer: bytes, rate and ETA; yields the ``progress=`` callback."""
         if not self.progress_enabled:
-            yield _ignore
+            yield self.throttle or _ignore
             return
         from rich.progress import (  # noqa: PLC0415 - only people at a terminal pay for rich
             BarColumn,
@@ -172,7 +206,11 @@ class Output:
         )
         task = progress.add_task(_shorten(description), total=total)
 
+        throttle = self.throttle
+
         def advance(n: int) -> None:
+            if throttle is not None:
+                throttle(n)
             progress.advance(task, n)
 
         with self._showing(progress):
@@ -183,7 +221,7 @@ class Output:
     @contextlib.contextmanager
     def batch_bar(self, description: str, objects: int, total_bytes: int) -> Iterator[BatchBar]:
         """A bar for a batch: objects done of all, bytes moved and rate."""
-        bar = BatchBar()
+        bar = BatchBar(self.throttle)
         if not self.progress_enabled:
             yield bar
             return
@@ -230,8 +268,9 @@ class Output:
 class BatchBar:
     """Feeds a batch's progress into a bar (or nowhere, when bars are off)."""
 
-    def __init__(self) -> None:
-        """Start detached."""
+    def __init__(self, throttle: Callable[[int], None] | None = None) -> None:
+        """Start detached; ``throttle`` sees each number of bytes moved first."""
+        self._throttle = throttle
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._lock = threading.Lock()
@@ -245,6 +284,8 @@ class BatchBar:
 
     def bytes_moved(self, n: int) -> None:
         """A ``progress=`` callback: ``n`` more bytes went through one of the transfers."""
+        if self._throttle is not None:
+            self._throttle(n)
         with self._lock:
             self._moved += n
             moved = self._moved

@@ -39,7 +39,7 @@ from s3po._types import ObjectInfo
 from s3po.errors import AccessDenied, NoSuchBucket, NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from s3po.connection import Connection
 
@@ -405,9 +405,15 @@ def _differs(src: Entry, dst: Entry) -> bool:
 
 
 def plan_sync(
-    conn: Connection, src: Location, dst: Location, *, delete: bool, jobs: int = 8
+    conn: Connection,
+    src: Location,
+    dst: Location,
+    *,
+    delete: bool,
+    jobs: int = 8,
+    differs: Callable[[Entry, Entry], bool] | None = None,
 ) -> list[Action]:
-    """Plan ``sync SRC DST`` by the rule in this module's docstring.
+    """Plan ``sync SRC DST`` by the rule in this module's docstring, or by ``differs``.
 
     Raises:
         UsageError: A pair that cannot be synced (``-``, two local folders, a missing SRC).
@@ -433,7 +439,7 @@ def plan_sync(
     actions = _unreadable(src, src_tree) if isinstance(src, Local) and src_tree else []
     for rel, entry in sources.items():
         target = targets.get(rel)
-        if target is None or _differs(entry, target):
+        if target is None or (differs or _differs)(entry, target):
             destination = dst.child(rel)
             if isinstance(destination, Local) and not _safe(rel):
                 actions.append(Action("skip", entry.location, reason="not a safe local path"))
