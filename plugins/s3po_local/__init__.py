@@ -149,7 +149,9 @@ class LocalBackend(Store):
         self._legacy = (self.root / META_DIR / "meta").is_dir()
         self._probe_xattrs()
         self._multipart = MultipartEmulation(
-            LocalParts(self),
+            LocalParts(
+                lambda bucket: self._meta(bucket) / "uploads" / bucket, self._store, self.root
+            ),
             backend=self.name,
             capabilities=self.capabilities,
             etag="md5" if etag == "md5" else "opaque",
@@ -214,13 +216,13 @@ class LocalBackend(Store):
     ) -> ObjectInfo:
         """Store the object: one rename commits the body and its record together."""
         fill, etag, window = self._filler(body)
-        return self.store_object(bucket, key, fill, etag, headers, window)
+        return self._store(bucket, key, fill, etag, headers, window)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object; a missing key is not an error."""
         data, meta = self._paths(bucket, key)
         if self._legacy:
-            self.meta(bucket, key)
+            self._meta(bucket, key)
         ref = self._records.ref_of(data)
         for path in (data, meta):
             with os_errors("delete", path, bucket, key):

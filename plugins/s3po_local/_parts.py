@@ -13,7 +13,7 @@ import errno
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,7 @@ from ._store import when
 if TYPE_CHECKING:
     import datetime as dt
 
-    from ._store import Store
+    StoreObject = Callable[[str, str, Callable[[int], int], Callable[[], str], Headers], ObjectInfo]
 
 _RECORD = "upload.json"
 
@@ -37,19 +37,21 @@ class LocalParts:
     """Uploads kept in folders under ``root/.s3po/uploads`` (a :class:`PartStore`).
 
     Args:
-        store: The local store whose paths, sandbox and commits it uses.
+        folder: The folder of a bucket's uploads (checked inside the root).
+        store: Commits an object: ``store(bucket, key, fill, etag, headers)``, as the
+            backend's puts are committed.
+        root: The store's root, for the repr.
     """
 
-    def __init__(self, store: Store) -> None:
-        """Keep uploads beside ``store``'s objects."""
+    def __init__(self, folder: Callable[[str], Path], store: StoreObject, root: Path) -> None:
+        """Keep uploads in ``folder(bucket)``; commit objects with ``store``."""
+        self._root = folder
         self._store = store
+        self._where = root
 
     def __repr__(self) -> str:
         """Show where the uploads are."""
-        return f"LocalParts({str(self._store.root)!r})"
-
-    def _root(self, bucket: str) -> Path:
-        return self._store.meta(bucket) / "uploads" / bucket
+        return f"LocalParts({str(self._where)!r})"
 
     def create_upload(self, bucket: str, key: str, upload_id: str, record: bytes) -> None:
         """Make the upload's folder and commit its record (staging, like the parts)."""
@@ -164,7 +166,7 @@ class LocalParts:
                     size += copy_window(FileWindow(fd, 0, os.fstat(fd).st_size), out, size)
                 return size
 
-            return self._store.store_object(bucket, key, join, lambda: etag, headers)
+            return self._store(bucket, key, join, lambda: etag, headers)
         finally:
             for fd in fds:
                 os.close(fd)

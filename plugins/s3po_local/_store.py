@@ -84,7 +84,7 @@ class Store:
                 backend=self.name,
             )
 
-    def meta(self, bucket: str, key: str | None = None) -> Path:
+    def _meta(self, bucket: str, key: str | None = None) -> Path:
         """``root/.s3po``, refused if it is a link out of the root."""
         meta = self.root / META_DIR
         if meta.resolve() != meta:
@@ -160,7 +160,7 @@ class Store:
         """Open the object; its descriptor and the record read from that descriptor."""
         data, meta = self._paths(bucket, key)
         if self._legacy:
-            self.meta(bucket, key)
+            self._meta(bucket, key)
         for _ in range(_OPEN_TRIES):
             try:
                 fd = os.open(data, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
@@ -274,7 +274,7 @@ class Store:
         record_: dict[str, Any] = state["record"]
         return record_
 
-    def store_object(
+    def _store(
         self,
         bucket: str,
         key: str,
