@@ -20,7 +20,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,6 +37,10 @@ from s3po.backend import (
     UploadBody,
     emulation,
 )
+from s3po.backend.multipart import MultipartEmulation
+
+from ._errors import fs_errors
+from ._parts import FsspecParts
 
 __all__ = ["FsspecBackend"]
 
@@ -125,6 +128,11 @@ class FsspecBackend:
             fs = fsspec.filesystem(protocol, **storage_options)
         self.fs = fs
         self.root = root.rstrip("/")
+        self._multipart = MultipartEmulation(
+            FsspecParts(fs, self._uploads_folder, lambda b, k: self._paths(b, k)[0], self._commit),
+            backend=self.name,
+            capabilities=self.capabilities,
+        )
 
     def __repr__(self) -> str:
         """Show the filesystem's protocol and root (never credentials)."""
@@ -139,7 +147,9 @@ class FsspecBackend:
 
     def _require_bucket(self, bucket: str) -> str:
         path = self._bucket_path(bucket)
-        if not self._call(bucket, None, self.fs.isdir, path):
+        with fs_errors(bucket, None):
+            found = self.fs.isdir(path)
+        if not found:
             raise s3po.NoSuchBucket(
                 f"bucket {bucket!r} does not exist; create it with create_bucket()",
                 bucket=bucket,
@@ -160,33 +170,18 @@ class FsspecBackend:
         base = self._bucket_path(bucket)
         return f"{base}/{key}", f"{base}/{_RESERVED}/meta/{key}.json"
 
-    def _call(self, bucket: str, key: str | None, fn: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
-        """Run a filesystem call, translating its errors into s3po's."""
-        try:
-            return fn(*args, **kwargs)
-        except FileNotFoundError as exc:
-            raise s3po.NoSuchKey(
-                f"no object {key!r} in bucket {bucket!r}", bucket=bucket, key=key, backend=self.name
-            ) from exc
-        except PermissionError as exc:
-            raise s3po.AccessDenied(
-                f"access denied: {exc}", bucket=bucket, key=key, backend=self.name
-            ) from exc
-        except (ConnectionError, TimeoutError) as exc:
-            raise s3po.TransientError(
-                f"the filesystem failed: {exc}", bucket=bucket, key=key, backend=self.name
-            ) from exc
-
     def _write_record(self, bucket: str, key: str, path: str, record: dict[str, Any]) -> None:
-        self._call(bucket, key, self.fs.pipe_file, path, json.dumps(record).encode())
+        with fs_errors(bucket, key, "write the record of"):
+            self.fs.pipe_file(path, json.dumps(record).encode())
 
     def _read_record(self, bucket: str, key: str) -> tuple[str, dict[str, Any]]:
         data, meta = self._paths(bucket, key)
         self._require_bucket(bucket)
-        try:
-            raw = self.fs.cat_file(meta)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raw = None
+        with fs_errors(bucket, key, "read the record of"):
+            try:
+                raw = self.fs.cat_file(meta)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                raw = None
         if raw is None:
             raise s3po.NoSuchKey(
                 f"no object {key!r} in bucket {bucket!r}", bucket=bucket, key=key, backend=self.name
@@ -202,6 +197,13 @@ class FsspecBackend:
             last_modified=dt.datetime.fromisoformat(record["last_modified"]),
             headers=emulation.headers_from_record(record["headers"]),
         )
+
+    def _uploads_folder(self, bucket: str) -> str:
+        return f"{self._bucket_path(bucket)}/{_RESERVED}/uploads"
+
+    def _commit(self, bucket: str, key: str, size: int, etag: str, headers: Headers) -> ObjectInfo:
+        """Write the record of the object whose file was just written."""
+        return self._store(bucket, key, self._paths(bucket, key)[1], size, etag, headers)
 
     def _store(
         self, bucket: str, key: str, meta: str, size: int, etag: str, headers: Headers
@@ -255,7 +257,8 @@ class FsspecBackend:
         data_path, meta = self._paths(bucket, key)
         self._require_bucket(bucket)
         data = bytes(body) if isinstance(body, bytes | bytearray | memoryview) else body.read()
-        self._call(bucket, key, self.fs.pipe_file, data_path, data)
+        with fs_errors(bucket, key, "write"):
+            self.fs.pipe_file(data_path, data)
         etag = hashlib.md5(data).hexdigest()  # noqa: S324 - S3's ETag is an MD5
         return self._store(bucket, key, meta, len(data), etag, headers)
 
@@ -264,7 +267,7 @@ class FsspecBackend:
         data, meta = self._paths(bucket, key)
         self._require_bucket(bucket)
         for path in (meta, data):
-            with contextlib.suppress(FileNotFoundError):
+            with fs_errors(bucket, key, "delete"), contextlib.suppress(FileNotFoundError):
                 self.fs.rm_file(path)
 
     def list(
@@ -278,7 +281,8 @@ class FsspecBackend:
         """Yield objects and common prefixes under ``prefix``, in S3's key order."""
         base = self._require_bucket(bucket)
         meta_root = f"{base}/{_RESERVED}/meta/"
-        found = self._call(bucket, None, self.fs.find, meta_root)
+        with fs_errors(bucket, None, "list"):
+            found = self.fs.find(meta_root)
         records = {}
         for path in found:
             plain = path.lstrip("/")
@@ -301,8 +305,9 @@ class FsspecBackend:
     def create_bucket(self, bucket: str) -> None:
         """Create the bucket's folder (or, on s3fs, the bucket)."""
         path = self._bucket_path(bucket)
-        if not self.fs.isdir(path):
-            self._call(bucket, None, self.fs.mkdir, path, create_parents=True)
+        with fs_errors(bucket, None, "create"):
+            if not self.fs.isdir(path):
+                self.fs.mkdir(path, create_parents=True)
 
     def copy(
         self,
@@ -317,7 +322,8 @@ class FsspecBackend:
         src_data, record = self._read_record(src_bucket, src_key)
         data, meta = self._paths(bucket, key)
         self._require_bucket(bucket)
-        self._call(bucket, key, self.fs.copy, src_data, data)
+        with fs_errors(bucket, key, "copy to"):
+            self.fs.copy(src_data, data)
         new_headers = (
             headers if headers is not None else emulation.headers_from_record(record["headers"])
         )
@@ -325,119 +331,35 @@ class FsspecBackend:
 
     # -- multipart ------------------------------------------------------------------------
 
-    def _upload_dir(self, bucket: str, upload_id: str) -> str:
-        if not upload_id.isalnum():
-            raise s3po.NoSuchUpload(f"no multipart upload {upload_id!r}", bucket=bucket)
-        return f"{self._bucket_path(bucket)}/{_RESERVED}/uploads/{upload_id}"
-
     def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
         """Begin an upload: a folder of part files under the bucket's ``.s3po/uploads``."""
         self._paths(bucket, key)
         self._require_bucket(bucket)
-        upload_id = uuid.uuid4().hex
-        record = {
-            "key": key,
-            "initiated": dt.datetime.now(dt.UTC).isoformat(),
-            "headers": emulation.headers_to_record(headers),
-        }
-        self._write_record(
-            bucket, key, f"{self._upload_dir(bucket, upload_id)}/upload.json", record
-        )
-        return upload_id
-
-    def _upload(self, bucket: str, key: str, upload_id: str) -> tuple[str, dict[str, Any]]:
-        folder = self._upload_dir(bucket, upload_id)
-        try:
-            record = json.loads(self.fs.cat_file(f"{folder}/upload.json"))
-        except FileNotFoundError:
-            record = None
-        if record is None or record["key"] != key:
-            raise s3po.NoSuchUpload(
-                f"no multipart upload {upload_id!r} (aborted or completed already)",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
-        return folder, record
+        return self._multipart.start(bucket, key, headers)
 
     def put_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
-        """Store one part."""
-        folder, _ = self._upload(bucket, key, upload_id)
-        emulation.check_part_number(part_number, self.capabilities, bucket, key, self.name)
-        blob = bytes(data)
-        self._call(bucket, key, self.fs.pipe_file, f"{folder}/part-{part_number:05d}", blob)
-        return PartInfo(part_number, hashlib.md5(blob).hexdigest(), len(blob))  # noqa: S324
+        """Store one part, with its record beside it."""
+        return self._multipart.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
     ) -> ObjectInfo:
         """Join the parts, checking S3's rules."""
-        folder, record = self._upload(bucket, key, upload_id)
-
-        def size(number: int) -> int | None:
-            path = f"{folder}/part-{number:05d}"
-            return int(self.fs.size(path)) if self.fs.exists(path) else None
-
-        emulation.check_part_plan(
-            parts,
-            size,
-            self.capabilities,
-            lambda why: s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name),
-        )
-        data_path, meta = self._paths(bucket, key)
-        digests = []
-        total = 0
-        with self._call(bucket, key, self.fs.open, data_path, "wb") as out:
-            for part in parts:
-                blob = self._call(
-                    bucket, key, self.fs.cat_file, f"{folder}/part-{part.part_number:05d}"
-                )
-                digests.append(hashlib.md5(blob).digest())  # noqa: S324
-                out.write(blob)
-                total += len(blob)
-        info = self._store(
-            bucket,
-            key,
-            meta,
-            total,
-            emulation.multipart_etag(digests),
-            emulation.headers_from_record(record["headers"]),
-        )
-        self.fs.rm(folder, recursive=True)
-        return info
+        return self._multipart.complete(bucket, key, upload_id, parts)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload's parts."""
-        folder, _ = self._upload(bucket, key, upload_id)
-        self.fs.rm(folder, recursive=True)
+        self._multipart.abort(bucket, key, upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
-        """Yield incomplete uploads under ``prefix``."""
-        base = self._require_bucket(bucket)
-        folder = f"{base}/{_RESERVED}/uploads"
-        try:
-            entries = self.fs.ls(folder, detail=False)
-        except FileNotFoundError:
-            entries = []
-        found = []
-        for entry in entries:
-            try:
-                record = json.loads(self.fs.cat_file(f"{entry}/upload.json"))
-            except (FileNotFoundError, json.JSONDecodeError):
-                continue
-            if record["key"].startswith(prefix):
-                upload_id = entry.rstrip("/").rsplit("/", 1)[-1]
-                found.append(
-                    MultipartUpload(
-                        bucket,
-                        record["key"],
-                        upload_id,
-                        dt.datetime.fromisoformat(record["initiated"]),
-                    )
-                )
-        return iter(sorted(found, key=lambda u: (u.key, u.upload_id)))
+        """Yield incomplete uploads under ``prefix``.
+
+        One cut off as it began (no usable record) is listed as ``.s3po/uploads/<id>``.
+        """
+        self._require_bucket(bucket)
+        return self._multipart.uploads(bucket, prefix)
 
     def close(self) -> None:
         """Nothing to release; the filesystem object is shared."""

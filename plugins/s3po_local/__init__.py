@@ -44,20 +44,17 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import s3po
 from s3po.backend import (
     Capabilities,
     CommonPrefix,
-    FileWindow,
     GetResult,
     Headers,
     MultipartUpload,
@@ -67,8 +64,10 @@ from s3po.backend import (
     emulation,
 )
 from s3po.backend.admin import BucketInfo
+from s3po.backend.multipart import MultipartEmulation
 
-from ._files import FileBody, commit, copy_window, store_error, write_all
+from ._files import FileBody, os_errors
+from ._parts import LocalParts
 from ._records import XATTR, Records
 from ._store import META_DIR, Store, when
 
@@ -151,6 +150,14 @@ class LocalBackend(Store):
         self._records = Records(self.root / META_DIR, fsync=fsync)
         self._legacy = (self.root / META_DIR / "meta").is_dir()
         self._probe_xattrs()
+        self._multipart = MultipartEmulation(
+            LocalParts(
+                lambda bucket: self._meta(bucket) / "uploads" / bucket, self._store, self.root
+            ),
+            backend=self.name,
+            capabilities=self.capabilities,
+            etag="md5" if etag == "md5" else "opaque",
+        )
 
     def _probe_xattrs(self) -> None:
         """Refuse a root whose filesystem cannot hold records (user extended attributes).
@@ -220,14 +227,13 @@ class LocalBackend(Store):
             self._meta(bucket, key)
         ref = self._records.ref_of(data)
         for path in (data, meta):
-            try:
-                path.unlink()
-            except (FileNotFoundError, NotADirectoryError):
-                pass
-            except IsADirectoryError:
-                return
-            except OSError as exc:
-                raise store_error(exc, "delete", path, bucket, key) from exc
+            with os_errors("delete", path, bucket, key):
+                try:
+                    path.unlink()
+                except (FileNotFoundError, NotADirectoryError):
+                    pass
+                except IsADirectoryError:
+                    return
         self._records.drop(bucket, ref)
         base = self.root / bucket
         parent = data.parent
@@ -314,13 +320,11 @@ class LocalBackend(Store):
                 bucket=bucket,
                 backend=self.name,
             )
-        try:
+        with os_errors("delete the bucket folder", base, bucket, None):
             for dirpath, _, _ in sorted(os.walk(base), key=lambda d: -len(d[0])):
                 Path(dirpath).rmdir()
             for leftover in (self._records.folder(bucket), uploads):
                 shutil.rmtree(leftover, ignore_errors=True)
-        except OSError as exc:
-            raise store_error(exc, "delete the bucket folder", base, bucket, None) from exc
 
     def copy(
         self,
@@ -341,114 +345,26 @@ class LocalBackend(Store):
     def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
         """Begin an upload: a folder of parts under ``root/.s3po/uploads``."""
         self._paths(bucket, key, create=True)
-        upload_id = uuid.uuid4().hex
-        folder = self._upload_dir(bucket, upload_id)
-        state = {
-            "key": key,
-            "initiated": dt.datetime.now(dt.UTC).isoformat(),
-            "headers": emulation.headers_to_record(headers),
-        }
-        raw = json.dumps(state).encode()
-
-        def fill(fd: int) -> None:
-            write_all(fd, raw, 0)
-
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:
-            raise store_error(exc, "create the upload folder", folder, bucket, key) from exc
-        # Staging, like the parts: a crash that loses it loses an upload that could not
-        # have been completed anyway; a damaged one is listed for cleanup.
-        commit(folder / "upload.json", fill, lambda _fd: None, bucket, key, durable=False)
-        return upload_id
+        return self._multipart.start(bucket, key, headers)
 
     def put_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
         """Store one part, committed with its ETag (in its xattr) by one rename."""
-        folder, _ = self._upload(bucket, key, upload_id)
-        emulation.check_part_number(part_number, self.capabilities, bucket, key, self.name)
-        fill, etag, window = self._filler(data)
-
-        def record(size: int, digest: str) -> dict[str, Any]:
-            return {"etag": digest, "size": size}
-
-        # Parts are staging: the object they make is fsynced when the upload completes, and
-        # an upload cut off by a crash could not be completed anyway (the uploader runs here).
-        try:
-            stored = self._commit(
-                folder / f"part-{part_number:05d}",
-                fill,
-                etag,
-                record,
-                bucket,
-                key,
-                window=window,
-                durable=False,
-                make=False,
-            )
-        except s3po.NotFound:
-            raise self._gone(bucket, key, upload_id) from None
-        return PartInfo(part_number, stored["etag"], stored["size"])
+        return self._multipart.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
     ) -> ObjectInfo:
         """Join the parts, checking S3's rules, and commit the object with one rename."""
-        folder, info = self._upload(bucket, key, upload_id)
-        self._check_plan(bucket, key, folder, parts)
-        fds: list[int] = []
-        try:
-            digests: list[bytes] = []
-            for part in parts:
-                path = folder / f"part-{part.part_number:05d}"
-                fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
-                stored = self._part_etag(fds[-1], path, bucket, key)
-                if part.etag.strip('"') != stored:
-                    raise s3po.InvalidPart(
-                        f"part {part.part_number} has ETag {stored!r}, not {part.etag!r}",
-                        bucket=bucket,
-                        key=key,
-                        backend=self.name,
-                    )
-                digests.append(bytes.fromhex(stored) if self.etag == "md5" else b"")
-
-            def join(out: int) -> int:
-                size = 0
-                for fd in fds:
-                    size += copy_window(FileWindow(fd, 0, os.fstat(fd).st_size), out, size)
-                return size
-
-            def etag() -> str:
-                if self.etag == "md5":
-                    return emulation.multipart_etag(digests)
-                return f"{uuid.uuid4().hex}-{len(parts)}"
-
-            result = self._store(
-                bucket, key, join, etag, emulation.headers_from_record(info["headers"])
-            )
-        except (FileNotFoundError, NotADirectoryError):
-            raise self._gone(bucket, key, upload_id) from None
-        except OSError as exc:
-            raise store_error(exc, "read the parts of", folder, bucket, key) from exc
-        finally:
-            for fd in fds:
-                os.close(fd)
-        shutil.rmtree(folder, ignore_errors=True)
-        return result
+        return self._multipart.complete(bucket, key, upload_id, parts)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload's parts (or a staging file or record file a crash left)."""
         if upload_id.startswith(("staging", "record")):
             self._remove_leftover(bucket, key, upload_id)
             return
-        if key == f"{META_DIR}/uploads/{upload_id}":  # an upload cut off as it began
-            folder = self._upload_dir(bucket, upload_id)
-            if not (folder / "upload.json").is_file():
-                shutil.rmtree(folder, ignore_errors=True)
-            return
-        folder, _ = self._upload(bucket, key, upload_id)
-        shutil.rmtree(folder, ignore_errors=True)
+        self._multipart.abort(bucket, key, upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix``, and what crashed writes left.
@@ -456,34 +372,13 @@ class LocalBackend(Store):
         A staging file is listed as ``<folder>/.s3po-tmp-<id>`` with upload id
         ``staging<id>``, and a record file no object refers to as its key with upload id
         ``record<version>``; both started when the file was last written, and aborting
-        them removes them (what ``cleanup`` does with those older than it is told).
+        them removes them (what ``cleanup`` does with those older than it is told). An
+        upload cut off as it began is listed as ``.s3po/uploads/<id>``.
         """
         base = self._bucket(bucket)
-        found = list(self._leftovers(base, bucket, prefix))
-        folder = self._meta(bucket) / "uploads" / bucket
-        entries = list(folder.iterdir()) if folder.is_dir() else []
-        for entry in entries:
-            try:
-                info = json.loads((entry / "upload.json").read_bytes())
-                upload_key, initiated = info["key"], info["initiated"]
-            except (OSError, ValueError, KeyError, TypeError):  # cut off as it began
-                try:
-                    mtime = entry.lstat().st_mtime
-                except FileNotFoundError:
-                    continue
-                leftover = f"{META_DIR}/uploads/{entry.name}"
-                if leftover.startswith(prefix):
-                    found.append(MultipartUpload(bucket, leftover, entry.name, when(mtime)))
-                continue
-            if upload_key.startswith(prefix):
-                found.append(
-                    MultipartUpload(
-                        bucket, upload_key, entry.name, dt.datetime.fromisoformat(initiated)
-                    )
-                )
-        yield from sorted(
-            found, key=lambda u: (u.key, u.initiated or dt.datetime.min.replace(tzinfo=dt.UTC))
-        )
+        found = [*self._leftovers(base, bucket, prefix), *self._multipart.uploads(bucket, prefix)]
+        earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
+        yield from sorted(found, key=lambda u: (u.key, u.initiated or earliest))
 
     def close(self) -> None:
         """Nothing to release."""

@@ -57,6 +57,20 @@ def store_error(
     return cls(message, bucket=bucket, key=key, backend="local")
 
 
+@contextlib.contextmanager
+def os_errors(doing: str, path: Path | str, bucket: str, key: str | None) -> Iterator[None]:
+    """The local backend's edge: an OSError raised inside becomes its typed s3po error.
+
+    s3po's own errors (some are OSErrors too: NotFound, AccessDenied) pass unchanged.
+    """
+    try:
+        yield
+    except s3po.S3poError:
+        raise
+    except OSError as exc:
+        raise store_error(exc, doing, path, bucket, key) from exc
+
+
 class FileBody(Body):
     """The stored file from its current position, ``remaining`` bytes of it.
 

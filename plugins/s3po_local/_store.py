@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import json
 import os
 import stat
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +25,10 @@ from s3po.backend import (
     Headers,
     MultipartUpload,
     ObjectInfo,
-    PartInfo,
-    emulation,
 )
 
-from ._files import TMP, chunks, commit, copy_window, store_error, write_all
-from ._records import XATTR, RecordGone, Records, corrupt, info_from, make_record, read_legacy
+from ._files import TMP, chunks, commit, copy_window, os_errors, store_error, write_all
+from ._records import RecordGone, Records, corrupt, info_from, make_record, read_legacy
 
 if TYPE_CHECKING:
     from s3po.backend import UploadBody
@@ -113,10 +110,8 @@ class Store:
                     bucket=bucket,
                     backend=self.name,
                 )
-            try:
+            with os_errors("create the bucket folder", path, bucket, None):
                 path.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise store_error(exc, "create the bucket folder", path, bucket, None) from exc
         self._inside(path, bucket, None)
         return path
 
@@ -190,10 +185,8 @@ class Store:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise self._no_key(bucket, key)
-        try:
+        with os_errors("read the record of", data, bucket, key):
             record = self._records.read(fd, bucket, key)
-        except OSError as exc:
-            raise store_error(exc, "read the record of", data, bucket, key) from exc
         if record is None and self._legacy:
             record = read_legacy(meta, bucket, key)
         if record is None:
@@ -325,64 +318,6 @@ class Store:
 
     # -- multipart ------------------------------------------------------------------------
 
-    def _upload_dir(self, bucket: str, upload_id: str) -> Path:
-        if not upload_id.isalnum():
-            raise s3po.NoSuchUpload(f"no multipart upload {upload_id!r}", bucket=bucket)
-        return self._meta(bucket) / "uploads" / bucket / upload_id
-
-    def _upload(self, bucket: str, key: str, upload_id: str) -> tuple[Path, dict[str, Any]]:
-        folder = self._upload_dir(bucket, upload_id)
-        try:
-            info = json.loads((folder / "upload.json").read_bytes())
-        except (FileNotFoundError, NotADirectoryError):
-            info = None
-        except (OSError, ValueError) as exc:
-            raise s3po.CorruptData(
-                f"the state of multipart upload {upload_id!r} is damaged ({exc}); abort it",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            ) from exc
-        if not isinstance(info, dict) or info.get("key") != key:
-            raise s3po.NoSuchUpload(
-                f"no multipart upload {upload_id!r} (aborted or completed already)",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
-        return folder, info
-
-    def _gone(self, bucket: str, key: str, upload_id: str) -> s3po.NoSuchUpload:
-        return s3po.NoSuchUpload(
-            f"multipart upload {upload_id!r} was aborted or completed meanwhile",
-            bucket=bucket,
-            key=key,
-            backend=self.name,
-        )
-
-    def _part_etag(self, fd: int, path: Path, bucket: str, key: str) -> str:
-        try:
-            etag = json.loads(os.getxattr(fd, XATTR))["etag"]
-        except OSError as exc:
-            if exc.errno != errno.ENODATA:
-                raise
-            etag = path.with_suffix(".md5").read_text(encoding="ascii")  # before 0.2
-        except (ValueError, KeyError, TypeError) as exc:
-            raise corrupt(bucket, key, f"part file {path.name} has a damaged ETag") from exc
-        return str(etag)
-
-    def _check_plan(self, bucket: str, key: str, folder: Path, parts: Sequence[PartInfo]) -> None:
-        def size(number: int) -> int | None:
-            path = folder / f"part-{number:05d}"
-            return path.stat().st_size if path.is_file() else None
-
-        emulation.check_part_plan(
-            parts,
-            size,
-            self.capabilities,
-            lambda why: s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name),
-        )
-
     def _leftovers(self, base: Path, bucket: str, prefix: str) -> Iterator[MultipartUpload]:
         for rel in self._walk(base, prefix, bucket, staging=True):
             try:
@@ -417,7 +352,5 @@ class Store:
         base = self._bucket(bucket)
         path = base.joinpath(*folder.split("/"), name) if folder else base / name
         self._inside(path, bucket, key)
-        try:
+        with os_errors("remove the staging file", path, bucket, key):
             path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise store_error(exc, "remove the staging file", path, bucket, key) from exc

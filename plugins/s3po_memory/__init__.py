@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import s3po
 from s3po.backend import (
@@ -45,6 +46,12 @@ from s3po.backend import (
     emulation,
 )
 from s3po.backend.admin import BucketInfo
+from s3po.backend.multipart import MultipartEmulation, PartChanged, UploadGone
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    _Commit = Callable[[str, str, bytes, str, Headers], ObjectInfo]
 
 __all__ = ["MemoryBackend", "s3po_register_backends"]
 
@@ -63,10 +70,93 @@ class _Object:
 
 @dataclass(slots=True)
 class _Upload:
-    key: str
-    headers: Headers
-    initiated: dt.datetime
-    parts: dict[int, tuple[bytes, str]] = field(default_factory=dict)
+    record: bytes
+    parts: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)
+
+
+class _Parts:
+    """The memory backend's uploads, for :class:`~s3po.backend.multipart.MultipartEmulation`."""
+
+    def __init__(self, lock: threading.Lock, commit: _Commit) -> None:
+        self._lock = lock
+        self._commit = commit
+        self._uploads: dict[str, dict[str, _Upload]] = {}
+
+    def __repr__(self) -> str:
+        with self._lock:
+            count = sum(len(uploads) for uploads in self._uploads.values())
+        return f"_Parts({count} uploads)"
+
+    def create_upload(self, bucket: str, key: str, upload_id: str, record: bytes) -> None:  # noqa: ARG002
+        with self._lock:
+            self._uploads.setdefault(bucket, {})[upload_id] = _Upload(record)
+
+    def read_upload(self, bucket: str, key: str, upload_id: str) -> bytes | None:  # noqa: ARG002
+        with self._lock:
+            upload = self._uploads.get(bucket, {}).get(upload_id)
+            return None if upload is None else upload.record
+
+    def write_part(
+        self,
+        bucket: str,
+        key: str,  # noqa: ARG002
+        upload_id: str,
+        number: int,
+        data: PartBody,
+        record: bytes,
+    ) -> None:
+        blob = _read(data)
+        with self._lock:
+            upload = self._uploads.get(bucket, {}).get(upload_id)
+            if upload is None:
+                raise UploadGone
+            upload.parts[number] = (blob, record)
+
+    def read_part(self, bucket: str, key: str, upload_id: str, number: int) -> bytes | None:  # noqa: ARG002
+        with self._lock:
+            upload = self._uploads.get(bucket, {}).get(upload_id)
+            found = None if upload is None else upload.parts.get(number)
+            return None if found is None else found[1]
+
+    def join_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        etag: str,
+        headers: Headers,
+    ) -> ObjectInfo:
+        with self._lock:
+            upload = self._uploads.get(bucket, {}).get(upload_id)
+            if upload is None:
+                raise UploadGone
+            stored = dict(upload.parts)
+        blobs = []
+        for part in parts:
+            blob, record = stored[part.part_number]
+            if json.loads(record)["etag"] != part.etag:
+                raise PartChanged(part.part_number)
+            blobs.append(blob)
+        return self._commit(bucket, key, b"".join(blobs), etag, headers)
+
+    def remove_upload(self, bucket: str, key: str, upload_id: str) -> None:  # noqa: ARG002
+        with self._lock:
+            self._uploads.get(bucket, {}).pop(upload_id, None)
+
+    def holds(self, bucket: str) -> bool:
+        """Whether ``bucket`` has an incomplete upload (the caller holds the lock)."""
+        return bool(self._uploads.get(bucket))
+
+    def forget(self, bucket: str) -> None:
+        """Drop what is kept for a deleted bucket (the caller holds the lock)."""
+        self._uploads.pop(bucket, None)
+
+    def list_uploads(self, bucket: str) -> list[tuple[str, bytes | None, dt.datetime | None]]:
+        with self._lock:
+            uploads = self._uploads.get(bucket, {})
+            return [(upload_id, u.record, None) for upload_id, u in uploads.items()]
 
 
 def _md5(data: bytes) -> str:
@@ -115,7 +205,10 @@ class MemoryBackend:
             )
         self._lock = threading.Lock()
         self._buckets: dict[str, dict[str, _Object]] = {}
-        self._uploads: dict[str, dict[str, _Upload]] = {}
+        self._parts = _Parts(self._lock, self._commit)
+        self._multipart = MultipartEmulation(
+            self._parts, backend=self.name, capabilities=self.capabilities
+        )
 
     def __repr__(self) -> str:
         """Show the size of the store."""
@@ -135,7 +228,6 @@ class MemoryBackend:
                     backend=self.name,
                 )
             objects = self._buckets[bucket] = {}
-            self._uploads[bucket] = {}
         return objects
 
     def _object(self, bucket: str, key: str) -> _Object:
@@ -145,17 +237,6 @@ class MemoryBackend:
                 "no such key in the memory store", bucket=bucket, key=key, backend=self.name
             )
         return found
-
-    def _upload(self, bucket: str, key: str, upload_id: str) -> _Upload:
-        upload = self._uploads.get(bucket, {}).get(upload_id)
-        if upload is None or upload.key != key:
-            raise s3po.NoSuchUpload(
-                f"no multipart upload {upload_id!r} (aborted or completed already)",
-                bucket=bucket,
-                key=key,
-                backend=self.name,
-            )
-        return upload
 
     def _commit(
         self, bucket: str, key: str, data: bytes, etag: str, headers: Headers
@@ -243,7 +324,6 @@ class MemoryBackend:
         with self._lock:
             if bucket not in self._buckets:
                 self._buckets[bucket] = {}
-                self._uploads[bucket] = {}
 
     def list_buckets(self) -> Iterator[BucketInfo]:
         """Yield the buckets, by name."""
@@ -255,7 +335,7 @@ class MemoryBackend:
         """Delete an empty bucket with no incomplete uploads."""
         with self._lock:
             objects = self._bucket(bucket)
-            if objects or self._uploads.get(bucket):
+            if objects or self._parts.holds(bucket):
                 raise s3po.BackendError(
                     f"bucket {bucket!r} is not empty; delete its objects and abort its "
                     "uploads first",
@@ -263,7 +343,7 @@ class MemoryBackend:
                     backend=self.name,
                 )
             del self._buckets[bucket]
-            self._uploads.pop(bucket, None)
+            self._parts.forget(bucket)
 
     def copy(
         self,
@@ -284,69 +364,31 @@ class MemoryBackend:
 
     def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
         """Begin an upload."""
-        upload_id = uuid.uuid4().hex
         with self._lock:
             self._bucket(bucket, write=True)
-            self._uploads[bucket][upload_id] = _Upload(key, headers, dt.datetime.now(dt.UTC))
-        return upload_id
+        return self._multipart.start(bucket, key, headers)
 
     def put_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
         """Store one part (a later part of the same number replaces it)."""
-        with self._lock:
-            self._upload(bucket, key, upload_id)
-        emulation.check_part_number(part_number, self.capabilities, bucket, key, self.name)
-        blob = _read(data)
-        etag = _md5(blob)
-        with self._lock:
-            self._upload(bucket, key, upload_id).parts[part_number] = (blob, etag)
-        return PartInfo(part_number, etag, len(blob))
+        return self._multipart.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
     ) -> ObjectInfo:
         """Join the parts, checking S3's rules, and commit the object."""
-        with self._lock:
-            upload = self._upload(bucket, key, upload_id)
-            stored = dict(upload.parts)
-
-        def refuse(why: str) -> s3po.InvalidPart:
-            return s3po.InvalidPart(why, bucket=bucket, key=key, backend=self.name)
-
-        def size(number: int) -> int | None:
-            return len(stored[number][0]) if number in stored else None
-
-        emulation.check_part_plan(parts, size, self.capabilities, refuse)
-        for part in parts:
-            if part.etag.strip('"') != stored[part.part_number][1]:
-                raise refuse(
-                    f"part {part.part_number} has ETag {stored[part.part_number][1]!r}, "
-                    f"not {part.etag!r}"
-                )
-        data = b"".join(stored[p.part_number][0] for p in parts)
-        digests = [bytes.fromhex(stored[p.part_number][1]) for p in parts]
-        info = self._commit(bucket, key, data, emulation.multipart_etag(digests), upload.headers)
-        with self._lock:
-            self._uploads[bucket].pop(upload_id, None)
-        return info
+        return self._multipart.complete(bucket, key, upload_id, parts)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload and its parts."""
-        with self._lock:
-            self._upload(bucket, key, upload_id)
-            del self._uploads[bucket][upload_id]
+        self._multipart.abort(bucket, key, upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix``, by key and start time."""
         with self._lock:
             self._bucket(bucket)
-            found = [
-                MultipartUpload(bucket, u.key, upload_id, u.initiated)
-                for upload_id, u in self._uploads[bucket].items()
-                if u.key.startswith(prefix)
-            ]
-        return iter(sorted(found, key=lambda u: (u.key, u.initiated or u.upload_id)))
+        return self._multipart.uploads(bucket, prefix)
 
     def close(self) -> None:
         """Nothing to release (the objects stay until the backend is dropped)."""

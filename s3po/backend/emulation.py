@@ -1,8 +1,10 @@
 """S3's rules for backends that emulate it on storage that has none (files, fsspec).
 
-Shared by the local and fsspec plugins, and free for third-party backends: key order and
-delimiter folding of a listing, the ETag of single and multipart uploads, and the checks
-S3 applies when a multipart upload is completed.
+Shared by the local, fsspec and memory plugins, and free for third-party backends: key
+order and delimiter folding of a listing, the ETag of single and multipart uploads
+(:func:`multipart_etag` is the one definition of S3's ``md5-of-md5s-N``), and the checks
+S3 applies when a multipart upload is completed. The multipart upload itself, written once
+over a small store protocol, is :mod:`s3po.backend.multipart`.
 
 .. versionadded:: 0.1.0
 """
@@ -10,6 +12,7 @@ S3 applies when a multipart upload is completed.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -25,6 +28,7 @@ __all__ = [
     "headers_from_record",
     "headers_to_record",
     "multipart_etag",
+    "multipart_etag_from",
     "read_range",
     "s3_key_order",
 ]
@@ -117,6 +121,23 @@ def multipart_etag(part_digests: Sequence[bytes]) -> str:
     """
     joined = hashlib.md5(b"".join(part_digests)).hexdigest()  # noqa: S324 - S3's definition
     return f"{joined}-{len(part_digests)}"
+
+
+_MD5_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def multipart_etag_from(part_etags: Sequence[str]) -> str | None:
+    """S3's ETag of a multipart upload from its parts' ETags (quoted or not).
+
+    None when there are no parts or a part's ETag is not a plain MD5 in hex (an ETag of
+    another form, such as a server's encrypted one, says nothing of the object's).
+
+    .. versionadded:: 0.5.0
+    """
+    plain = [etag.strip('"') for etag in part_etags]
+    if not plain or not all(_MD5_HEX.fullmatch(etag) for etag in plain):
+        return None
+    return multipart_etag([bytes.fromhex(etag) for etag in plain])
 
 
 def read_range(
