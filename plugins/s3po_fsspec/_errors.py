@@ -5,7 +5,7 @@ fsspec filesystems raise the builtin OS errors (``FileNotFoundError``, ``Permiss
 :func:`fs_errors` turns each into the typed s3po error naming the bucket and key, so nothing
 untyped leaves the backend.
 
-.. versionadded:: 0.5.0
+.. versionadded:: 0.4.0
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ An upload is the folder ``<bucket>/.s3po/uploads/<id>/`` of the filesystem: its 
 file, checking each against the ETag its record gave (a part uploaded again meanwhile is
 refused), and the backend then writes the object's record.
 
-.. versionadded:: 0.5.0
+.. versionadded:: 0.4.0
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ def multipart_etag_from(part_etags: Sequence[str]) -> str | None:
     None when there are no parts or a part's ETag is not a plain MD5 in hex (an ETag of
     another form, such as a server's encrypted one, says nothing of the object's).
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
     plain = [etag.strip('"') for etag in part_etags]
     if not plain or not all(_MD5_HEX.fullmatch(etag) for etag in plain):

@@ -23,7 +23,7 @@ entry per part named ``part-NNNNN`` (:func:`part_name`) with its *part record*, 
 An upload whose record is missing or damaged (a crash as it began) is listed under the key
 ``.s3po/uploads/<id>`` (:data:`CUT_OFF_PREFIX`), and aborting it there removes it.
 
-.. versionadded:: 0.5.0
+.. versionadded:: 0.4.0
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ CUT_OFF_PREFIX = ".s3po/uploads/"
 def part_name(number: int) -> str:
     """The name of part ``number`` inside its upload: ``part-00001`` ... ``part-10000``.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
     return f"part-{number:05d}"
 
@@ -65,7 +65,7 @@ def part_name(number: int) -> str:
 class UploadGone(Exception):
     """Raised by a :class:`PartStore`: the upload vanished (aborted or completed meanwhile).
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
 
 
@@ -75,7 +75,7 @@ class PartChanged(Exception):
     Args:
         number: The part's number.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
 
     def __init__(self, number: int) -> None:
@@ -91,7 +91,7 @@ class PartStore(Protocol):
     by bucket; the bucket exists and the key is valid (the backend checked both). Errors of
     the medium are raised as s3po errors (the backend's error mapping).
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
 
     def create_upload(self, bucket: str, key: str, upload_id: str, record: bytes) -> None:
@@ -176,7 +176,7 @@ class MultipartEmulation:
             ``md5-of-md5s-N``. ``"opaque"``: random 128-bit tokens (``-N`` kept for the
             object), and nothing is hashed.
 
-    .. versionadded:: 0.5.0
+    .. versionadded:: 0.4.0
     """
 
     def __init__(
