@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import s3po
 from s3po.backend.contract._base import ContractBase
 from s3po.backend.models import CommonPrefix, Headers, ObjectInfo
@@ -18,9 +20,16 @@ class ListingContract(ContractBase):
     .. versionadded:: 0.2.0
     """
 
+    #: Threads that store a test's keys: filling is setup, not what is tested, and a
+    #: backend is safe to call from many threads (``ConcurrencyContract`` proves it).
+    fill_threads = 8
+
     def _fill(self, backend: s3po.Backend, bucket: str, keys: list[str]) -> None:
-        for key in keys:
+        def put(key: str) -> None:
             backend.put(bucket, key, key.encode(), headers=Headers())
+
+        with ThreadPoolExecutor(self.fill_threads, thread_name_prefix="contract-fill") as pool:
+            list(pool.map(put, keys))  # list() re-raises the first failure
 
     def test_list_prefix_and_order(self, backend: s3po.Backend, bucket: str) -> None:
         """Listing is in key order and filtered by prefix."""
