@@ -15,9 +15,8 @@ import botocore.exceptions as bce
 import s3po
 from s3po.backend import FileWindow, Headers, MultipartUpload, ObjectInfo, PartBody, PartInfo
 from s3po_s3._convert import as_bytes, header_params, multipart_etag, quote, unquote, utc
-from s3po_s3._errors import error_code, status_code, translate
+from s3po_s3._errors import error_code, status_code
 from s3po_s3._objects import S3Objects
-from s3po_s3._session import _window_changes
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
@@ -52,17 +51,14 @@ class S3Multipart(S3Objects):
         params: dict[str, Any] = {}
         if headers is not None:
             params = {"MetadataDirective": "REPLACE", **header_params(headers, bucket, key)}
-        response = self._call(
-            "copy",
-            bucket,
-            key,
-            self._client.copy_object,
-            Bucket=bucket,
-            Key=key,
-            CopySource={"Bucket": src_bucket, "Key": src_key},
-            CopySourceIfMatch=quote(source.etag),
-            **params,
-        )
+        with self._errors("copy", bucket, key):
+            response = self._client.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": src_bucket, "Key": src_key},
+                CopySourceIfMatch=quote(source.etag),
+                **params,
+            )
         result = response.get("CopyObjectResult", {})
         return ObjectInfo(
             bucket=bucket,
@@ -85,19 +81,16 @@ class S3Multipart(S3Objects):
             parts = []
             for number, lo in enumerate(range(0, source.size, part), start=1):
                 hi = min(lo + part, source.size)
-                response = self._call(
-                    "copy part",
-                    bucket,
-                    key,
-                    self._client.upload_part_copy,
-                    Bucket=bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource={"Bucket": source.bucket, "Key": source.key},
-                    CopySourceIfMatch=quote(source.etag),
-                    CopySourceRange=f"bytes={lo}-{hi - 1}",
-                )
+                with self._errors("copy part", bucket, key):
+                    response = self._client.upload_part_copy(
+                        Bucket=bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource={"Bucket": source.bucket, "Key": source.key},
+                        CopySourceIfMatch=quote(source.etag),
+                        CopySourceRange=f"bytes={lo}-{hi - 1}",
+                    )
                 parts.append(
                     PartInfo(number, unquote(response["CopyPartResult"].get("ETag")), hi - lo)
                 )
@@ -117,15 +110,8 @@ class S3Multipart(S3Objects):
         params = header_params(headers, bucket, key)
         if checksums:
             params["ChecksumAlgorithm"] = "CRC32"
-        response = self._call(
-            "start_multipart",
-            bucket,
-            key,
-            self._client.create_multipart_upload,
-            Bucket=bucket,
-            Key=key,
-            **params,
-        )
+        with self._errors("start_multipart", bucket, key):
+            response = self._client.create_multipart_upload(Bucket=bucket, Key=key, **params)
         upload_id = response["UploadId"]
         self._uploads[upload_id] = headers
         return upload_id
@@ -143,7 +129,7 @@ class S3Multipart(S3Objects):
             body.seek(0)
         check = self._body_check(body)
         op = f"put_part {part_number}"
-        with _window_changes(body):
+        with self._errors(op, bucket, key, body=body):
             try:
                 response = self._client.upload_part(
                     Bucket=bucket,
@@ -156,15 +142,13 @@ class S3Multipart(S3Objects):
                 )
             except bce.ClientError as exc:
                 if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
-                    self._raise_if_upload_gone(bucket, key, upload_id, op, exc)
-                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
-            except bce.BotoCoreError as exc:
-                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+                    self._raise_if_upload_gone(bucket, key, upload_id, exc)
+                raise
         crc = response.get("ChecksumCRC32") or check.get("ChecksumCRC32")
         return PartInfo(part_number, unquote(response.get("ETag")), len(body), crc)
 
     def _raise_if_upload_gone(
-        self, bucket: str, key: str, upload_id: str, op: str, exc: bce.ClientError
+        self, bucket: str, key: str, upload_id: str, exc: bce.ClientError
     ) -> None:
         """After a bare 5xx on a part, raise NoSuchUpload if ListParts says the upload is gone.
 
@@ -175,7 +159,7 @@ class S3Multipart(S3Objects):
             self._client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=1)
         except bce.ClientError as probe:
             if error_code(probe) == "NoSuchUpload":
-                raise translate(probe, op=op, bucket=bucket, key=key, where=self._where) from exc
+                raise probe from exc  # the error edge makes it NoSuchUpload
         except bce.BotoCoreError:
             pass
 
@@ -197,23 +181,18 @@ class S3Multipart(S3Objects):
             if part.checksum:
                 entry["ChecksumCRC32"] = part.checksum
             listed.append(entry)
-        try:
-            response = self._client.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
-            )
-        except bce.ClientError as exc:
-            if error_code(exc) == "NoSuchUpload":
-                done = self._completed_already(bucket, key, parts)
-                if done is not None:
-                    self._uploads.pop(upload_id, None)
-                    return done
-            raise translate(
-                exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
-            ) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(
-                exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
-            ) from exc
+        with self._errors("complete_multipart", bucket, key):
+            try:
+                response = self._client.complete_multipart_upload(
+                    Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+                )
+            except bce.ClientError as exc:
+                if error_code(exc) == "NoSuchUpload":
+                    done = self._completed_already(bucket, key, parts)
+                    if done is not None:
+                        self._uploads.pop(upload_id, None)
+                        return done
+                raise
         known = bool(parts) and all(p.size > 0 for p in parts)
         return ObjectInfo(
             bucket=bucket,
@@ -241,22 +220,17 @@ class S3Multipart(S3Objects):
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload and its parts (AbortMultipartUpload)."""
         self._uploads.pop(upload_id, None)
-        self._call(
-            "abort_multipart",
-            bucket,
-            key,
-            self._client.abort_multipart_upload,
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
-        )
+        with self._errors("abort_multipart", bucket, key):
+            self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix`` (ListMultipartUploads)."""
-        paginator = self._client.get_paginator("list_multipart_uploads")
-        pages = iter(paginator.paginate(Bucket=bucket, Prefix=prefix))
+        with self._errors("list_multipart", bucket, prefix or None):
+            paginator = self._client.get_paginator("list_multipart_uploads")
+            pages = iter(paginator.paginate(Bucket=bucket, Prefix=prefix))
         while True:
-            page = self._call("list_multipart", bucket, prefix or None, lambda: next(pages, None))
+            with self._errors("list_multipart", bucket, prefix or None):
+                page = next(pages, None)
             if page is None:
                 return
             for upload in page.get("Uploads", ()):

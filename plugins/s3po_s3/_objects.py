@@ -20,8 +20,8 @@ from s3po_s3._convert import (
     unquote,
     utc,
 )
-from s3po_s3._errors import StreamBody, error_code, status_code, translate
-from s3po_s3._session import S3Session, _window_changes
+from s3po_s3._errors import StreamBody, error_code, status_code
+from s3po_s3._session import S3Session
 
 if TYPE_CHECKING:
     from s3po.backend import UploadBody
@@ -34,14 +34,13 @@ class S3Objects(S3Session):
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """Return the object's information (HeadObject)."""
-        try:
-            response = self._client.head_object(Bucket=bucket, Key=key)
-        except bce.ClientError as exc:
-            if status_code(exc) == 404:  # noqa: PLR2004 - HTTP status
-                self._no_bucket(bucket, key, "head", exc)
-            raise translate(exc, op="head", bucket=bucket, key=key, where=self._where) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, op="head", bucket=bucket, key=key, where=self._where) from exc
+        with self._errors("head", bucket, key):
+            try:
+                response = self._client.head_object(Bucket=bucket, Key=key)
+            except bce.ClientError as exc:
+                if status_code(exc) == 404:  # noqa: PLR2004 - HTTP status
+                    self._no_bucket(bucket, key, "head", exc)
+                raise
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -76,14 +75,13 @@ class S3Objects(S3Session):
             params["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         if if_match is not None:
             params["IfMatch"] = quote(if_match)
-        try:
-            response = self._client.get_object(**params)
-        except bce.ClientError as exc:
-            if error_code(exc) == "InvalidRange" or status_code(exc) == 416:  # noqa: PLR2004
-                return self._empty(bucket, key, start, if_match)  # start is past the end
-            raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
+        with self._errors("get", bucket, key):
+            try:
+                response = self._client.get_object(**params)
+            except bce.ClientError as exc:
+                if error_code(exc) == "InvalidRange" or status_code(exc) == 416:  # noqa: PLR2004
+                    return self._empty(bucket, key, start, if_match)  # start is past the end
+                raise
         match = CONTENT_RANGE.fullmatch(response.get("ContentRange") or "")
         length = response.get("ContentLength")
         if length is None:  # a chunked answer: its size comes from the range, or a HEAD
@@ -148,12 +146,8 @@ class S3Objects(S3Session):
         data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
         if isinstance(data, FileWindow):
             data.seek(0)
-        with _window_changes(data):
-            response = self._call(
-                "put",
-                bucket,
-                key,
-                self._client.put_object,
+        with self._errors("put", bucket, key, body=data):
+            response = self._client.put_object(
                 Bucket=bucket,
                 Key=key,
                 Body=data,
@@ -172,4 +166,5 @@ class S3Objects(S3Session):
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object (DeleteObject); a missing key is not an error."""
-        self._call("delete", bucket, key, self._client.delete_object, Bucket=bucket, Key=key)
+        with self._errors("delete", bucket, key):
+            self._client.delete_object(Bucket=bucket, Key=key)

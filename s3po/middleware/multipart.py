@@ -9,7 +9,11 @@ file of known size) is not buffered at all: its parts go to the backend as
 included) is read and buffered.
 
 Any failure, including KeyboardInterrupt and an error raised by the caller's stream, aborts
-the multipart upload before it propagates, so no orphaned parts are left behind.
+the multipart upload before it propagates, so no orphaned parts are left behind. This layer
+starts the uploads, so it also aborts those a lost CreateMultipartUpload reply made: when
+the start needed more than one attempt (:func:`~s3po.middleware.retry.recorded_retries`
+tells), the uploads of the key initiated meanwhile are listed and aborted
+(:mod:`s3po.middleware._lost_starts`). A start that succeeds at once costs nothing more.
 
 .. versionadded:: 0.4.0
 """
@@ -19,13 +23,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from s3po._types import PartBody, Readable, UploadBody
 from s3po.backend.sources import BytesSource, FileSource
-from s3po.errors import ConfigError
+from s3po.errors import ConfigError, RetriesExhausted
 from s3po.middleware._chunked import ChunkedLayer, part_size_for
+from s3po.middleware._lost_starts import LostStarts, abort_lost
+from s3po.middleware.retry import recorded_retries
 
 if TYPE_CHECKING:
     from s3po._types import Headers, ObjectInfo, PartInfo
@@ -134,7 +141,7 @@ class Multipart(ChunkedLayer):
         (a file upload checks there that the file is unchanged); if it raises, the upload
         is aborted.
         """
-        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        upload_id = self._start(bucket, key, headers)
         log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
         parts = _Parts(self, bucket, key, upload_id)
         try:
@@ -159,6 +166,26 @@ class Multipart(ChunkedLayer):
             parts.close()
         log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
         return info
+
+    def _start(self, bucket: str, key: str, headers: Headers) -> str:
+        """CreateMultipartUpload; if an attempt failed, abort the upload its lost reply made."""
+        began = time.time()
+        try:
+            with recorded_retries() as retries:
+                upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        except BaseException as exc:
+            # Out of retries, every attempt failed, and each may have made an upload.
+            failed = exc.attempts if isinstance(exc, RetriesExhausted) else len(retries)
+            if failed:
+                lost = LostStarts(began=began, ended=time.time(), failed=failed)
+                abort_lost(self.inner, bucket, key, lost)
+            raise
+        if retries:
+            lost = LostStarts(
+                began=began, ended=time.time(), failed=len(retries), started=upload_id
+            )
+            abort_lost(self.inner, bucket, key, lost)
+        return upload_id
 
     def _windows(self, source: FileSource, size: int) -> Iterator[tuple[int, PartBody]]:
         """Yield numbered windows of the file, counting each as sent."""

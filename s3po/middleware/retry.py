@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3po._types import Body, CommonPrefix, ForwardingBackend, GetResult, UploadBody
 from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
+from s3po.middleware._retry_events import RetryEvent, recorded_retries, report
 from s3po.middleware._speed import Speed
 
 if TYPE_CHECKING:
@@ -38,31 +39,11 @@ if TYPE_CHECKING:
     )
     from s3po.config import RetryConfig
 
-__all__ = ["Retry", "RetryEvent"]
+__all__ = ["Retry", "RetryEvent", "recorded_retries"]
 
 log = logging.getLogger("s3po.retry")
 
 T = TypeVar("T")
-
-
-class RetryEvent:
-    """What the ``on_retry`` callback receives before each retry.
-
-    .. versionadded:: 0.1.0
-    """
-
-    __slots__ = ("attempt", "delay", "error", "operation")
-
-    def __init__(self, operation: str, attempt: int, delay: float, error: TransientError) -> None:
-        """Describe retry number ``attempt`` of ``operation`` after ``error``."""
-        self.operation = operation
-        self.attempt = attempt
-        self.delay = delay
-        self.error = error
-
-    def __repr__(self) -> str:
-        """Show the retry."""
-        return f"RetryEvent({self.operation!r}, attempt={self.attempt}, delay={self.delay:.3f})"
 
 
 class _Attempts:
@@ -104,8 +85,7 @@ class _Attempts:
             self.config.retries,
             delay,
         )
-        if self.owner.on_retry is not None:
-            self.owner.on_retry(RetryEvent(self.op, self.count, delay, exc))
+        report(RetryEvent(self.op, self.count, delay, exc, bucket, key), self.owner.on_retry)
         self.owner.sleep(delay)
 
 

@@ -40,7 +40,6 @@ from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
-from s3po.transfer.orphans import StartWatch, put_watched
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
 from s3po.validation import check_bucket, check_download_path, check_key
@@ -151,12 +150,10 @@ class Transfer:
             _check(bucket, key)
         cfg = config or self.config
         merged = _merge_headers(cfg.headers, headers)
-        # Below the retry layer, so it sees every CreateMultipartUpload attempt.
-        watch = StartWatch(self.backend)
-        stack = self._build(cfg, scope, watch)
+        stack = self._build(cfg, scope, self.backend)
         started = time.monotonic()
         with open_source(source, progress) as src:
-            info = put_watched(stack, watch, bucket, key, src, merged, src.size)
+            info = stack.put(bucket, key, src, headers=merged, size=src.size)
         result = UploadResult(
             bucket=bucket,
             key=key,
