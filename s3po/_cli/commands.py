@@ -79,9 +79,20 @@ def cmd_sync(ctx: Context) -> int:
     """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
-    differs = sync_rule(ctx.args.size_only, ctx.args.exact_timestamps, ctx.args.checksum)
+    differs = sync_rule(
+        ctx.args.size_only,
+        ctx.args.exact_timestamps,
+        ctx.args.checksum,
+        decompress=settings.decompress,
+    )
     actions = plan_sync(
-        ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs, differs=differs
+        ctx.conn,
+        src,
+        dst,
+        delete=ctx.opt("delete"),
+        jobs=settings.jobs,
+        differs=differs,
+        decompress=settings.decompress,
     )
     actions = select(actions, Filters.of(ctx.opt("filters")), src, dst)
     return run_actions(ctx, actions, settings, single=False)

@@ -14,12 +14,18 @@ the source is newer by more than :data:`MTIME_SLACK` seconds.
   upload from a file; without it, the stored size, but only when the object has no
   Content-Encoding (a compressed object's stored size says nothing about its content, so
   then only the mtime is compared).
+* Downloading, the object's size is that of the file the download writes
+  (:func:`download_size`): the stored size with ``--no-decompress``; else the recorded
+  size when s3po's own codec is the only encoding, the stored size when there is none, and
+  unknown for an object uploaded already encoded (``--header 'Content-Encoding: gzip'``),
+  whose record is the size of the encoded file.
 * An object's mtime is its ``s3po-mtime`` metadata (the source file's mtime, written on
   upload); without it, its Last-Modified.
 * Listings do not carry metadata on S3, so paired objects that lack ``s3po-size`` in the
   listing get one HEAD each (run ``--jobs`` at a time).
 
 A download sets the file's mtime to the object's mtime, so a second sync finds nothing to do.
+Each pair found equal is an ``up-to-date`` action, counted (not printed one by one).
 
 .. versionadded:: 0.1.0
 """
@@ -36,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import STDIO, Local, Location, Remote, Stdio, UsageError
 from s3po._types import ObjectInfo
+from s3po.codecs import CODEC_METADATA, stored_encoding
 from s3po.errors import AccessDenied, NoSuchBucket, NotFound
 
 if TYPE_CHECKING:
@@ -50,6 +57,7 @@ __all__ = [
     "Action",
     "Entry",
     "LocalTree",
+    "download_size",
     "file_metadata",
     "logical_size",
     "object_mtime",
@@ -67,7 +75,10 @@ MTIME_SLACK = 0.001
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One thing to do: ``upload``, ``download``, ``copy``, ``delete``, or ``skip`` (refused).
+    """One thing to do: ``upload``, ``download``, ``copy``, ``delete``, ``skip``, or none.
+
+    ``skip`` is refused (``reason`` says why); ``up-to-date`` is a sync pair found equal,
+    with nothing to do.
 
     Attributes:
         kind: What to do.
@@ -91,6 +102,8 @@ class Action:
             return f"delete: {self.src}"
         if self.kind == "skip":
             return f"skip: {self.src}: {self.reason}"
+        if self.kind == "up-to-date":
+            return f"up to date: {self.src}"
         verb = f"move ({self.kind})" if self.move else self.kind
         return f"{verb}: {self.src} -> {self.dst}"
 
@@ -136,6 +149,31 @@ def logical_size(info: ObjectInfo) -> int | None:
     if recorded is not None and recorded.isdigit():
         return int(recorded)
     return None if info.headers.content_encoding else info.size
+
+
+def download_size(info: ObjectInfo, *, decompress: bool = True) -> int | None:
+    """The size of the file a download of the object writes, or None when unknown.
+
+    With ``decompress=False`` the stored bytes are written, so it is the stored size. A
+    decoded download undoes every coding of :func:`~s3po.codecs.stored_encoding`: with
+    none it writes the stored bytes; when the only one is the codec s3po applied (its
+    ``s3po-codec`` record), the content is the file the upload read, whose size is the
+    ``s3po-size`` record. An object uploaded already encoded (a ``Content-Encoding`` given
+    with the upload) records the size of the encoded file, not of what decoding writes.
+
+    .. versionadded:: 0.4.0
+    """
+    headers = info.headers
+    if not decompress:
+        return info.size
+    codings = stored_encoding(headers.content_encoding, headers.metadata)
+    if not codings:
+        return info.size
+    ours = headers.metadata.get(CODEC_METADATA, "").strip().lower()
+    recorded = headers.metadata.get(META_SIZE)
+    if codings == [ours] and recorded is not None and recorded.isdigit():
+        return int(recorded)
+    return None
 
 
 def object_mtime(info: ObjectInfo) -> float | None:
@@ -348,9 +386,15 @@ def _unreadable(where: Local, tree: LocalTree) -> list[Action]:
 
 
 def _entries(
-    conn: Connection, where: Local | Remote, *, source: bool
+    conn: Connection,
+    where: Local | Remote,
+    *,
+    source: bool,
+    size_of: Callable[[ObjectInfo], int | None] = logical_size,
 ) -> tuple[dict[str, Entry], LocalTree | None]:
     """The entries below ``where``, and for a local folder what it holds that is unreadable.
+
+    ``size_of`` gives an object's size as the sync rule compares it.
 
     A missing bucket is an empty destination but a failed source: a sync from a bucket that
     is not there must not read as "nothing exists", or ``--delete`` would empty the other side.
@@ -370,15 +414,21 @@ def _entries(
         if source:
             raise
         return {}, None
-    return {rel: _remote_entry(where.child(rel), info) for rel, info in listed}, None
+    return {rel: _remote_entry(where.child(rel), info, size_of) for rel, info in listed}, None
 
 
-def _remote_entry(location: Remote, info: ObjectInfo) -> Entry:
-    return Entry(location, logical_size(info), object_mtime(info), info.size, info)
+def _remote_entry(
+    location: Remote, info: ObjectInfo, size_of: Callable[[ObjectInfo], int | None]
+) -> Entry:
+    return Entry(location, size_of(info), object_mtime(info), info.size, info)
 
 
 def _with_metadata(
-    conn: Connection, entries: dict[str, Entry], paired: set[str], jobs: int
+    conn: Connection,
+    entries: dict[str, Entry],
+    paired: set[str],
+    jobs: int,
+    size_of: Callable[[ObjectInfo], int | None] = logical_size,
 ) -> dict[str, Entry]:
     """HEAD the paired objects whose listing lacks the recorded size (S3 lists no metadata)."""
     missing = [
@@ -392,7 +442,7 @@ def _with_metadata(
     def fetch(rel: str) -> tuple[str, Entry]:
         location = entries[rel].location
         assert isinstance(location, Remote)  # noqa: S101 - only objects carry info
-        return rel, _remote_entry(location, conn.head(location.bucket, location.key))
+        return rel, _remote_entry(location, conn.head(location.bucket, location.key), size_of)
 
     with cf.ThreadPoolExecutor(max(1, jobs), thread_name_prefix="s3po-sync-head") as pool:
         return {**entries, **dict(pool.map(fetch, missing))}
@@ -412,8 +462,12 @@ def plan_sync(
     delete: bool,
     jobs: int = 8,
     differs: Callable[[Entry, Entry], bool] | None = None,
+    decompress: bool = True,
 ) -> list[Action]:
     """Plan ``sync SRC DST`` by the rule in this module's docstring, or by ``differs``.
+
+    ``decompress`` says whether downloads decode the objects (not ``--no-decompress``): it
+    decides the size a download writes, which the local file's size is compared with.
 
     Raises:
         UsageError: A pair that cannot be synced (``-``, two local folders, a missing SRC).
@@ -428,23 +482,30 @@ def plan_sync(
         raise UsageError(f"{dst} is not a folder")
     # Both listings finish (or raise) before anything is planned: nothing is deleted on
     # the strength of a listing that did not complete.
-    sources, src_tree = _entries(conn, src, source=True)
-    targets, _ = _entries(conn, dst, source=False)
-    paired = set(sources) & set(targets)
-    sources = _with_metadata(conn, sources, paired, jobs)
-    targets = _with_metadata(conn, targets, paired, jobs)
     kind = {(Local, Remote): "upload", (Remote, Local): "download", (Remote, Remote): "copy"}[
         (type(src), type(dst))
     ]
+
+    def downloaded(info: ObjectInfo) -> int | None:
+        return download_size(info, decompress=decompress)
+
+    size_of = downloaded if kind == "download" else logical_size
+    sources, src_tree = _entries(conn, src, source=True, size_of=size_of)
+    targets, _ = _entries(conn, dst, source=False)
+    paired = set(sources) & set(targets)
+    sources = _with_metadata(conn, sources, paired, jobs, size_of)
+    targets = _with_metadata(conn, targets, paired, jobs)
     actions = _unreadable(src, src_tree) if isinstance(src, Local) and src_tree else []
     for rel, entry in sources.items():
         target = targets.get(rel)
-        if target is None or (differs or _differs)(entry, target):
-            destination = dst.child(rel)
-            if isinstance(destination, Local) and not _safe(rel):
-                actions.append(Action("skip", entry.location, reason="not a safe local path"))
-                continue
-            actions.append(Action(kind, entry.location, destination, entry.stored))
+        destination = dst.child(rel)
+        if target is not None and not (differs or _differs)(entry, target):
+            actions.append(Action("up-to-date", entry.location, destination))
+            continue
+        if isinstance(destination, Local) and not _safe(rel):
+            actions.append(Action("skip", entry.location, reason="not a safe local path"))
+            continue
+        actions.append(Action(kind, entry.location, destination, entry.stored))
     if delete:
         actions.extend(
             Action("delete", targets[rel].location, size=targets[rel].stored)

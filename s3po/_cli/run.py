@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import Local, Remote, Stdio
-from s3po._cli.plan import file_metadata, logical_size, object_mtime
+from s3po._cli.plan import download_size, file_metadata, object_mtime
 from s3po.batch import Handle
 from s3po.connection import Batch
 from s3po.errors import BatchError, ConfigError, InvalidRequest, PluginError, S3poError
@@ -60,7 +60,8 @@ def run_actions(
     """
     out = ctx.out
     skipped = [a for a in actions if a.kind == "skip"]
-    todo = [a for a in actions if a.kind != "skip"]
+    same = sum(1 for a in actions if a.kind == "up-to-date")
+    todo = [a for a in actions if a.kind not in {"skip", "up-to-date"}]
     for action in skipped:
         out.error(action.describe())
         if out.json_mode:
@@ -68,12 +69,20 @@ def run_actions(
     if ctx.args.dry_run:
         for action in todo:
             out.action(f"(dry run) {action.describe()}", action.record("dry-run"))
+        _say_up_to_date(ctx, same)
         return 1 if skipped else 0
     if single and len(todo) == 1:
         failed = _run_one(ctx, todo[0], settings)
     else:
         failed = _run_batch(ctx, todo, settings)
+    _say_up_to_date(ctx, same)
     return 1 if failed or skipped else 0
+
+
+def _say_up_to_date(ctx: Context, count: int) -> None:
+    """Say ``N up to date`` on stderr for the sync pairs found equal (stdout: actions only)."""
+    if count:
+        ctx.out.note(f"{count} up to date")
 
 
 def _report(ctx: Context, action: Action, error: BaseException | None) -> None:
@@ -89,7 +98,8 @@ def _run_one(ctx: Context, action: Action, settings: Settings) -> int:
     total = action.size
     if action.kind == "download" and total is None and ctx.out.progress_enabled:
         assert isinstance(action.src, Remote)  # noqa: S101 - downloads read objects
-        total = logical_size(ctx.conn.head(action.src.bucket, action.src.key))
+        info = ctx.conn.head(action.src.bucket, action.src.key)
+        total = download_size(info, decompress=settings.decompress)
     try:
         with ctx.out.transfer_bar(str(action.src), total) as progress:
             _start(ctx.conn, ctx.conn, action, settings, progress)
