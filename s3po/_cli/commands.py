@@ -65,7 +65,8 @@ def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
     recursive = bool(ctx.opt("recursive"))
     move = move or bool(ctx.opt("delete_source"))
-    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move)
+    follow = bool(ctx.opt("follow_symlinks", default=True))
+    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move, follow_symlinks=follow)
     actions = select(actions, Filters.of(ctx.opt("filters")), src)
     return run_actions(ctx, actions, settings, single=not recursive)
 
@@ -93,6 +94,7 @@ def cmd_sync(ctx: Context) -> int:
         jobs=settings.jobs,
         differs=differs,
         decompress=settings.decompress,
+        follow_symlinks=bool(ctx.opt("follow_symlinks", default=True)),
     )
     actions = select(actions, Filters.of(ctx.opt("filters")), src, dst)
     return run_actions(ctx, actions, settings, single=False)

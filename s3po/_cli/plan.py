@@ -35,12 +35,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import STDIO, Local, Location, Remote, Stdio, UsageError
+from s3po._cli.walk import LocalTree, broken_link, walk_local
 from s3po._types import ObjectInfo
 from s3po.codecs import CODEC_METADATA, stored_encoding
 from s3po.errors import AccessDenied, NoSuchBucket, NotFound
@@ -56,7 +56,6 @@ __all__ = [
     "MTIME_SLACK",
     "Action",
     "Entry",
-    "LocalTree",
     "download_size",
     "file_metadata",
     "logical_size",
@@ -87,6 +86,8 @@ class Action:
         size: Bytes expected to move, when known (for progress).
         move: Delete the source once the transfer succeeded.
         reason: Why a ``skip`` cannot be done.
+        warning: The ``skip`` is a warning (a broken symlink, a symlink loop, a link left
+            out): the command ends with exit status 2, not 1, when nothing failed.
     """
 
     kind: str
@@ -95,6 +96,7 @@ class Action:
     size: int | None = None
     move: bool = False
     reason: str = ""
+    warning: bool = False
 
     def describe(self) -> str:
         """One human line: ``upload: a.txt -> s3://b/a.txt``."""
@@ -190,61 +192,6 @@ def object_mtime(info: ObjectInfo) -> float | None:
 # -- listing ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class LocalTree:
-    """A local folder as listed: the regular files, and what was found but cannot be read.
-
-    Attributes:
-        files: ``(relative path, path, stat)`` of each regular file, sorted by path.
-        unreadable: ``(relative path, why)`` of each entry that exists but cannot be read:
-            a dangling or looping symlink, a folder that cannot be listed, a FIFO or a
-            device. Nothing under these paths may be deleted on the other side.
-    """
-
-    files: list[tuple[str, Path, os.stat_result]]
-    unreadable: list[tuple[str, str]]
-
-    def protects(self, rel: str) -> bool:
-        """Whether ``rel`` is, or lies under, an entry that could not be read."""
-        return any(rel == bad or rel.startswith(f"{bad}/") for bad, _ in self.unreadable)
-
-
-def _walk_local(root: Path) -> LocalTree:
-    """List ``root``, following symlinked folders (once each: loops are unreadable)."""
-    files: list[tuple[str, Path, os.stat_result]] = []
-    unreadable: list[tuple[str, str]] = []
-
-    def rel_of(path: str) -> str:
-        return Path(os.path.relpath(path, root)).as_posix()
-
-    def failed(exc: OSError) -> None:
-        unreadable.append((rel_of(exc.filename or str(root)), exc.strerror or str(exc)))
-
-    visited: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, onerror=failed, followlinks=True):
-        st_dir = Path(dirpath).stat()
-        if (st_dir.st_dev, st_dir.st_ino) in visited:
-            unreadable.append((rel_of(dirpath), "a symlink loop leads back to this folder"))
-            dirnames[:] = []
-            continue
-        visited.add((st_dir.st_dev, st_dir.st_ino))
-        dirnames.sort()
-        for name in filenames:
-            path = Path(dirpath, name)
-            rel = rel_of(str(path))
-            try:
-                st = path.stat()
-            except OSError as exc:
-                unreadable.append((rel, exc.strerror or str(exc)))
-                continue
-            if stat.S_ISREG(st.st_mode):
-                files.append((rel, root / rel, st))
-            else:
-                unreadable.append((rel, "not a regular file"))
-    files.sort(key=lambda item: item[0])
-    return LocalTree(files, sorted(unreadable))
-
-
 def _walk_remote(conn: Connection, where: Remote) -> Iterator[tuple[str, ObjectInfo]]:
     prefix = where.folder
     for entry in conn.list(where.bucket, prefix):
@@ -271,9 +218,15 @@ def _remote_folder_exists(conn: Connection, where: Remote) -> bool:
 
 
 def plan_cp(
-    conn: Connection, src: Location, dst: Location, *, recursive: bool, move: bool
+    conn: Connection,
+    src: Location,
+    dst: Location,
+    *,
+    recursive: bool,
+    move: bool,
+    follow_symlinks: bool = True,
 ) -> list[Action]:
-    """Plan ``cp SRC DST``.
+    """Plan ``cp SRC DST``; ``follow_symlinks=False`` leaves symlinks in a local SRC out.
 
     Raises:
         UsageError: The pair cannot be copied (two local paths, a folder without -r, ...).
@@ -285,13 +238,15 @@ def plan_cp(
     if recursive:
         if isinstance(src, Stdio) or isinstance(dst, Stdio):
             raise UsageError("'-' (standard input or output) cannot be used with --recursive")
-        return _plan_tree(conn, src, dst, move=move)
-    return [_plan_one(conn, src, dst, move=move)]
+        return _plan_tree(conn, src, dst, move=move, follow_symlinks=follow_symlinks)
+    return [_plan_one(conn, src, dst, move=move, follow_symlinks=follow_symlinks)]
 
 
-def _plan_one(conn: Connection, src: Location, dst: Location, *, move: bool) -> Action:
+def _plan_one(
+    conn: Connection, src: Location, dst: Location, *, move: bool, follow_symlinks: bool = True
+) -> Action:
     if isinstance(src, Local):
-        return _plan_file(conn, src, dst, move=move)
+        return _plan_file(conn, src, dst, move=move, follow_symlinks=follow_symlinks)
     if isinstance(src, Stdio):
         if not isinstance(dst, Remote) or dst.is_folder:
             raise UsageError("standard input needs a full destination key: s3://BUCKET/KEY")
@@ -308,8 +263,14 @@ def _plan_one(conn: Connection, src: Location, dst: Location, *, move: bool) -> 
     return Action("copy", src, dst, move=move)
 
 
-def _plan_file(conn: Connection, src: Local, dst: Location, *, move: bool) -> Action:
+def _plan_file(
+    conn: Connection, src: Local, dst: Location, *, move: bool, follow_symlinks: bool
+) -> Action:
+    if src.path.is_symlink() and not follow_symlinks:
+        return Action("skip", src, reason="a symlink (--no-follow-symlinks)", warning=True)
     if not src.path.exists():
+        if src.path.is_symlink():
+            raise UsageError(f"{src} is {broken_link(src.path)}")
         raise UsageError(f"{src} does not exist")
     if src.path.is_dir():
         raise UsageError(f"{src} is a folder; add -r to copy what is in it")
@@ -321,16 +282,19 @@ def _plan_file(conn: Connection, src: Local, dst: Location, *, move: bool) -> Ac
 
 
 def _plan_tree(
-    conn: Connection, src: Local | Remote, dst: Local | Remote, *, move: bool
+    conn: Connection,
+    src: Local | Remote,
+    dst: Local | Remote,
+    *,
+    move: bool,
+    follow_symlinks: bool = True,
 ) -> list[Action]:
     if isinstance(src, Local):
-        if not src.path.exists():
-            raise UsageError(f"{src} does not exist")
         if not src.path.is_dir():
-            return [_plan_one(conn, src, dst, move=move)]
+            return [_plan_one(conn, src, dst, move=move, follow_symlinks=follow_symlinks)]
         if not isinstance(dst, Remote):  # pragma: no cover - excluded by plan_cp
             raise UsageError("a local folder can only be copied to an s3:// URL")
-        tree = _walk_local(src.path)
+        tree = walk_local(src.path, follow_symlinks=follow_symlinks)
         return [
             Action("upload", src.child(rel), dst.child(rel), st.st_size, move=move)
             for rel, _, st in tree.files
@@ -378,11 +342,18 @@ def plan_rm(conn: Connection, target: Remote, *, recursive: bool) -> list[Action
 
 
 def _unreadable(where: Local, tree: LocalTree) -> list[Action]:
-    """A ``skip`` (warned about, exit status 1) for each entry that cannot be read."""
-    return [
+    """A ``skip`` for each entry not read: a failure (exit status 1), or a warning.
+
+    Broken links and loops are warnings: exit status 2 when nothing failed, as aws-cli.
+    """
+    failures = [
         Action("skip", where.child(rel), reason=f"cannot be read ({why})")
         for rel, why in tree.unreadable
     ]
+    warnings = [
+        Action("skip", where.child(rel), reason=why, warning=True) for rel, why in tree.links
+    ]
+    return sorted(failures + warnings, key=lambda a: str(a.src))
 
 
 def _entries(
@@ -391,6 +362,7 @@ def _entries(
     *,
     source: bool,
     size_of: Callable[[ObjectInfo], int | None] = logical_size,
+    follow_symlinks: bool = True,
 ) -> tuple[dict[str, Entry], LocalTree | None]:
     """The entries below ``where``, and for a local folder what it holds that is unreadable.
 
@@ -402,7 +374,7 @@ def _entries(
     if isinstance(where, Local):
         if not where.path.is_dir():
             return {}, None
-        tree = _walk_local(where.path)
+        tree = walk_local(where.path, follow_symlinks=follow_symlinks)
         entries = {
             rel: Entry(where.child(rel), st.st_size, st.st_mtime, st.st_size)
             for rel, _, st in tree.files
@@ -463,11 +435,14 @@ def plan_sync(
     jobs: int = 8,
     differs: Callable[[Entry, Entry], bool] | None = None,
     decompress: bool = True,
+    follow_symlinks: bool = True,
 ) -> list[Action]:
     """Plan ``sync SRC DST`` by the rule in this module's docstring, or by ``differs``.
 
     ``decompress`` says whether downloads decode the objects (not ``--no-decompress``): it
     decides the size a download writes, which the local file's size is compared with.
+    ``follow_symlinks=False`` leaves the symlinks of a local SRC out (and ``--delete``
+    keeps their remote copies).
 
     Raises:
         UsageError: A pair that cannot be synced (``-``, two local folders, a missing SRC).
@@ -490,7 +465,9 @@ def plan_sync(
         return download_size(info, decompress=decompress)
 
     size_of = downloaded if kind == "download" else logical_size
-    sources, src_tree = _entries(conn, src, source=True, size_of=size_of)
+    sources, src_tree = _entries(
+        conn, src, source=True, size_of=size_of, follow_symlinks=follow_symlinks
+    )
     targets, _ = _entries(conn, dst, source=False)
     paired = set(sources) & set(targets)
     sources = _with_metadata(conn, sources, paired, jobs, size_of)

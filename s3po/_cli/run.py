@@ -57,26 +57,36 @@ def run_actions(
 
     ``single`` runs the one action directly, with a byte-level progress bar; otherwise the
     actions go through ``conn.batch(jobs)`` with a bar counting objects.
+
+    The status is 1 when a transfer failed or an entry was refused, else 2 when an entry
+    was skipped with a warning (a broken symlink, a symlink loop: aws-cli's status for
+    its warnings), else 0.
     """
     out = ctx.out
-    skipped = [a for a in actions if a.kind == "skip"]
+    refused = [a for a in actions if a.kind == "skip" and not a.warning]
+    warned = [a for a in actions if a.kind == "skip" and a.warning]
     same = sum(1 for a in actions if a.kind == "up-to-date")
     todo = [a for a in actions if a.kind not in {"skip", "up-to-date"}]
-    for action in skipped:
+    for action in refused:
         out.error(action.describe())
         if out.json_mode:
             out.result("", action.record("failed", error=action.reason))
+    for action in warned:
+        out.warning(action.describe())
+        if out.json_mode:
+            out.result("", action.record("skipped", warning=action.reason))
     if ctx.args.dry_run:
         for action in todo:
             out.action(f"(dry run) {action.describe()}", action.record("dry-run"))
-        _say_up_to_date(ctx, same)
-        return 1 if skipped else 0
-    if single and len(todo) == 1:
+        failed = 0
+    elif single and len(todo) == 1:
         failed = _run_one(ctx, todo[0], settings)
     else:
         failed = _run_batch(ctx, todo, settings)
     _say_up_to_date(ctx, same)
-    return 1 if failed or skipped else 0
+    if failed or refused:
+        return 1
+    return 2 if warned else 0
 
 
 def _say_up_to_date(ctx: Context, count: int) -> None:
