@@ -171,6 +171,13 @@ def _transfer_options() -> argparse.ArgumentParser:
     )
     group.add_argument("--content-type", metavar="TYPE", help="Content-Type of uploads")
     group.add_argument(
+        "--guess-mime-type",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give a file uploaded without --content-type the type its extension names "
+        "(default; --no-guess-mime-type stores none)",
+    )
+    group.add_argument(
         "--follow-symlinks",
         action=argparse.BooleanOptionalAction,
         default=True,

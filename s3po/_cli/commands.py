@@ -53,6 +53,7 @@ def _settings(ctx: Context) -> Settings:
         decompress=not bool(ctx.opt("no_decompress")),
         retries=ctx.args.retries,
         jobs=jobs,
+        guess_content_type=bool(ctx.opt("guess_mime_type", default=True)),
     )
 
 

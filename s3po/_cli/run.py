@@ -41,6 +41,7 @@ class Settings:
         decompress: Undo Content-Encoding on downloads.
         retries: Retries after the first attempt, or None for the default.
         jobs: Concurrent transfers of a batch.
+        guess_content_type: Guess a file's Content-Type from its extension.
     """
 
     compress: str | None = None
@@ -48,6 +49,7 @@ class Settings:
     decompress: bool = True
     retries: int | None = None
     jobs: int = 8
+    guess_content_type: bool = True
 
 
 def run_actions(
@@ -173,6 +175,7 @@ def _start(
                 headers=settings.headers,
                 metadata=file_metadata(src.path),
                 delete=action.move,
+                guess_content_type=settings.guess_content_type,
                 progress=progress,
                 **_overrides(settings),
             )
