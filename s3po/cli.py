@@ -2,7 +2,8 @@
 
 Run ``s3po --help`` or see docs/cli.md. Exit status: 0 when everything worked, 1 when a
 transfer or request failed (each failure is named on stderr), 2 for bad input (the command
-line, an option value, an unknown codec or backend, a missing local source), 130 on Ctrl-C,
+line, an option value, an unknown codec or backend, a missing local source; also a run that
+skipped a broken symlink or a symlink loop with a warning and did the rest), 130 on Ctrl-C,
 141 when standard output's reader went away (``s3po ls ... | head -1``; nothing is printed).
 
 .. versionadded:: 0.1.0
@@ -169,6 +170,20 @@ def _transfer_options() -> argparse.ArgumentParser:
         "(repeatable)",
     )
     group.add_argument("--content-type", metavar="TYPE", help="Content-Type of uploads")
+    group.add_argument(
+        "--guess-mime-type",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give a file uploaded without --content-type the type its extension names "
+        "(default; --no-guess-mime-type stores none)",
+    )
+    group.add_argument(
+        "--follow-symlinks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="upload what symlinks in a local source point at, folders included (default); "
+        "--no-follow-symlinks leaves them out",
+    )
     group.add_argument(
         "--no-decompress",
         action="store_true",

@@ -53,6 +53,7 @@ def _settings(ctx: Context) -> Settings:
         decompress=not bool(ctx.opt("no_decompress")),
         retries=ctx.args.retries,
         jobs=jobs,
+        guess_content_type=bool(ctx.opt("guess_mime_type", default=True)),
     )
 
 
@@ -65,7 +66,8 @@ def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
     recursive = bool(ctx.opt("recursive"))
     move = move or bool(ctx.opt("delete_source"))
-    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move)
+    follow = bool(ctx.opt("follow_symlinks", default=True))
+    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move, follow_symlinks=follow)
     actions = select(actions, Filters.of(ctx.opt("filters")), src)
     return run_actions(ctx, actions, settings, single=not recursive)
 
@@ -79,9 +81,21 @@ def cmd_sync(ctx: Context) -> int:
     """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
-    differs = sync_rule(ctx.args.size_only, ctx.args.exact_timestamps, ctx.args.checksum)
+    differs = sync_rule(
+        ctx.args.size_only,
+        ctx.args.exact_timestamps,
+        ctx.args.checksum,
+        decompress=settings.decompress,
+    )
     actions = plan_sync(
-        ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs, differs=differs
+        ctx.conn,
+        src,
+        dst,
+        delete=ctx.opt("delete"),
+        jobs=settings.jobs,
+        differs=differs,
+        decompress=settings.decompress,
+        follow_symlinks=bool(ctx.opt("follow_symlinks", default=True)),
     )
     actions = select(actions, Filters.of(ctx.opt("filters")), src, dst)
     return run_actions(ctx, actions, settings, single=False)

@@ -171,6 +171,14 @@ class Output:
         text = cli_words(" ".join(message.split()))
         self._write(f"s3po: error: {text}", sys.stderr)
 
+    def note(self, message: str) -> None:
+        """Print one ``s3po: message`` line on stderr for people (not with -q or --json).
+
+        .. versionadded:: 0.4.0
+        """
+        if not self.quiet and not self.json_mode:
+            self._write(f"s3po: {' '.join(message.split())}", sys.stderr)
+
     def warning(self, message: str) -> None:
         """Print one warning line on stderr (unless ``--quiet``)."""
         if not self.quiet:

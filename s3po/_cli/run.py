@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import Local, Remote, Stdio
-from s3po._cli.plan import file_metadata, logical_size, object_mtime
+from s3po._cli.plan import download_size, file_metadata, object_mtime
 from s3po.batch import Handle
 from s3po.connection import Batch
 from s3po.errors import BatchError, ConfigError, InvalidRequest, PluginError, S3poError
@@ -41,6 +41,7 @@ class Settings:
         decompress: Undo Content-Encoding on downloads.
         retries: Retries after the first attempt, or None for the default.
         jobs: Concurrent transfers of a batch.
+        guess_content_type: Guess a file's Content-Type from its extension.
     """
 
     compress: str | None = None
@@ -48,6 +49,7 @@ class Settings:
     decompress: bool = True
     retries: int | None = None
     jobs: int = 8
+    guess_content_type: bool = True
 
 
 def run_actions(
@@ -57,23 +59,42 @@ def run_actions(
 
     ``single`` runs the one action directly, with a byte-level progress bar; otherwise the
     actions go through ``conn.batch(jobs)`` with a bar counting objects.
+
+    The status is 1 when a transfer failed or an entry was refused, else 2 when an entry
+    was skipped with a warning (a broken symlink, a symlink loop: aws-cli's status for
+    its warnings), else 0.
     """
     out = ctx.out
-    skipped = [a for a in actions if a.kind == "skip"]
-    todo = [a for a in actions if a.kind != "skip"]
-    for action in skipped:
+    refused = [a for a in actions if a.kind == "skip" and not a.warning]
+    warned = [a for a in actions if a.kind == "skip" and a.warning]
+    same = sum(1 for a in actions if a.kind == "up-to-date")
+    todo = [a for a in actions if a.kind not in {"skip", "up-to-date"}]
+    for action in refused:
         out.error(action.describe())
         if out.json_mode:
             out.result("", action.record("failed", error=action.reason))
+    for action in warned:
+        out.warning(action.describe())
+        if out.json_mode:
+            out.result("", action.record("skipped", warning=action.reason))
     if ctx.args.dry_run:
         for action in todo:
             out.action(f"(dry run) {action.describe()}", action.record("dry-run"))
-        return 1 if skipped else 0
-    if single and len(todo) == 1:
+        failed = 0
+    elif single and len(todo) == 1:
         failed = _run_one(ctx, todo[0], settings)
     else:
         failed = _run_batch(ctx, todo, settings)
-    return 1 if failed or skipped else 0
+    _say_up_to_date(ctx, same)
+    if failed or refused:
+        return 1
+    return 2 if warned else 0
+
+
+def _say_up_to_date(ctx: Context, count: int) -> None:
+    """Say ``N up to date`` on stderr for the sync pairs found equal (stdout: actions only)."""
+    if count:
+        ctx.out.note(f"{count} up to date")
 
 
 def _report(ctx: Context, action: Action, error: BaseException | None) -> None:
@@ -89,7 +110,8 @@ def _run_one(ctx: Context, action: Action, settings: Settings) -> int:
     total = action.size
     if action.kind == "download" and total is None and ctx.out.progress_enabled:
         assert isinstance(action.src, Remote)  # noqa: S101 - downloads read objects
-        total = logical_size(ctx.conn.head(action.src.bucket, action.src.key))
+        info = ctx.conn.head(action.src.bucket, action.src.key)
+        total = download_size(info, decompress=settings.decompress)
     try:
         with ctx.out.transfer_bar(str(action.src), total) as progress:
             _start(ctx.conn, ctx.conn, action, settings, progress)
@@ -153,6 +175,7 @@ def _start(
                 headers=settings.headers,
                 metadata=file_metadata(src.path),
                 delete=action.move,
+                guess_content_type=settings.guess_content_type,
                 progress=progress,
                 **_overrides(settings),
             )

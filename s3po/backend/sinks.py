@@ -4,7 +4,8 @@
 - :class:`MemorySink`: bytes in memory, written in order.
 - :class:`FileSink`: a temporary file beside the destination, written at offsets (so a
   ranged body fills it in parallel), renamed over the destination on success and removed
-  on failure.
+  on failure. The file gets the mode ``cp`` gives: ``0666 & ~umask`` when new, the old
+  file's mode when it replaces one.
 
 A body drains itself into a sink: sequentially by default, ranges in parallel at their
 offsets when the body is ranged and the sink takes random access. A sink reports progress,
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
+import secrets
+import stat
 import threading
 from typing import IO, TYPE_CHECKING, ClassVar, Self
 
@@ -126,6 +128,13 @@ class FileSink(DownloadSink):
     half-written. A failure to write the local file (ENOSPC, EACCES, EIO) becomes a
     :class:`~s3po.LocalFileError`; backend errors pass through unchanged.
 
+    The file's mode is the one ``cp`` and ``aws s3 cp`` give: a new file gets
+    ``0666 & ~umask`` (the kernel applies the umask, and a default ACL, when the temporary
+    file is created), and a file that is replaced keeps its permission bits (setuid and
+    setgid are dropped, as a write by ``cp`` drops them). The mode is set on the temporary
+    file before the rename; while a file is being replaced its temporary file is private
+    (0600), so the new content is never readable by more people than the old.
+
     .. versionadded:: 0.4.0
     """
 
@@ -143,6 +152,8 @@ class FileSink(DownloadSink):
         self._tmp: pathlib.Path | None = None
         self._pos = 0
         self._hasher: FileHasher | None = None
+        #: The mode a new file gets here (``0666 & ~umask``), read from the temporary file.
+        self._new_mode = 0o600
 
     @property
     def fd(self) -> int:
@@ -160,10 +171,17 @@ class FileSink(DownloadSink):
         """Create the temporary file."""
         with self._local_errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".s3po-part", dir=self.path.parent
-            )
-        self._fd, self._tmp = fd, pathlib.Path(tmp)
+            fd, tmp = _create_beside(self.path)
+            try:
+                # Created 0666 and masked by the kernel: that is the mode of a new file.
+                self._new_mode = stat.S_IMODE(os.fstat(fd).st_mode)
+                if _existing_mode(self.path) is not None:
+                    os.fchmod(fd, 0o600)  # replacing: private until the rename
+            except BaseException:
+                os.close(fd)
+                tmp.unlink(missing_ok=True)
+                raise
+        self._fd, self._tmp = fd, tmp
         return self
 
     def __exit__(
@@ -179,9 +197,14 @@ class FileSink(DownloadSink):
         try:
             with self._local_errors():
                 try:
-                    os.close(self._fd)
+                    if exc is None:
+                        existing = _existing_mode(self.path)
+                        os.fchmod(self._fd, self._new_mode if existing is None else existing)
                 finally:
-                    self._fd = -1
+                    try:
+                        os.close(self._fd)
+                    finally:
+                        self._fd = -1
                 if exc is None:
                     tmp.replace(self.path)
         except BaseException:
@@ -241,6 +264,31 @@ class FileSink(DownloadSink):
     def _done(self, lo: int, hi: int) -> None:
         if self._hasher is not None and hi > lo:
             self._hasher.written(lo, hi)
+
+
+def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
+    """Create a new, empty ``.NAME.XXXXXXXX.s3po-part`` beside ``path``, mode 0666 & ~umask.
+
+    Unlike :func:`tempfile.mkstemp` (always 0600), the mode passed to ``open`` is the one a
+    new file gets from ``cp``, masked by the kernel, so the umask need not be read.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.s3po-part"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
+
+
+def _existing_mode(path: pathlib.Path) -> int | None:
+    """The permission bits a replaced ``path`` keeps (no setuid/setgid), or None if new."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID)
 
 
 class _Translating:

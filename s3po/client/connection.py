@@ -81,6 +81,8 @@ class Connection(CallsOf[Direct]):
         retries: Default retries after the first attempt (3).
         headers: Headers applied to every upload.
         delete: Default of ``upload_file(delete=)``.
+        guess_content_type: Default of ``upload_file(guess_content_type=)`` (True): give a
+            file uploaded without a Content-Type the one its extension names.
         callback: Default callback for every call.
         config: A full :class:`~s3po.TransferConfig` (the options above override it).
         registries: Where backends and codecs come from (default: installed plugins).
@@ -110,7 +112,8 @@ class Connection(CallsOf[Direct]):
     .. versionchanged:: 0.2.0
        Pickles leave credentials out unless ``pickle_credentials=True``.
     .. versionchanged:: 0.4.0
-       ``background=`` and ``tempdir=``; ``async=`` is the deprecated name of ``background=``.
+       ``background=`` and ``tempdir=``; ``async=`` is the deprecated name of ``background=``;
+       ``guess_content_type=``.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class Connection(CallsOf[Direct]):
         retries: int | None = None,
         headers: Mapping[str, Any] | None = None,
         delete: bool = False,
+        guess_content_type: bool = True,
         callback: Callable[[Any], object] | None = None,
         config: TransferConfig | None = None,
         registries: Registries | None = None,
@@ -154,8 +158,13 @@ class Connection(CallsOf[Direct]):
             cfg = cfg.evolve(**changes)
         if max_background < 1:
             raise ConfigError("max_background must be 1 or more")
+        if not isinstance(guess_content_type, bool):
+            raise ConfigError(
+                f"guess_content_type= takes True or False, not {guess_content_type!r}"
+            )
         self.defaults = Defaults(
             delete=delete,
+            guess_content_type=guess_content_type,
             callback=callback,
             background=background,
             tempdir=None if tempdir is None else os.fspath(tempdir),

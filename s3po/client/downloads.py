@@ -280,7 +280,12 @@ class DownloadCalls(CallBase[M]):
     ) -> DownloadResult | Handle[DownloadResult]:
         """Download to a file, written atomically (a failure leaves no partial file).
 
+        A new file gets the mode ``0666 & ~umask``; a file it replaces keeps its mode, as
+        with ``cp`` (see :class:`~s3po.backend.sinks.FileSink`).
+
         .. versionadded:: 0.1.0
+        .. versionchanged:: 0.4.0
+           The mode follows the umask, or the replaced file (it was always 0600).
         """
         target = pathlib.Path(path)
         check_download_path(target)

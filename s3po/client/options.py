@@ -68,12 +68,17 @@ class UploadOptions(TypedDict, total=False):
 
 
 class UploadFileOptions(UploadOptions, total=False):
-    """Options of ``upload_file``: those of every upload, plus ``delete``.
+    """Options of ``upload_file``: those of every upload, plus two of its own.
+
+    ``delete`` and ``guess_content_type``.
 
     .. versionadded:: 0.3.0
+    .. versionchanged:: 0.4.0
+       ``guess_content_type``.
     """
 
     delete: bool | None
+    guess_content_type: bool | None
 
 
 class DownloadOptions(TypedDict, Generic[T], total=False):
@@ -176,7 +181,8 @@ def check_options(op: str, **values: object) -> None:
     """Refuse an option of the wrong type with ConfigError, before any I/O.
 
     Only the options whose wrong type would otherwise surface late or obscurely are checked:
-    ``compress`` (a codec name), ``retries`` (a count), ``decompress`` (a flag).
+    ``compress`` (a codec name), ``retries`` (a count), ``decompress`` and
+    ``guess_content_type`` (flags).
     """
     compress = values.get("compress")
     if compress is not None and not isinstance(compress, str):
@@ -187,6 +193,9 @@ def check_options(op: str, **values: object) -> None:
     decompress = values.get("decompress", True)
     if not isinstance(decompress, bool):
         _refuse(op, "decompress", "True or False", decompress)
+    guess = values.get("guess_content_type")
+    if guess is not None and not isinstance(guess, bool):
+        _refuse(op, "guess_content_type", "True, False or None", guess)
 
 
 def _refuse(op: str, name: str, wants: str, value: object) -> None:
