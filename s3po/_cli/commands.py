@@ -23,7 +23,7 @@ from s3po._cli.common import (
     parse_remote,
 )
 from s3po._cli.compare import sync_rule
-from s3po._cli.filters import Filters, select
+from s3po._cli.filters import Filters, relative, select
 from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
 from s3po._cli.presign import cmd_presign
@@ -33,6 +33,9 @@ from s3po.errors import S3poError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from s3po._cli.common import Location
+    from s3po._cli.plan import Entry
 
 __all__ = ["COMMANDS"]
 
@@ -79,12 +82,30 @@ def cmd_sync(ctx: Context) -> int:
     """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
-    differs = sync_rule(ctx.args.size_only, ctx.args.exact_timestamps, ctx.args.checksum)
+    rule = sync_rule(ctx.args.size_only, ctx.args.exact_timestamps, ctx.args.checksum)
+    same: list[Location] = []  # sources the rule found equal to their destination
+
+    def differs(source: Entry, target: Entry) -> bool:
+        if rule(source, target):
+            return True
+        same.append(source.location)
+        return False
+
     actions = plan_sync(
         ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs, differs=differs
     )
-    actions = select(actions, Filters.of(ctx.opt("filters")), src, dst)
-    return run_actions(ctx, actions, settings, single=False)
+    filters = Filters.of(ctx.opt("filters"))
+    actions = select(actions, filters, src, dst)
+    status = run_actions(ctx, actions, settings, single=False)
+    up_to_date = sum(
+        1 for where in same if not filters or filters.includes(relative(where, src) or "")
+    )
+    if up_to_date and not actions:  # a sync with nothing to do says so, not nothing
+        ctx.out.action(
+            f"{up_to_date} up to date",
+            {"action": "sync", "status": "up-to-date", "count": up_to_date},
+        )
+    return status
 
 
 def cmd_cat(ctx: Context) -> int:

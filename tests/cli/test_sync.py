@@ -22,7 +22,9 @@ def test_sync_up_then_nothing_then_changes(
     first = cli("sync", "src", "s3://bkt/site", "--compress", "gzip", check=0)
     assert len(lines(first)) == 3
     # compressed objects: stored sizes differ, the recorded logical size does not
-    assert lines(cli("sync", "src", "s3://bkt/site", "--compress", "gzip", check=0)) == []
+    assert lines(cli("sync", "src", "s3://bkt/site", "--compress", "gzip", check=0)) == [
+        "3 up to date"
+    ]  # nothing to do, and it says so
     (src / "a.txt").write_bytes(b"alpha, longer now")
     newer = (src / "sub" / "c.txt").stat().st_mtime + 10
     os.utime(src / "sub" / "c.txt", (newer, newer))  # same size, newer
@@ -49,7 +51,7 @@ def test_sync_down_then_nothing_and_delete(cli: Any, tmp_path: Path, store: Path
     assert len(lines(cli("sync", "s3://bkt/data", "mirror", check=0))) == 3
     for rel, data in TREE.items():
         assert (tmp_path / "mirror" / rel).read_bytes() == data
-    assert lines(cli("sync", "s3://bkt/data/", "mirror", check=0)) == []
+    assert lines(cli("sync", "s3://bkt/data/", "mirror", check=0)) == ["3 up to date"]
     (tmp_path / "mirror" / "stray.txt").write_bytes(b"stray")
     assert lines(cli("sync", "s3://bkt/data/", "mirror", "--delete", check=0)) == [
         "delete: mirror/stray.txt"
@@ -62,8 +64,8 @@ def test_sync_round_trip_is_stable(cli: Any, tmp_path: Path, make_tree: Any) -> 
     cli("sync", "src", "s3://bkt/p", check=0)
     cli("sync", "s3://bkt/p", "copy", check=0)
     # the download kept the recorded mtimes, so neither direction has work left
-    assert lines(cli("sync", "copy", "s3://bkt/p", check=0)) == []
-    assert lines(cli("sync", "s3://bkt/p", "src", check=0)) == []
+    assert lines(cli("sync", "copy", "s3://bkt/p", check=0)) == ["3 up to date"]
+    assert lines(cli("sync", "s3://bkt/p", "src", check=0)) == ["3 up to date"]
 
 
 def test_sync_refuses_bad_pairs(cli: Any, tmp_path: Path) -> None:
