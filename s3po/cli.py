@@ -24,7 +24,7 @@ from s3po._cli import buckets, listing, presign
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
 from s3po._cli.filters import add_filter_options
-from s3po._cli.output import Output, close_stdout
+from s3po._cli.output import Output, StderrHandler, close_stdout
 from s3po._cli.run import USAGE_ERRORS
 from s3po._cli.throttle import TokenBucket, parse_rate
 from s3po._version import __version__
@@ -418,11 +418,17 @@ def _log_levels(args: argparse.Namespace) -> tuple[int, int]:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    """One handler on stderr; levels as :func:`_log_levels` says."""
+    """One handler on stderr, above a progress bar while one is drawn; levels per `_log_levels`.
+
+    Python's warnings go through it too, so they never draw over a bar either.
+    """
     own, others = _log_levels(args)
     logging.basicConfig(
-        level=others, format="s3po: %(levelname)s: %(name)s: %(message)s", stream=sys.stderr
+        level=others,
+        format="s3po: %(levelname)s: %(name)s: %(message)s",
+        handlers=[StderrHandler()],
     )
+    logging.captureWarnings(True)  # noqa: FBT003 - the stdlib's signature
     logging.getLogger().setLevel(others)
     logging.getLogger("s3po").setLevel(own)
     for name in _THIRD_PARTY_LOGGERS:

@@ -123,8 +123,13 @@ class FsspecBackend:
     ) -> None:
         """Use ``fs``, or build a filesystem for ``protocol``."""
         if fs is None:
-            import fsspec  # noqa: PLC0415 - only when the backend is used
-
+            try:
+                import fsspec  # noqa: PLC0415 - only when the backend is used
+            except ImportError as exc:  # as the registry says it for a plugin's own import
+                raise s3po.UnknownBackend(
+                    f"backend 'fsspec' needs a package that is not installed ({exc}); "
+                    "pip install 's3po[fsspec]'"
+                ) from exc
             fs = fsspec.filesystem(protocol, **storage_options)
         self.fs = fs
         self.root = root.rstrip("/")

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADDRESSING_STYLE_ENV",
+    "AWS_ENDPOINT_ENVS",
     "CHECKSUM_ENV",
     "ENDPOINT_URL_ENV",
+    "IGNORE_ENDPOINTS_ENV",
     "PROFILE_ENV",
     "REGION_ENV",
     "ClientOptions",
     "ClientRecipe",
+    "configured_endpoint",
     "make_client",
     "resolve_client",
 ]
@@ -42,8 +45,53 @@ _STYLES = ("path", "virtual", "auto")
 _CHECKSUMS = ("crc32", "md5", "when_supported")
 
 
+#: botocore's own endpoint settings, in its order: the S3 variable, then the global one.
+AWS_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+#: Set to ``true`` (here or as ``ignore_configured_endpoint_urls`` in the profile), botocore
+#: ignores every configured endpoint; so does s3po.
+IGNORE_ENDPOINTS_ENV = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+
+
 def _option(value: str | None, env: str) -> str | None:
     return value if value is not None else (os.environ.get(env) or None)
+
+
+def configured_endpoint(session: boto3.Session) -> str | None:
+    """The endpoint boto3 users configure outside their code, as botocore looks it up.
+
+    In botocore's order (``ConfiguredEndpointProvider``): ``$AWS_ENDPOINT_URL_S3``,
+    ``$AWS_ENDPOINT_URL``, ``endpoint_url`` under ``s3`` in the ``services`` section the
+    profile names, then the profile's own ``endpoint_url``. None when there is none, or
+    when ``$AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` (or the profile's
+    ``ignore_configured_endpoint_urls``) is true.
+
+    Raises:
+        ConfigError: The profile names a ``services`` section the config file lacks.
+    """
+    core = session._session  # noqa: SLF001 - boto3 keeps its botocore session here
+    try:
+        ignore = core.get_config_variable("ignore_configured_endpoint_urls")
+        if ignore is True or str(ignore).lower() == "true":
+            return None
+        for name in AWS_ENDPOINT_ENVS:
+            if os.environ.get(name):
+                return os.environ[name]
+        scoped = core.get_scoped_config()
+    except bce.ProfileNotFound as exc:
+        raise s3po.ConfigError(f"AWS profile not found: {exc}; check ~/.aws/config") from exc
+    section = scoped.get("services")
+    if section:
+        services = core.full_config.get("services", {}).get(section)
+        if not services:
+            raise s3po.ConfigError(
+                f"the AWS profile names services section {section!r}, which the AWS config "
+                f"file lacks; add [services {section}] to it or remove 'services' from the profile"
+            )
+        endpoint = (services.get("s3") or {}).get("endpoint_url")
+        if endpoint:
+            return str(endpoint)
+    endpoint = scoped.get("endpoint_url")
+    return str(endpoint) if endpoint else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,8 +164,8 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
     region_name = _option(options.region_name, REGION_ENV)
     profile_name = _option(options.profile_name, PROFILE_ENV)
     style = _option(options.addressing_style, ADDRESSING_STYLE_ENV)
-    style = (style or ("path" if endpoint_url else "auto")).lower()
-    if style not in _STYLES:
+    style = None if style is None else style.lower()
+    if style is not None and style not in _STYLES:
         raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
     policy = (_option(options.checksum, CHECKSUM_ENV) or "crc32").lower()
     if policy not in _CHECKSUMS:
@@ -159,6 +207,11 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
             raise s3po.ConfigError(
                 f"AWS profile {profile_name!r} not found; check ~/.aws/config or ${PROFILE_ENV}"
             ) from exc
+    if endpoint_url is None:
+        # boto3 would find these on its own, but s3po names the endpoint in its repr and
+        # messages and picks path-style addressing for it, so it looks them up first.
+        endpoint_url = configured_endpoint(session)
+    style = style or ("path" if endpoint_url else "auto")
     region = region_name or session.region_name or ("us-east-1" if endpoint_url else None)
     settings: dict[str, Any] = {
         "signature_version": "s3v4",

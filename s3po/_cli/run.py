@@ -113,7 +113,8 @@ def _run_one(ctx: Context, action: Action, settings: Settings) -> int:
         info = ctx.conn.head(action.src.bucket, action.src.key)
         total = download_size(info, decompress=settings.decompress)
     try:
-        with ctx.out.transfer_bar(str(action.src), total) as progress:
+        finishing = "completing the upload" if action.kind == "upload" else "finishing"
+        with ctx.out.transfer_bar(str(action.src), total, finishing=finishing) as progress:
             _start(ctx.conn, ctx.conn, action, settings, progress)
     except USAGE_ERRORS:
         raise

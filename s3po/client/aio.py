@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Coroutine, Mapping
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
+from s3po.client.background import failure_list
 from s3po.client.connection import Connection
 from s3po.errors import BatchError, ConfigError
 
@@ -422,5 +423,5 @@ class AsyncBatch:
         failed = [(name, t.exception()) for name, t in self._tasks if not t.cancelled()]
         errors = [e for _, e in failed if isinstance(e, Exception)]
         if errors:
-            names = ", ".join(n for n, e in failed if e is not None)
-            raise BatchError(f"{len(errors)} of {len(tasks)} transfers failed: {names}", errors)
+            listed = failure_list([(n, e) for n, e in failed if e is not None])
+            raise BatchError(f"{len(errors)} of {len(tasks)} transfers failed: {listed}", errors)

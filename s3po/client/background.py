@@ -16,17 +16,40 @@ import concurrent.futures as cf
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from s3po.errors import BatchError
 
-__all__ = ["BatchProgress", "Handle", "Runner"]
+__all__ = ["BatchProgress", "Handle", "Runner", "failure_list"]
 
 log = logging.getLogger("s3po.batch")
 
 T = TypeVar("T")
+
+
+#: Failures a BatchError's message lists (the group holds every one), and each reason's length.
+_LISTED = 10
+_REASON = 300
+
+
+def failure_list(failed: Sequence[tuple[str, BaseException | None]]) -> str:
+    """``name: Kind: why`` for each failed transfer, ``; ``-separated, the first few only.
+
+    .. versionadded:: 0.4.0
+    """
+    parts = []
+    for name, exc in failed[:_LISTED]:
+        if exc is None:
+            parts.append(name)
+            continue
+        why = " ".join(str(exc).split()) or "no message"
+        if len(why) > _REASON:
+            why = why[: _REASON - 1] + "…"
+        parts.append(f"{name}: {type(exc).__name__}: {why}")
+    more = f"; and {len(failed) - _LISTED} more" if len(failed) > _LISTED else ""
+    return "; ".join(parts) + more
 
 
 class Handle(cf.Future[T], Generic[T]):
@@ -236,9 +259,10 @@ class Runner:
             exc = h.exception()
             if isinstance(exc, Exception):
                 errors.append(exc)
-        names = ", ".join(f"{h.op} s3://{h.bucket}/{h.key}" for h in failed[:10])
-        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""  # noqa: PLR2004
-        raise BatchError(f"{len(failed)} of {self._submitted} {what} failed: {names}{more}", errors)
+        named = [(f"{h.op} s3://{h.bucket}/{h.key}", h.exception()) for h in failed]
+        raise BatchError(
+            f"{len(failed)} of {self._submitted} {what} failed: {failure_list(named)}", errors
+        )
 
     def shutdown(self) -> None:
         """Close the runner; shut down the executor if it was made for it."""

@@ -42,6 +42,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # boto3's endpoint settings
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
 
 
 def _config(backend: S3Backend) -> Any:
