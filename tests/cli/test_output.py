@@ -8,7 +8,6 @@ command in a pseudo-terminal.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 from collections.abc import Iterator
