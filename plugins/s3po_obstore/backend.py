@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import threading
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -16,6 +17,7 @@ import obstore.exceptions as oe
 import s3po
 from s3po.backend import (
     Capabilities,
+    CommonPrefix,
     FileWindow,
     ForwardingBackend,
     GetResult,
@@ -23,6 +25,7 @@ from s3po.backend import (
     ObjectInfo,
 )
 from s3po_obstore._errors import StreamBody, error_code, translate
+from s3po_obstore._listing import Lister, Redirected, lean_environment, static_keys
 from s3po_obstore._resolve import PROFILE_ENV, resolve
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
@@ -64,6 +67,10 @@ _ERRORS = (oe.BaseError, OSError, ValueError)
 
 def _unquote(etag: str | None) -> str:
     return (etag or "").strip('"')
+
+
+def _entry_key(entry: ObjectInfo | CommonPrefix) -> str:
+    return entry.key if isinstance(entry, ObjectInfo) else entry.prefix
 
 
 def _read_all(stream: Readable) -> bytes:
@@ -260,6 +267,26 @@ class ObstoreBackend(ForwardingBackend):
         except BaseException:
             self.close()
             raise
+        keys = static_keys(
+            aws_access_key_id,
+            aws_secret_access_key,
+            aws_session_token,
+            chain=session is not None or bool(profile_name or os.environ.get(PROFILE_ENV)),
+        )
+        #: Lists without boto3 when it can list exactly as boto3 would (see _listing).
+        self._lister = (
+            Lister(
+                endpoint_url=self.endpoint_url,
+                region_name=self.region_name,
+                addressing_style=style,
+                keys=keys,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                where=self._where,
+            )
+            if self._fast and keys is not None and lean_environment(self.endpoint_url)
+            else None
+        )
 
     def __repr__(self) -> str:
         """Show where the backend points (never the credentials)."""
@@ -415,6 +442,57 @@ class ObstoreBackend(ForwardingBackend):
             return
         with self._errors("delete", bucket, key):
             obstore.delete(self.stores.get(bucket), key)
+
+    def list(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Yield objects and common prefixes under ``prefix`` in key order (ListObjectsV2).
+
+        Signed and sent without boto3 when the credentials are static and nothing in the
+        environment asks for more (:mod:`s3po_obstore._listing`); otherwise through boto3.
+        Either way the entries and errors are the S3 backend's: ``start_after`` goes to
+        the server as ``StartAfter``, and a common prefix it ends is skipped here.
+        """
+        if self._lister is None:
+            return self.s3.list(bucket, prefix, delimiter, start_after=start_after)
+        return self._list(self._lister, bucket, prefix, delimiter, start_after)
+
+    def _list(
+        self,
+        lister: Lister,
+        bucket: str,
+        prefix: str,
+        delimiter: str | None,
+        start_after: str | None,
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        after = start_after.encode("utf-8") if start_after else None
+        last = start_after
+        pages = lister.pages(bucket, prefix, delimiter, start_after)
+        try:
+            for page in pages:
+                objects = (
+                    ObjectInfo(bucket=bucket, key=k, size=n, etag=etag, last_modified=when)
+                    for k, n, etag, when in page.objects
+                )
+                folded = (CommonPrefix(p) for p in page.prefixes)
+                merged: Iterator[ObjectInfo | CommonPrefix] = heapq.merge(
+                    objects, folded, key=_entry_key
+                )
+                for entry in merged:
+                    name = _entry_key(entry)
+                    if after is None or name.encode("utf-8") > after:
+                        last = name
+                        yield entry
+        except Redirected:
+            # AWS: the bucket is in another region; boto3 follows, from where this stopped
+            yield from self.s3.list(bucket, prefix, delimiter, start_after=last)
+        finally:
+            pages.close()
 
     # -- through boto3 (s3po.backend.admin) -----------------------------------------------
 
