@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import hmac
 import http.client
 import os
@@ -35,12 +36,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import s3po
+from s3po.backend import CommonPrefix, ObjectInfo
 from s3po.backend.s3errors import RETRY_ADVICE, S3_ERRORS
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Generator, Iterator
 
-__all__ = ["Keys", "Lister", "Page", "Redirected", "lean_environment", "static_keys"]
+__all__ = [
+    "Keys",
+    "Lister",
+    "Page",
+    "Redirected",
+    "entries",
+    "lean_environment",
+    "static_keys",
+]
 
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _CODE = re.compile(rb"<Code>([^<]+)</Code>")
@@ -396,3 +406,47 @@ class Lister:
             key=prefix or None,
             backend="obstore",
         )
+
+
+def _entry_key(entry: ObjectInfo | CommonPrefix) -> str:
+    return entry.key if isinstance(entry, ObjectInfo) else entry.prefix
+
+
+def entries(
+    lister: Lister,
+    bucket: str,
+    prefix: str,
+    delimiter: str | None,
+    start_after: str | None,
+    *,
+    redirected: Callable[[str | None], Iterator[ObjectInfo | CommonPrefix]],
+) -> Iterator[ObjectInfo | CommonPrefix]:
+    """The listing's objects and common prefixes in key order, as the S3 backend yields them.
+
+    ``start_after`` goes to the server as ``start-after``; a common prefix it ends (the
+    server folds the keys under it into the same prefix again) is skipped here. On a
+    :class:`Redirected` answer the listing goes on through ``redirected(last)``, after the
+    last entry yielded (or ``start_after``).
+    """
+    after = start_after.encode("utf-8") if start_after else None
+    last = start_after
+    pages = lister.pages(bucket, prefix, delimiter, start_after)
+    try:
+        for page in pages:
+            objects = (
+                ObjectInfo(bucket=bucket, key=key, size=size, etag=etag, last_modified=when)
+                for key, size, etag, when in page.objects
+            )
+            folded = (CommonPrefix(p) for p in page.prefixes)
+            merged: Iterator[ObjectInfo | CommonPrefix] = heapq.merge(
+                objects, folded, key=_entry_key
+            )
+            for entry in merged:
+                name = _entry_key(entry)
+                if after is None or name.encode("utf-8") > after:
+                    last = name
+                    yield entry
+    except Redirected:
+        yield from redirected(last)
+    finally:
+        pages.close()

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import contextlib
-import heapq
 import os
 import threading
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -25,7 +24,7 @@ from s3po.backend import (
     ObjectInfo,
 )
 from s3po_obstore._errors import StreamBody, error_code, translate
-from s3po_obstore._listing import Lister, Redirected, lean_environment, static_keys
+from s3po_obstore._listing import Lister, entries, lean_environment, static_keys
 from s3po_obstore._resolve import PROFILE_ENV, resolve
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
@@ -67,10 +66,6 @@ _ERRORS = (oe.BaseError, OSError, ValueError)
 
 def _unquote(etag: str | None) -> str:
     return (etag or "").strip('"')
-
-
-def _entry_key(entry: ObjectInfo | CommonPrefix) -> str:
-    return entry.key if isinstance(entry, ObjectInfo) else entry.prefix
 
 
 def _read_all(stream: Readable) -> bytes:
@@ -121,9 +116,11 @@ class ObstoreBackend(ForwardingBackend):
 
     Small objects are where boto3's per-request CPU cost shows; obstore signs and sends
     each request in Rust with the GIL released. The single-request calls ``get``, ``put``
-    and ``delete`` go through obstore; everything obstore cannot do with S3's exact
-    semantics goes through an internal :class:`s3po_s3.backend.S3Backend` made from the same
-    options: ``head`` (obstore's HEAD reports no headers or metadata), ``list``, ``copy``,
+    and ``delete`` go through obstore; ``list`` is a ListObjectsV2 the backend signs and
+    sends itself when the credentials are static and no proxy is set
+    (:mod:`s3po_obstore._listing`), else boto3's; everything else obstore cannot do with
+    S3's exact semantics goes through an internal :class:`s3po_s3.backend.S3Backend` made
+    from the same options: ``head`` (obstore's HEAD reports no headers or metadata), ``copy``,
     ``create_bucket``, multipart uploads, keys obstore's paths cannot carry (a leading or
     trailing ``/``, empty, ``.`` or ``..`` segments, control characters), and headers it
     cannot send (``Headers.extra`` other than ``StorageClass``), PUTs under
@@ -460,39 +457,15 @@ class ObstoreBackend(ForwardingBackend):
         """
         if self._lister is None:
             return self.s3.list(bucket, prefix, delimiter, start_after=start_after)
-        return self._list(self._lister, bucket, prefix, delimiter, start_after)
-
-    def _list(
-        self,
-        lister: Lister,
-        bucket: str,
-        prefix: str,
-        delimiter: str | None,
-        start_after: str | None,
-    ) -> Iterator[ObjectInfo | CommonPrefix]:
-        after = start_after.encode("utf-8") if start_after else None
-        last = start_after
-        pages = lister.pages(bucket, prefix, delimiter, start_after)
-        try:
-            for page in pages:
-                objects = (
-                    ObjectInfo(bucket=bucket, key=k, size=n, etag=etag, last_modified=when)
-                    for k, n, etag, when in page.objects
-                )
-                folded = (CommonPrefix(p) for p in page.prefixes)
-                merged: Iterator[ObjectInfo | CommonPrefix] = heapq.merge(
-                    objects, folded, key=_entry_key
-                )
-                for entry in merged:
-                    name = _entry_key(entry)
-                    if after is None or name.encode("utf-8") > after:
-                        last = name
-                        yield entry
-        except Redirected:
+        return entries(
+            self._lister,
+            bucket,
+            prefix,
+            delimiter,
+            start_after,
             # AWS: the bucket is in another region; boto3 follows, from where this stopped
-            yield from self.s3.list(bucket, prefix, delimiter, start_after=last)
-        finally:
-            pages.close()
+            redirected=lambda last: self.s3.list(bucket, prefix, delimiter, start_after=last),
+        )
 
     # -- through boto3 (s3po.backend.admin) -----------------------------------------------
 

@@ -16,13 +16,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-from s3po_obstore._listing import parse_page
+from s3po_obstore._listing import Lister, Page, Redirected, entries, parse_page
 from s3po_obstore.backend import ObstoreBackend
 from s3po_s3.backend import S3Backend
 
@@ -234,3 +234,33 @@ def test_copying_one_file_to_a_server_imports_no_boto3(
     assert not loaded & {"boto3", "botocore", "s3transfer", "asyncio"}
     got = s3_server.admin.get_object(Bucket=s3_bucket, Key="a.txt")["Body"].read()
     assert got == b"hello"
+
+
+class _MovedAfterOnePage(Lister):
+    """A lister whose store answers one page, then that the bucket is in another region."""
+
+    def __init__(self) -> None:
+        pass
+
+    def pages(
+        self, bucket: str, prefix: str, delimiter: str | None, start_after: str | None
+    ) -> Generator[Page, None, None]:
+        del bucket, prefix, delimiter, start_after
+        yield Page([("a", 1, "e", None)], ["b/"], "token")
+        raise Redirected("PermanentRedirect")
+
+
+def test_a_redirect_goes_on_through_boto3_after_the_last_entry() -> None:
+    asked: list[str | None] = []
+
+    def through_boto3(last: str | None) -> Iterator[s3po.ObjectInfo | s3po.CommonPrefix]:
+        asked.append(last)
+        yield s3po.ObjectInfo(bucket="bkt", key="c", size=1, etag="e")
+
+    got = list(entries(_MovedAfterOnePage(), "bkt", "", "/", None, redirected=through_boto3))
+    assert [getattr(e, "key", None) or getattr(e, "prefix", None) for e in got] == [
+        "a",
+        "b/",
+        "c",
+    ]
+    assert asked == ["b/"]
