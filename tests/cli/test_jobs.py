@@ -6,6 +6,8 @@ already move their parts in parallel, so 8 do. ``--jobs`` still decides when giv
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,23 @@ def test_small_files_run_32_at_once_and_large_ones_8() -> None:
     assert jobs_for([]) == LARGE_JOBS
 
 
+@pytest.fixture
+def logging_restored() -> Iterator[None]:
+    """``cli.main`` configures logging for its process: put it back for the next tests."""
+    names = ["", "s3po", *cli._THIRD_PARTY_LOGGERS]
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("logging_restored")
 @pytest.mark.parametrize(("flags", "want"), [((), SMALL_JOBS), (("-j", "3"), 3)])
 def test_cp_r_sizes_its_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: tuple[str, ...], want: int
