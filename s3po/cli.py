@@ -190,7 +190,12 @@ def _transfer_options() -> argparse.ArgumentParser:
         help="download compressed objects as stored, without undoing Content-Encoding",
     )
     group.add_argument(
-        "-j", "--jobs", type=int, default=8, metavar="N", help="concurrent transfers (default 8)"
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent transfers (default: 32 when the files average 1 MiB or less, else 8)",
     )
     group.add_argument(
         "--part-size", metavar="SIZE", help="multipart part size, e.g. 8MiB (default 8MiB)"

@@ -32,6 +32,7 @@ __all__ = [
     "configured_endpoint",
     "make_client",
     "resolve_client",
+    "unsigned_when_verified",
 ]
 
 #: Environment variables read when the matching option is not given.
@@ -142,6 +143,42 @@ class ClientRecipe:
     addressing_style: str
 
 
+#: The headers by which a store verifies a body itself (and refuses it, BadDigest, if damaged).
+_VERIFIED_BY = (
+    "Content-MD5",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-sha256",
+)
+#: The requests whose bodies are object data: the bodies worth not hashing twice.
+_DATA_REQUESTS = ("PutObject", "UploadPart")
+
+
+def unsigned_when_verified(client: S3Client) -> None:
+    """Send object data as ``UNSIGNED-PAYLOAD`` when a checksum header already covers it.
+
+    botocore signs the SHA-256 of every body on a plain-HTTP endpoint: a second pass over
+    each part (with awscrt installed, a second read of it, holding the GIL) on top of the
+    CRC32 or MD5 s3po sends, which the store verifies. A PutObject or UploadPart that
+    carries such a header is signed with ``UNSIGNED-PAYLOAD`` instead, as botocore itself
+    does over HTTPS; the headers stay signed, so the checksum cannot be changed in transit,
+    and a body that does not match it is refused. Anything without one is signed as before.
+
+    .. versionadded:: 0.4.0
+    """
+    s3_settings: Any = {**(getattr(client.meta.config, "s3", None) or {})}
+    s3_settings["payload_signing_enabled"] = False
+    unsigned = client.meta.config.merge(botocore.config.Config(s3=s3_settings))
+
+    def before_sign(request: Any, **_: Any) -> None:  # noqa: ANN401 - botocore's AWSRequest
+        if any(name in request.headers for name in _VERIFIED_BY):
+            # botocore's S3 signers read payload_signing_enabled from the request's config
+            request.context["client_config"] = unsigned
+
+    for operation in _DATA_REQUESTS:
+        client.meta.events.register(f"before-sign.s3.{operation}", before_sign)
+
+
 def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None]:
     """Make (or take) the client; return it with its checksum policy, ownership and endpoint.
 
@@ -234,7 +271,9 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
     ready = session
 
     def build() -> S3Client:
-        return ready.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+        client = ready.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+        unsigned_when_verified(client)
+        return client
 
     return ClientRecipe(
         build=build,

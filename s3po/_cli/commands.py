@@ -27,7 +27,7 @@ from s3po._cli.filters import Filters, select
 from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
 from s3po._cli.presign import cmd_presign
-from s3po._cli.run import USAGE_ERRORS, Settings, run_actions
+from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
 
@@ -44,8 +44,8 @@ def _settings(ctx: Context) -> Settings:
         ctx.conn.registries.codecs.get(compress)
     headers = parse_header_options(ctx.opt("header"), ctx.opt("content_type"))
     parse_headers(headers)
-    jobs = ctx.opt("jobs", 8)
-    if jobs < 1:
+    jobs = ctx.opt("jobs")
+    if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {jobs}")
     return Settings(
         compress=compress,
@@ -92,7 +92,7 @@ def cmd_sync(ctx: Context) -> int:
         src,
         dst,
         delete=ctx.opt("delete"),
-        jobs=settings.jobs,
+        jobs=settings.jobs or SMALL_JOBS,
         differs=differs,
         decompress=settings.decompress,
         follow_symlinks=bool(ctx.opt("follow_symlinks", default=True)),

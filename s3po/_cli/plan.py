@@ -22,7 +22,7 @@ the source is newer by more than :data:`MTIME_SLACK` seconds.
 * An object's mtime is its ``s3po-mtime`` metadata (the source file's mtime, written on
   upload); without it, its Last-Modified.
 * Listings do not carry metadata on S3, so paired objects that lack ``s3po-size`` in the
-  listing get one HEAD each (run ``--jobs`` at a time).
+  listing get one HEAD each (``--jobs`` at a time, 32 without it).
 
 A download sets the file's mtime to the object's mtime, so a second sync finds nothing to do.
 Each pair found equal is an ``up-to-date`` action, counted (not printed one by one).

@@ -25,10 +25,34 @@ if TYPE_CHECKING:
     from s3po._cli.plan import Action
     from s3po.transfer import DownloadResult
 
-__all__ = ["Settings", "run_actions"]
+__all__ = ["LARGE_JOBS", "SMALL_JOBS", "Settings", "jobs_for", "run_actions"]
 
 #: Errors that mean the input was wrong, not that a transfer failed: exit status 2.
 USAGE_ERRORS = (InvalidRequest, ConfigError, PluginError)
+
+#: Transfers in flight without ``--jobs`` when the objects average at most
+#: :data:`SMALL_OBJECT`: a small object's time is its round trip, not its bytes, so many at
+#: once keep the store busy (the requests wait with the GIL released).
+SMALL_JOBS = 32
+#: ... and for larger objects, whose parts (or ranges) already run in parallel.
+LARGE_JOBS = 8
+SMALL_OBJECT = 1024 * 1024
+
+
+def jobs_for(actions: Sequence[Action]) -> int:
+    """The concurrency of a batch without ``--jobs``, from the sizes of its actions.
+
+    A delete moves no bytes, so it counts as small; actions of unknown size count as large.
+
+    .. versionadded:: 0.4.0
+    """
+    if not actions:
+        return LARGE_JOBS
+    sizes = [0 if a.kind == "delete" else a.size for a in actions]
+    if any(size is None for size in sizes):
+        return LARGE_JOBS
+    small = sum(size or 0 for size in sizes) <= SMALL_OBJECT * len(sizes)
+    return SMALL_JOBS if small else LARGE_JOBS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +64,8 @@ class Settings:
         headers: Headers for uploads (and replacing a copy's), or None.
         decompress: Undo Content-Encoding on downloads.
         retries: Retries after the first attempt, or None for the default.
-        jobs: Concurrent transfers of a batch.
+        jobs: Concurrent transfers of a batch; None sizes it from the batch
+            (:func:`jobs_for`).
         guess_content_type: Guess a file's Content-Type from its extension.
     """
 
@@ -48,7 +73,7 @@ class Settings:
     headers: Mapping[str, str] | None = None
     decompress: bool = True
     retries: int | None = None
-    jobs: int = 8
+    jobs: int | None = None
     guess_content_type: bool = True
 
 
@@ -132,7 +157,8 @@ def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> i
     total_bytes = sum(a.size or 0 for a in actions)
     with ctx.out.batch_bar("transfers", len(actions), total_bytes) as bar:
         try:
-            with ctx.conn.batch(settings.jobs, on_progress=bar.on_progress) as batch:
+            jobs = settings.jobs or jobs_for(actions)
+            with ctx.conn.batch(jobs, on_progress=bar.on_progress) as batch:
                 for action in actions:
                     try:
                         handle = _start(batch, ctx.conn, action, settings, bar.bytes_moved)
