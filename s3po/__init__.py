@@ -30,7 +30,7 @@ from s3po._types import (
     PartBody,
     PartInfo,
 )
-from s3po.client import Batch, BatchProgress, Connection, Handle
+from s3po.client import Batch, BatchProgress, BatchResult, Connection, Handle, Job, Outcome
 from s3po.codecs import Codec, Decoder, Encoder
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
 from s3po.errors import (
@@ -95,6 +95,7 @@ __all__ = [
     "Batch",
     "BatchError",
     "BatchProgress",
+    "BatchResult",
     "Body",
     "BytesBody",
     "Cancelled",
@@ -119,6 +120,7 @@ __all__ = [
     "InvalidKey",
     "InvalidPart",
     "InvalidRequest",
+    "Job",
     "LocalFileError",
     "Middleware",
     "MultipartUpload",
@@ -128,6 +130,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "ObjectInfo",
+    "Outcome",
     "PartBody",
     "PartInfo",
     "PluginError",
