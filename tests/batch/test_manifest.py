@@ -135,8 +135,8 @@ def test_json_lines_and_a_json_lines_report(
     records = [json.loads(t) for t in result.report.read_text().splitlines()]
     errors = {r["source"]: r["error"] for r in records}
     assert errors["s3://bucket/absent"].startswith("NoSuchKey")
-    assert [e for s, e in errors.items() if s.startswith("{broken")][0].startswith("line 4")
-    assert [entry.source for entry in read_manifest(result.report)][0] in errors
+    assert next(e for s, e in errors.items() if s.startswith("{broken")).startswith("line 4")
+    assert next(entry.source for entry in read_manifest(result.report)) in errors
 
 
 def test_an_inventory_csv_is_copied_below_a_prefix(conn: s3po.Connection, tmp_path: Path) -> None:
