@@ -171,7 +171,7 @@ def test_groups_through_a_dask_cluster(tmp_path: Path) -> None:
     ]
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as client,
         conn.batch(4, executor=client.get_executor(), group_size=50) as batch,
