@@ -5,7 +5,8 @@
 Each measurement is a fresh process that uploads ``count`` objects of one byte to a local
 store under a temporary folder (``fsync=False``: the point is the batch's memory, not the
 disk), 1,000 keys a folder, then prints its peak RSS (``ru_maxrss``) and its RSS after
-imports. Modes:
+imports (``--every N`` also prints both on stderr every N objects, so a long run that is
+stopped early still shows how memory went). Modes:
 
 - ``run``: ``batch.run(jobs)`` over a generator of :class:`s3po.Job` (the streamed API).
 - ``stream``: ``batch.stream(jobs)``, counting outcomes.
@@ -45,7 +46,25 @@ def _key(i: int) -> str:
     return f"m/{i // 1000:04d}/{i:07d}"
 
 
-def child(count: int, mode: str, workers: int) -> dict[str, Any]:
+def _checkpoints(every: int, base: float, started: float) -> Any:  # noqa: ANN401
+    """An ``on_progress`` that prints the RSS every ``every`` objects (a run may be stopped)."""
+
+    def report(progress: Any) -> None:  # noqa: ANN401
+        if progress.done % every == 0:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            line = {
+                "done": progress.done,
+                "seconds": round(time.perf_counter() - started, 1),
+                "rss_mib": round(_rss_mib(), 1),
+                "peak_rss_mib": round(peak, 1),
+                "rss_after_imports_mib": round(base, 1),
+            }
+            print(json.dumps(line), file=sys.stderr, flush=True)
+
+    return report
+
+
+def child(count: int, mode: str, workers: int, every: int) -> dict[str, Any]:
     import s3po  # noqa: PLC0415 - measured after start-up
 
     root = Path(tempfile.mkdtemp(prefix="s3po-million-"))
@@ -55,7 +74,8 @@ def child(count: int, mode: str, workers: int) -> dict[str, Any]:
             base = _rss_mib()
             started = time.perf_counter()
             failed = 0
-            with conn.batch(workers) as batch:
+            on_progress = _checkpoints(every, base, started) if every else None
+            with conn.batch(workers, on_progress=on_progress) as batch:
                 if mode in {"run", "stream"}:
 
                     def jobs() -> Iterator[s3po.Job]:
@@ -93,18 +113,24 @@ def main() -> None:
     parser.add_argument("--counts", default="100000,1000000")
     parser.add_argument("--modes", default="run,handles")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--every", type=int, default=0, metavar="N", help="print the RSS every N objects"
+    )
     parser.add_argument("--child", nargs=2, metavar=("COUNT", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(int(args.child[0]), args.child[1], args.workers)))
+        print(json.dumps(child(int(args.child[0]), args.child[1], args.workers, args.every)))
         return
     counts = [int(c) for c in args.counts.split(",")]
     modes = [m for m in args.modes.split(",") if m in MODES]
     for count in counts:
         for mode in modes:
-            cmd = [sys.executable, __file__, "--workers", str(args.workers)]
+            cmd = [sys.executable, __file__, "--workers", str(args.workers), "--every"]
             out = subprocess.run(
-                [*cmd, "--child", str(count), mode], check=True, capture_output=True, text=True
+                [*cmd, str(args.every), "--child", str(count), mode],
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             print(out.stdout.strip(), flush=True)
 
