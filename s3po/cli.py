@@ -24,6 +24,7 @@ from s3po._cli import buckets, listing, presign
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
 from s3po._cli.filters import add_filter_options
+from s3po._cli.manifest import add_manifest_options
 from s3po._cli.output import Output, StderrHandler, close_stdout
 from s3po._cli.run import USAGE_ERRORS
 from s3po._cli.throttle import TokenBucket, parse_rate
@@ -247,8 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     cp = command("cp", "copy files and objects (s3:// URLs, local paths, '-')", transfer)
-    cp.add_argument("src", metavar="SRC")
-    cp.add_argument("dst", metavar="DST")
+    cp.add_argument("src", metavar="SRC", nargs="?")
+    cp.add_argument("dst", metavar="DST", nargs="?")
+    add_manifest_options(cp)
     cp.add_argument("-r", "--recursive", action="store_true", help="copy folders and prefixes")
     cp.add_argument(
         "--delete-source",

@@ -26,7 +26,7 @@ import urllib3.response
 import s3po
 from s3po.backend import Body, FileWindow
 from s3po.backend.s3errors import RETRY_ADVICE as _RETRY
-from s3po.backend.s3errors import S3_ERRORS
+from s3po.backend.s3errors import S3_ERRORS, parse_retry_after
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -129,7 +129,11 @@ def translate(
         message = str(exc.response.get("Error", {}).get("Message") or "").strip()
         detail = f"{code}: {message}" if message and message != code else code
         cls, advice = S3_ERRORS.get(code) or S3_ERRORS.get(str(status)) or _by_status(status, key)
-        return cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
+        error = cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
+        if isinstance(error, s3po.Throttled):
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            error.retry_after = parse_retry_after(headers.get("retry-after"))
+        return error
     if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
         return s3po.AccessDenied(
             f"{op} {location}: no usable AWS credentials found ({exc}); set "

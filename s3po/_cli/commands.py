@@ -25,6 +25,7 @@ from s3po._cli.common import (
 from s3po._cli.compare import sync_rule
 from s3po._cli.filters import Filters, select
 from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
+from s3po._cli.manifest import cmd_cp_manifest
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
 from s3po._cli.presign import cmd_presign
 from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, run_actions
@@ -62,6 +63,10 @@ def _settings(ctx: Context) -> Settings:
 
 def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     """``s3po cp SRC DST``: copy between local paths, objects and ``-``."""
+    if ctx.opt("from_manifest") is not None:
+        return cmd_cp_manifest(ctx)
+    if ctx.args.src is None or ctx.args.dst is None:
+        raise UsageError("cp needs SRC and DST (or --from-manifest FILE)")
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
     recursive = bool(ctx.opt("recursive"))

@@ -71,6 +71,9 @@ class Handle(cf.Future[T], Generic[T]):
         self.key = key
         self.observed = False
         self.inner: cf.Future[T] | None = None
+        #: Set by a stream, which hands the handle's failure to its caller as an outcome:
+        #: the batch does not keep it for its BatchError.
+        self.streamed = False
 
     @property
     def value(self) -> T:
@@ -132,11 +135,14 @@ class Runner:
         """Submit to ``executor``, with at most ``max_pending`` unfinished calls."""
         self.executor = executor
         self.own_executor = own_executor
+        self.max_pending = max_pending
         self._slots = threading.BoundedSemaphore(max_pending)
         self._lock = threading.Lock()
         self._callback_lock = threading.RLock()
         self._pending: set[Handle[Any]] = set()
-        self._failed: list[Handle[Any]] = []
+        # Failed handles nobody has taken yet (an ordered set); a stream takes its own.
+        self._failed: dict[Handle[Any], None] = {}
+        self._nfailed = 0
         self._all_done = threading.Condition(self._lock)
         self._on_progress = on_progress
         self._started = time.monotonic()
@@ -210,21 +216,52 @@ class Runner:
             self._done += 1
             self._bytes += size if isinstance(size, int) else 0
             if error is not None:
-                self._failed.append(handle)
-            if self._on_progress is not None:
-                snapshot = BatchProgress(
-                    self._done,
-                    len(self._failed),
-                    self._submitted,
-                    self._bytes,
-                    time.monotonic() - self._started,
-                )
+                if not handle.streamed:
+                    self._failed[handle] = None
+                self._nfailed += 1
+            snapshot = self._snapshot()
             if not self._pending:
                 self._all_done.notify_all()
         self._slots.release()
+        self._report(snapshot)
+
+    def _snapshot(self) -> BatchProgress | None:
+        """The counters now, if anyone listens (call with the lock held)."""
+        if self._on_progress is None:
+            return None
+        return BatchProgress(
+            self._done,
+            self._nfailed,
+            self._submitted,
+            self._bytes,
+            time.monotonic() - self._started,
+        )
+
+    def _report(self, snapshot: BatchProgress | None) -> None:
         if self._on_progress is not None and snapshot is not None:
             with self._callback_lock:
                 self._on_progress(snapshot)
+
+    def account(self, *, submitted: int = 0, done: int = 0, failed: int = 0, size: int = 0) -> None:
+        """Count work that ran outside :meth:`submit` (a group of jobs on a cluster).
+
+        .. versionadded:: 0.4.0
+        """
+        with self._lock:
+            self._submitted += submitted
+            self._done += done
+            self._nfailed += failed
+            self._bytes += size
+            snapshot = self._snapshot() if done else None
+        self._report(snapshot)
+
+    def forget(self, handle: Handle[Any]) -> None:
+        """Take a failed handle out of the failures: its caller has seen it (a stream).
+
+        .. versionadded:: 0.4.0
+        """
+        with self._lock:
+            self._failed.pop(handle, None)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until nothing is pending; False if ``timeout`` passed first."""

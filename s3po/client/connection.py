@@ -292,6 +292,7 @@ class Connection(CallsOf[Direct]):
         max_pending: int | None = None,
         max_inflight_bytes: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        group_size: int | None = None,
     ) -> Batch:
         """Start a batch of concurrent transfers; use it in a ``with`` block.
 
@@ -303,9 +304,15 @@ class Connection(CallsOf[Direct]):
                 ``2 * max_workers``).
             max_inflight_bytes: Part buffers of all multipart uploads in the batch share
                 this many bytes (default: 4 parts per worker, at least 256 MiB).
-            on_progress: Called with a :class:`~s3po.BatchProgress` after each transfer.
+            on_progress: Called with a :class:`~s3po.BatchProgress` after each transfer
+                (after each group, for jobs sent in groups).
+            group_size: Jobs per task for :meth:`Batch.stream <s3po.Batch.stream>` and
+                :meth:`Batch.run <s3po.Batch.run>` (default: 500 on a cluster executor, 1
+                on a thread pool).
 
         .. versionadded:: 0.1.0
+        .. versionchanged:: 0.4.0
+           ``group_size``.
         """
         pool = self.backend.capabilities.max_connections
         if pool and max_workers > pool:
@@ -324,6 +331,7 @@ class Connection(CallsOf[Direct]):
             max_pending=max_pending,
             max_inflight_bytes=max_inflight_bytes,
             on_progress=on_progress,
+            group_size=group_size,
         )
 
     def wait(self) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3po._types import Body, CommonPrefix, ForwardingBackend, GetResult, UploadBody
-from s3po.errors import RetriesExhausted, TransientError, UnrewindableBody
+from s3po.errors import RetriesExhausted, Throttled, TransientError, UnrewindableBody
 from s3po.middleware._retry_events import RetryEvent, recorded_retries, report
 from s3po.middleware._speed import Speed
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         PartInfo,
     )
     from s3po.config import RetryConfig
+    from s3po.middleware.pacing import Pacer
 
 __all__ = ["Retry", "RetryEvent", "recorded_retries"]
 
@@ -63,10 +64,16 @@ class _Attempts:
         """Record a failure: sleep before the next attempt, or raise RetriesExhausted."""
         self.count += 1
         delay = self.config.backoff(self.count - 1, self.owner.rng)
+        throttled = exc if isinstance(exc, Throttled) else None
+        delay = max(delay, throttled.retry_after or 0.0) if throttled else delay
         deadline = self.config.deadline
         past_deadline = deadline is not None and self.clock() + delay - self.started > deadline
-        if self.count > self.config.retries or past_deadline:
-            why = "deadline passed" if past_deadline else "no retries left"
+        pacer = self.owner.pacer if throttled else None
+        out = past_deadline or self.count > self.config.retries
+        why = "deadline passed" if past_deadline else "no retries left"
+        if not out and pacer is not None and not pacer.spend():
+            out, why = True, "the store keeps throttling; the retry budget is spent"
+        if out:
             raise RetriesExhausted(
                 f"{self.op} failed after {self.count} attempt(s) ({why}): {exc}",
                 attempts=self.count,
@@ -86,6 +93,8 @@ class _Attempts:
             delay,
         )
         report(RetryEvent(self.op, self.count, delay, exc, bucket, key), self.owner.on_retry)
+        if pacer is not None:
+            pacer.pause(delay, self.clock)  # every transfer of the scope waits with this one
         self.owner.sleep(delay)
 
 
@@ -99,6 +108,9 @@ class Retry(ForwardingBackend):
         clock: Monotonic clock for the deadline and the low-speed limit.
         rng: Random source for jitter; seed one for repeatable schedules.
         on_retry: Called with a :class:`RetryEvent` before each retry.
+        pacer: Shared with the other transfers of a batch or Connection: a
+            :class:`~s3po.Throttled` error pauses all of them, and its retries spend from one
+            budget (:mod:`s3po.middleware.pacing`). None: this layer retries on its own.
 
     The deadline counts from when this layer is made; :class:`~s3po.Transfer` makes one for
     each call, so it bounds a whole transfer (every part and range of it).
@@ -106,6 +118,9 @@ class Retry(ForwardingBackend):
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        The deadline counts from the layer's creation and is checked during body reads.
+    .. versionchanged:: 0.4.0
+       ``pacer``; the wait before retrying a :class:`~s3po.Throttled` error is at least its
+       ``retry_after``.
     """
 
     def __init__(
@@ -117,6 +132,7 @@ class Retry(ForwardingBackend):
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         """Wrap ``inner`` with the policy ``config``."""
         super().__init__(inner)
@@ -125,6 +141,7 @@ class Retry(ForwardingBackend):
         self.clock = clock
         self.rng = rng
         self.on_retry = on_retry
+        self.pacer = pacer
         self.started = clock()
 
     def past_deadline(self) -> bool:
@@ -141,13 +158,20 @@ class Retry(ForwardingBackend):
         rewind: Callable[[], None] | None = None,
     ) -> T:
         attempts = _Attempts(self, op)
+        pacer = self.pacer
         while True:
+            if pacer is not None:
+                pacer.wait(self.clock, self.sleep)
             try:
-                return fn()
+                result = fn()
             except TransientError as exc:
                 attempts.failed(exc, bucket, key)
                 if rewind is not None:
                     rewind()
+            else:
+                if pacer is not None:
+                    pacer.refund()
+                return result
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """Retry the HEAD."""

@@ -101,8 +101,10 @@ class Transfer:
 
     def _build(self, cfg: TransferConfig, scope: Scope | None, base: Backend) -> Backend:
         """The one place the stack is put together, innermost first."""
-        layer: Backend = Retry(base, cfg.retry, sleep=self.sleep, on_retry=self.on_retry)
         scope = scope or self.scope
+        layer: Backend = Retry(
+            base, cfg.retry, sleep=self.sleep, on_retry=self.on_retry, pacer=scope.pacer
+        )
         layer = Chunking(layer, cfg.chunk, scope=scope)
         layer = CodecLayer(
             layer,
