@@ -11,6 +11,14 @@ included) is read and buffered.
 Any failure, including KeyboardInterrupt and an error raised by the caller's stream, aborts
 the multipart upload before it propagates, so no orphaned parts are left behind.
 
+A source with a resume journal (``upload_file(..., resume=True)``,
+:class:`~s3po.resume.UploadJournal`) changes two things, and only those: the upload the
+journal names is continued if the store still lists it and nothing about the file or the
+plan changed, each part the store holds (ListParts) is checked against the part planned
+(size and MD5) and not sent again; and an interruption (Ctrl-C, cancellation, a network
+that failed for good, see :func:`~s3po.resume.keeps_state`) keeps the upload and its
+journal instead of aborting them.
+
 .. versionadded:: 0.4.0
 """
 
@@ -22,13 +30,15 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from s3po._types import PartBody, Readable, UploadBody
-from s3po.backend.sources import BytesSource, FileSource
+from s3po._types import PartBody, PartInfo, Readable, UploadBody
+from s3po.backend.sources import BytesSource, FileSource, UploadSource
 from s3po.errors import ConfigError
 from s3po.middleware._chunked import ChunkedLayer, part_size_for
+from s3po.resume import find_upload, headers_digest, keeps_state, part_md5
 
 if TYPE_CHECKING:
-    from s3po._types import Headers, ObjectInfo, PartInfo
+    from s3po._types import Headers, ObjectInfo
+    from s3po.resume import Resumable, UploadJournal
 
 __all__ = ["Multipart"]
 
@@ -96,6 +106,8 @@ class Multipart(ChunkedLayer):
                 headers,
                 lambda _parts: self._windows(source, size),
                 before_commit=source.check_unchanged,
+                resume=source.resume,
+                size=size,
             )
         else:
             # One window over the whole file: the backend reads it as it sends (or copies it
@@ -117,8 +129,33 @@ class Multipart(ChunkedLayer):
     ) -> ObjectInfo:
         """A multipart upload of a stream: parts are read, buffered and sent."""
         return self._run_multipart(
-            bucket, key, headers, lambda parts: self._cut(stream, size, head, parts)
+            bucket,
+            key,
+            headers,
+            lambda parts: self._cut(stream, size, head, parts),
+            resume=stream.resume if isinstance(stream, UploadSource) else None,
+            size=size,
         )
+
+    def _start(
+        self,
+        bucket: str,
+        key: str,
+        headers: Headers,
+        resume: UploadJournal | None,
+        size: int | None,
+    ) -> _Parts:
+        """The parts of a new upload, or of the journaled one the store still holds."""
+        if resume is not None:
+            part_size = part_size_for(self.config, self.capabilities, size, 1)
+            found = find_upload(self.inner, bucket, key, headers, resume, part_size)
+            if found is not None:
+                return _Parts(self, bucket, key, found.upload_id, resume=resume, found=found)
+        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
+        if resume is not None:
+            resume.begin(upload_id, part_size, headers_digest(headers))
+        return _Parts(self, bucket, key, upload_id, resume=resume)
 
     def _run_multipart(
         self,
@@ -127,16 +164,18 @@ class Multipart(ChunkedLayer):
         headers: Headers,
         plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
         before_commit: Callable[[], None] | None = None,
+        resume: UploadJournal | None = None,
+        size: int | None = None,
     ) -> ObjectInfo:
         """Start an upload, send the planned parts, complete it, or abort it on any failure.
 
         ``before_commit`` runs once every part is stored, before the upload is completed
         (a file upload checks there that the file is unchanged); if it raises, the upload
-        is aborted.
+        is aborted. With ``resume`` (a journal), an earlier upload is continued when it
+        can be, and an interruption keeps the upload instead of aborting it.
         """
-        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
-        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
-        parts = _Parts(self, bucket, key, upload_id)
+        parts = self._start(bucket, key, headers, resume, size)
+        upload_id = parts.upload_id
         try:
             for number, data in plan(parts):
                 if not parts.send(number, data):
@@ -147,6 +186,11 @@ class Multipart(ChunkedLayer):
             info = self.inner.complete_multipart(bucket, key, upload_id, results)
         except BaseException as exc:
             parts.cancel()
+            if resume is not None and keeps_state(exc):
+                _kept(resume, parts, exc, bucket, key)
+                raise
+            if resume is not None:
+                resume.finish()
             log.warning(
                 "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
             )
@@ -157,6 +201,15 @@ class Multipart(ChunkedLayer):
             raise
         finally:
             parts.close()
+        if resume is not None:
+            resume.finish()
+            log.info(
+                "multipart upload of s3://%s/%s complete: %d parts sent, %d already stored",
+                bucket,
+                key,
+                parts.count - parts.skipped,
+                parts.skipped,
+            )
         log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
         return info
 
@@ -201,8 +254,23 @@ class Multipart(ChunkedLayer):
 class _Parts:
     """Uploads parts concurrently with at most ``max_concurrency`` buffers alive."""
 
-    def __init__(self, owner: Multipart, bucket: str, key: str, upload_id: str) -> None:
+    def __init__(
+        self,
+        owner: Multipart,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        resume: UploadJournal | None = None,
+        found: Resumable | None = None,
+    ) -> None:
         self._owner = owner
+        self.upload_id = upload_id
+        self._resume = resume
+        self._stored = found.stored if found is not None else {}
+        self._known = found.known if found is not None else {}
+        self.skipped = 0
+        self.stored = 0
         self._bucket = bucket
         self._key = key
         self._upload_id = upload_id
@@ -214,6 +282,7 @@ class _Parts:
         self._budget = owner.scope.budget if owner.scope is not None else None
         # Bytes taken from the budget for the part being read, not yet handed to send().
         self._reserved = 0
+        self._lock = threading.Lock()
 
     def reserve(self, n: int) -> None:
         """Take ``n`` bytes from the batch's budget before a part is read into memory.
@@ -236,15 +305,43 @@ class _Parts:
     def _upload(self, number: int, data: PartBody, reserved: int) -> PartInfo:
         try:
             self._owner.check()
-            return self._owner.inner.put_part(
-                self._bucket, self._key, self._upload_id, number, data
-            )
+            if self._resume is None:
+                return self._owner.inner.put_part(
+                    self._bucket, self._key, self._upload_id, number, data
+                )
+            return self._resumable(number, data, self._resume)
         except BaseException:
             self._failed.set()
             raise
         finally:
             self._slots.release()
             self._give_back(reserved)
+
+    def _resumable(self, number: int, data: PartBody, journal: UploadJournal) -> PartInfo:
+        """Keep the stored part ``number`` if it is the one planned; else send and journal it."""
+        md5 = part_md5(data)
+        size = len(data)
+        have = self._stored.get(number)
+        if have is not None and have.size == size:
+            etag = have.etag.strip('"')
+            noted = self._known.get(number)
+            if etag == md5 or (noted is not None and noted.etag == etag and noted.md5 == md5):
+                with self._lock:
+                    self.skipped += 1
+                    self.stored += 1
+                return PartInfo(number, have.etag, size)
+        if have is not None:
+            log.info(
+                "part %d of s3://%s/%s differs from the stored one; sending it again",
+                number,
+                self._bucket,
+                self._key,
+            )
+        info = self._owner.inner.put_part(self._bucket, self._key, self._upload_id, number, data)
+        journal.part(number, size, info.etag.strip('"'), md5)
+        with self._lock:
+            self.stored += 1
+        return info
 
     def send(self, number: int, data: PartBody) -> bool:
         """Queue a part once a buffer slot frees up; False if a part already failed."""
@@ -272,6 +369,20 @@ class _Parts:
         self._reserved = 0
         if self._own_pool:
             self._pool.shutdown(wait=False)
+
+
+def _kept(resume: UploadJournal, parts: _Parts, exc: BaseException, bucket: str, key: str) -> None:
+    """Keep an interrupted upload and its journal for the next run."""
+    resume.keep()
+    log.warning(
+        "kept multipart upload %s of s3://%s/%s after %s (%d parts stored); upload the "
+        "same file again with resume on to continue it, or run s3po cleanup to discard it",
+        parts.upload_id,
+        bucket,
+        key,
+        type(exc).__name__,
+        parts.stored,
+    )
 
 
 class _ViewReader:

@@ -40,6 +40,7 @@ from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
+from s3po.resume import UploadJournal
 from s3po.transfer.orphans import StartWatch, put_watched
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
@@ -156,6 +157,8 @@ class Transfer:
         stack = self._build(cfg, scope, watch)
         started = time.monotonic()
         with open_source(source, progress) as src:
+            if cfg.resume and isinstance(src, FileSource):
+                src.resume = UploadJournal(repr(self.backend), bucket, key, src.path, src.identity)
             info = put_watched(stack, watch, bucket, key, src, merged, src.size)
         result = UploadResult(
             bucket=bucket,
