@@ -35,13 +35,20 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po.backend.admin import list_parts
 from s3po.backend.bodies import FileWindow
 from s3po.backend.emulation import headers_to_record
-from s3po.errors import Cancelled, NoSuchUpload, NotSupported, RetriesExhausted, TransientError
+from s3po.errors import (
+    Cancelled,
+    NoSuchUpload,
+    NotSupported,
+    PreconditionFailed,
+    RetriesExhausted,
+    TransientError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from s3po.backend.bodies import FileIdentity, PartBody
-    from s3po.backend.models import Headers, PartInfo
+    from s3po.backend.models import GetResult, Headers, PartInfo
     from s3po.backend.protocol import Backend
 
 __all__ = [
@@ -427,15 +434,18 @@ class DownloadJournal:
         """The partial file beside the destination."""
         return self.path.with_name(f".{self.path.name}.s3po-partial")
 
-    def prior(self) -> tuple[str, int] | None:
-        """The ETag and size an earlier run journaled, if its partial file is still there."""
+    def prior(self, decompress: bool) -> tuple[str, int] | None:
+        """The ETag and size an earlier run journaled, if its partial file is still there.
+
+        None also when the earlier run decoded (or not) where this one does not.
+        """
         if not self.journal.load() or not self.partial.is_file():
             return None
         header = self.journal.header
         etag, size = header.get("etag"), header.get("size")
         if header.get("kind") != "download" or not isinstance(etag, str) or not etag:
             return None
-        if not isinstance(size, int):
+        if not isinstance(size, int) or header.get("decompress") != decompress:
             return None
         return etag, size
 
@@ -455,11 +465,12 @@ class DownloadJournal:
                 merged.append((lo, hi))
         return merged
 
-    def begin(self, etag: str, size: int) -> None:
+    def begin(self, etag: str, size: int, decompress: bool) -> None:
         """Journal a new download of the object at ``etag``."""
         self.journal.begin(
             {
                 "kind": "download",
+                "decompress": decompress,
                 "store": self.store,
                 "bucket": self.bucket,
                 "key": self.key,
@@ -482,6 +493,46 @@ class DownloadJournal:
     def keep(self) -> None:
         """The download was interrupted: the journal stays for the next run."""
         self.journal.close()
+
+
+def open_download(
+    stack: Backend, bucket: str, key: str, journal: DownloadJournal, *, decompress: bool
+) -> tuple[GetResult, list[tuple[int, int]]]:
+    """Open the object for a resumable download: the response, and the ranges already on disk.
+
+    An earlier run's partial file is continued only while the object is the one it began
+    with: the GET is pinned to the journaled ETag (If-Match), and an object replaced since
+    (PreconditionFailed) is downloaded afresh, its partial file truncated.
+
+    .. versionadded:: 0.4.0
+    """
+    prior = journal.prior(decompress)
+    if prior is not None:
+        etag, size = prior
+        try:
+            raw = stack.get(bucket, key, if_match=etag)
+        except PreconditionFailed:
+            log.info(
+                "s3://%s/%s changed since its download was interrupted; downloading it afresh",
+                bucket,
+                key,
+            )
+        else:
+            if raw.info.size == size:
+                ranges = journal.ranges()
+                log.info(
+                    "resuming the download of s3://%s/%s: %d of %d bytes on disk",
+                    bucket,
+                    key,
+                    sum(hi - lo for lo, hi in ranges),
+                    size,
+                )
+                return raw, ranges
+            raw.body.close()
+    raw = stack.get(bucket, key)
+    if raw.info.etag:
+        journal.begin(raw.info.etag, raw.info.size, decompress)
+    return raw, []
 
 
 @dataclass(frozen=True, slots=True)

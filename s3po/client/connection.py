@@ -233,12 +233,18 @@ class Connection(CallsOf[Direct]):
         compress: str | None = UNSET,
         retries: int | None = None,
         decompress: bool | None = None,
+        resume: bool | None = None,
     ) -> TransferConfig:
         """The configuration a call with these overrides runs with.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           ``resume``.
         """
         changes: dict[str, Any] = {}
+        if resume is not None and resume != self.config.resume:
+            changes["resume"] = resume
         if compress is not UNSET:
             if compress is not None:
                 self.registries.codecs.get(compress)

@@ -24,6 +24,7 @@ from s3po.transfer import DownloadResult, Progress, UploadResult
 
 __all__ = [
     "Direct",
+    "DownloadFileOptions",
     "DownloadOptions",
     "DownloadPathOptions",
     "DownloadStringOptions",
@@ -74,6 +75,7 @@ class UploadFileOptions(UploadOptions, total=False):
     """
 
     delete: bool | None
+    resume: bool | None
 
 
 class DownloadOptions(TypedDict, Generic[T], total=False):
@@ -103,6 +105,15 @@ class DownloadToOptions(DownloadOptions[DownloadResult], total=False):
     """
 
     progress: Progress | None
+
+
+class DownloadFileOptions(DownloadToOptions, total=False):
+    """Options of ``download_file``: those of ``download_fileobj``, plus ``resume``.
+
+    .. versionadded:: 0.4.0
+    """
+
+    resume: bool | None
 
 
 class DownloadPathOptions(DownloadOptions[str], total=False):
@@ -187,6 +198,9 @@ def check_options(op: str, **values: object) -> None:
     decompress = values.get("decompress", True)
     if not isinstance(decompress, bool):
         _refuse(op, "decompress", "True or False", decompress)
+    resume = values.get("resume")
+    if resume is not None and not isinstance(resume, bool):
+        _refuse(op, "resume", "True, False or None", resume)
 
 
 def _refuse(op: str, name: str, wants: str, value: object) -> None:

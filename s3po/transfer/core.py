@@ -40,7 +40,7 @@ from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
-from s3po.resume import UploadJournal
+from s3po.resume import DownloadJournal, UploadJournal, open_download
 from s3po.transfer.orphans import StartWatch, put_watched
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
@@ -295,10 +295,20 @@ class Transfer:
             _check(bucket, key)
             if path is not None:
                 check_download_path(path)
-        with self.stack(config, scope).get(bucket, key) as raw:
+        cfg = config or self.config
+        stack = self.stack(cfg, scope)
+        journal = None
+        if cfg.resume and path is not None:
+            journal = DownloadJournal(repr(self.backend), bucket, key, path)
+            raw, ranges = open_download(stack, bucket, key, journal, decompress=cfg.decompress)
+        else:
+            raw, ranges = stack.get(bucket, key), []
+        with raw:
             sink: DownloadSink
             if path is not None:
-                with FileSink(path, bucket=bucket, key=key, progress=progress) as sink:
+                with FileSink(
+                    path, bucket=bucket, key=key, progress=progress, resume=journal, ranges=ranges
+                ) as sink:
                     size = raw.body.drain(sink)
             else:
                 sink = StreamSink(dest, progress)  # type: ignore[arg-type]
