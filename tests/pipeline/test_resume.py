@@ -196,3 +196,125 @@ def test_a_compressed_upload_resumes_when_its_stream_is_reproducible(
     assert "only with the same codec and level" in caplog.text
     assert other.download_bytes("bucket", "k") == path.read_bytes()
     assert list(parts.inner.list_multipart("bucket")) == []
+
+
+class Gets(s3po.ForwardingBackend):
+    """Records the ranges GET asks for below the stack, and fails the nth one if told to."""
+
+    def __init__(self, inner: s3po.Backend) -> None:
+        super().__init__(inner)
+        self.asked: list[tuple[int, str | None]] = []
+        self.fail_at: int | None = None
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> s3po.GetResult:
+        if self.fail_at is not None and len(self.asked) + 1 >= self.fail_at:
+            raise s3po.TransientError("cut off (test)")
+        self.asked.append((start, if_match))
+        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+
+
+@pytest.fixture
+def gets(store: LocalBackend) -> Gets:
+    return Gets(store)
+
+
+@pytest.fixture
+def stored(source: Path, pconn: s3po.Connection) -> bytes:
+    pconn.upload_file("bucket", "k", source)
+    return source.read_bytes()
+
+
+def _interrupt_download(conn: s3po.Connection, gets: Gets, dest: Path, at: int) -> None:
+    gets.fail_at = at
+    with pytest.raises(s3po.TransferError):
+        conn.download_file("bucket", "k", dest)
+    gets.fail_at = None
+
+
+@pytest.fixture
+def downloader(
+    make_conn: Callable[..., s3po.Connection], gets: Gets, small_config: s3po.TransferConfig
+) -> s3po.Connection:
+    return make_conn(gets, small_config.evolve(resume=True, retries=0, max_concurrency=1))
+
+
+def test_resumed_download_fetches_only_the_missing_ranges(
+    downloader: s3po.Connection, gets: Gets, stored: bytes, tmp_path: Path, cache: Path
+) -> None:
+    dest = tmp_path / "out" / "big.bin"
+    _interrupt_download(downloader, gets, dest, at=4)  # the opening GET and two ranges done
+    assert not dest.exists()
+    partial = dest.with_name(".big.bin.s3po-partial")
+    assert partial.is_file()
+    assert len(list(cache.iterdir())) == 1
+    gets.asked.clear()
+
+    result = downloader.download_file("bucket", "k", dest)
+
+    etag = result.info.etag
+    # The opening GET is pinned to the journaled ETag; parts 1-3 are not fetched again.
+    assert gets.asked == [(0, etag), (3 * PART, etag), (4 * PART, etag), (5 * PART, etag)]
+    assert dest.read_bytes() == stored
+    assert not partial.exists()
+    assert list(cache.iterdir()) == []
+
+
+def test_a_download_of_a_changed_object_starts_afresh(
+    downloader: s3po.Connection,
+    gets: Gets,
+    stored: bytes,
+    tmp_path: Path,
+    pconn: s3po.Connection,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dest = tmp_path / "copy.bin"
+    _interrupt_download(downloader, gets, dest, at=4)
+    new = os.urandom(len(stored))
+    pconn.upload_string("bucket", "k", new)
+    gets.asked.clear()
+    with caplog.at_level(logging.INFO, logger="s3po.resume"):
+        downloader.download_file("bucket", "k", dest)
+    assert "changed since its download was interrupted" in caplog.text
+    assert len(gets.asked) == 7  # the refused pinned GET, the opening GET, five ranges
+    assert dest.read_bytes() == new
+    assert not dest.with_name(".copy.bin.s3po-partial").exists()
+
+
+def test_without_resume_a_failed_download_leaves_nothing(
+    make_conn: Callable[..., s3po.Connection],
+    gets: Gets,
+    stored: bytes,  # noqa: ARG001 - the object
+    small_config: s3po.TransferConfig,
+    tmp_path: Path,
+) -> None:
+    conn = make_conn(gets, small_config.evolve(retries=0, max_concurrency=1))
+    dest = tmp_path / "copy.bin"
+    _interrupt_download(conn, gets, dest, at=4)
+    assert list(tmp_path.glob(".copy.bin*")) == []
+    assert not dest.exists()
+
+
+def test_a_damaged_partial_file_is_caught_by_the_content_checksum(
+    downloader: s3po.Connection, gets: Gets, stored: bytes, tmp_path: Path, cache: Path
+) -> None:
+    dest = tmp_path / "copy.bin"
+    _interrupt_download(downloader, gets, dest, at=4)
+    partial = dest.with_name(".copy.bin.s3po-partial")
+    with partial.open("r+b") as f:
+        f.seek(PART + 7)
+        f.write(bytes([stored[PART + 7] ^ 0xFF]))
+    with pytest.raises(s3po.CorruptData):
+        downloader.download_file("bucket", "k", dest)
+    assert not dest.exists()
+    assert not partial.exists()
+    assert list(cache.iterdir()) == []
+    downloader.download_file("bucket", "k", dest)  # and the next run starts afresh
+    assert dest.read_bytes() == stored
