@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po.backend.admin import list_parts
 from s3po.backend.bodies import FileWindow
 from s3po.backend.emulation import headers_to_record
+from s3po.backend.protocol import ForwardingBackend
 from s3po.errors import (
     Cancelled,
     NoSuchUpload,
@@ -59,6 +60,7 @@ __all__ = [
     "keeps_state",
     "part_md5",
     "stale_journals",
+    "store_name",
 ]
 
 log = logging.getLogger("s3po.resume")
@@ -101,6 +103,16 @@ def part_md5(data: PartBody) -> str:
     else:
         digest.update(data)
     return digest.hexdigest()
+
+
+def store_name(backend: Backend) -> str:
+    """What names the store in a journal: the repr of the backend under any wrappers.
+
+    .. versionadded:: 0.4.0
+    """
+    while isinstance(backend, ForwardingBackend):
+        backend = backend.inner
+    return repr(backend)
 
 
 def _abs(path: str | os.PathLike[str]) -> str:

@@ -40,7 +40,7 @@ from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
-from s3po.resume import DownloadJournal, UploadJournal, open_download
+from s3po.resume import DownloadJournal, UploadJournal, open_download, store_name
 from s3po.transfer.orphans import StartWatch, put_watched
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
@@ -158,7 +158,9 @@ class Transfer:
         started = time.monotonic()
         with open_source(source, progress) as src:
             if cfg.resume and isinstance(src, FileSource):
-                src.resume = UploadJournal(repr(self.backend), bucket, key, src.path, src.identity)
+                src.resume = UploadJournal(
+                    store_name(self.backend), bucket, key, src.path, src.identity
+                )
             info = put_watched(stack, watch, bucket, key, src, merged, src.size)
         result = UploadResult(
             bucket=bucket,
@@ -299,7 +301,7 @@ class Transfer:
         stack = self.stack(cfg, scope)
         journal = None
         if cfg.resume and path is not None:
-            journal = DownloadJournal(repr(self.backend), bucket, key, path)
+            journal = DownloadJournal(store_name(self.backend), bucket, key, path)
             raw, ranges = open_download(stack, bucket, key, journal, decompress=cfg.decompress)
         else:
             raw, ranges = stack.get(bucket, key), []
