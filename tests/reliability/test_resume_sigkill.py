@@ -90,7 +90,8 @@ def _run_and_kill(tmp_path: Path, args: dict[str, Any], ready: Callable[[], bool
         else:
             pytest.fail("the child never got three parts across")
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         if proc.stderr is not None:
             proc.stderr.close()
@@ -260,8 +261,8 @@ def test_s3_upload_killed_after_three_parts_resumes_with_the_rest(
 def test_s3_download_killed_after_three_ranges_resumes_with_the_rest(
     s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
 ) -> None:
-    part = 256 * KIB  # ranges have no minimum size
-    data = os.urandom(5 * part - 3)
+    part = S3_PART
+    data = os.urandom(4 * part - 3)
     s3_server.admin.put_object(Bucket=s3_bucket, Key="k", Body=data)
     options = {**s3_server.options(), "endpoint_url": stalling.url}
     stalling.inject("stall", operation="GetObject", match=lambda r: r.range_start == 3 * part)
@@ -277,7 +278,7 @@ def test_s3_download_killed_after_three_ranges_resumes_with_the_rest(
         result = conn.download_file(s3_bucket, "k", dest)
 
     gets = [r.request for r in stalling.requests("GetObject")[seen:]]
-    assert [r.range_start or 0 for r in gets] == [0, 3 * part, 4 * part]
+    assert [r.range_start or 0 for r in gets] == [0, 3 * part]
     assert {r.if_match.strip('"') for r in gets if r.if_match} == {result.info.etag}
     assert all(r.if_match for r in gets)
     assert dest.read_bytes() == data

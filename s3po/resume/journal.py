@@ -1,20 +1,4 @@
-"""Resumable transfers: the journals that let an interrupted upload or download continue.
-
-A journal is a small JSON-lines file in the user's cache folder
-(``$XDG_CACHE_HOME/s3po/resume``, else ``~/.cache/s3po/resume``), named by a hash of the
-store, the object and the local path. Its first line describes the transfer; every later
-line records one piece that was finished (a part stored, a range written). Lines are
-appended and flushed as pieces finish, so a crash, a SIGKILL or a lost network loses at
-most the pieces in flight; a torn last line is ignored.
-
-The journals live in the cache folder, not beside the files, because the source folder may
-be read-only or synced (a journal beside it would be uploaded by the next ``sync``), and
-because ``s3po cleanup`` then finds every journal in one place.
-
-A journal is only a hint. For an upload the store is the truth: the upload must still be
-listed (ListMultipartUploads) and each part it holds (ListParts) is checked against the
-file before it is skipped. For a download the object's ETag pins the ranges fetched
-(If-Match), and the content checksum verifies the whole file at the end.
+"""Journals: the small files that record a resumable transfer's progress.
 
 .. versionadded:: 0.4.0
 """
@@ -32,34 +16,22 @@ import threading
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from s3po.backend.admin import list_parts
 from s3po.backend.bodies import FileWindow
-from s3po.backend.emulation import headers_to_record
 from s3po.backend.protocol import ForwardingBackend
-from s3po.errors import (
-    Cancelled,
-    NoSuchUpload,
-    NotSupported,
-    PreconditionFailed,
-    RetriesExhausted,
-    TransientError,
-)
+from s3po.errors import Cancelled, RetriesExhausted, TransientError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from s3po.backend.bodies import FileIdentity, PartBody
-    from s3po.backend.models import GetResult, Headers, PartInfo
     from s3po.backend.protocol import Backend
 
 __all__ = [
     "DownloadJournal",
     "Journal",
+    "StoredPart",
     "UploadJournal",
     "journal_dir",
     "keeps_state",
     "part_md5",
-    "stale_journals",
     "store_name",
 ]
 
@@ -312,90 +284,6 @@ class UploadJournal:
         self.journal.close()
 
 
-def headers_digest(headers: Headers) -> str:
-    """A digest of the headers an upload starts with (a resumed one must start with the same).
-
-    .. versionadded:: 0.4.0
-    """
-    record = json.dumps(headers_to_record(headers), sort_keys=True)
-    return hashlib.sha256(record.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Resumable:
-    """An upload the store still holds: its id, its stored parts, and the journal's record.
-
-    .. versionadded:: 0.4.0
-    """
-
-    upload_id: str
-    stored: dict[int, PartInfo]
-    known: dict[int, StoredPart]
-
-
-_GONE = "the store no longer has its upload"
-
-
-def find_upload(
-    backend: Backend,
-    bucket: str,
-    key: str,
-    headers: Headers,
-    journal: UploadJournal,
-    part_size: int,
-) -> Resumable | None:
-    """The journaled upload to continue, with its parts as the store lists them; or None.
-
-    The journal only names the upload: ``backend`` must still list it (ListMultipartUploads)
-    and its parts are read from it (ListParts). An upload that cannot be continued (the
-    file, the plan, the headers or the encoding changed) is aborted, its journal removed,
-    and the reason logged.
-
-    .. versionadded:: 0.4.0
-    """
-    upload_id, why = journal.prior(part_size, headers_digest(headers))
-    if upload_id is None:
-        if why is not None:
-            log.info("not resuming the upload of s3://%s/%s: %s", bucket, key, why)
-            journal.finish()
-        return None
-    if why is None:
-        try:
-            if any(
-                u.upload_id == upload_id and u.key == key
-                for u in backend.list_multipart(bucket, key)
-            ):
-                listed = list_parts(backend, bucket, key, upload_id)
-                stored = {p.part_number: p for p in listed}
-                log.info(
-                    "resuming multipart upload %s of s3://%s/%s: %d parts stored",
-                    upload_id,
-                    bucket,
-                    key,
-                    len(stored),
-                )
-                return Resumable(upload_id, stored, journal.stored_parts())
-            why = _GONE
-        except NoSuchUpload:
-            why = _GONE
-        except NotSupported:
-            why = f"the {backend.name!r} backend cannot list the parts of an upload"
-    log.info("not resuming the upload of s3://%s/%s: %s; starting over", bucket, key, why)
-    if why != _GONE:
-        _abort_quietly(backend, bucket, key, upload_id)
-    journal.finish()
-    return None
-
-
-def _abort_quietly(backend: Backend, bucket: str, key: str, upload_id: str) -> None:
-    try:
-        backend.abort_multipart(bucket, key, upload_id)
-    except NoSuchUpload:
-        pass
-    except Exception:
-        log.exception("could not abort stale upload %s of s3://%s/%s", upload_id, bucket, key)
-
-
 def _why_not(name: str, was: object, now: object) -> str:
     if name == "file":
         return "the file changed since (size, mtime or inode)"
@@ -505,130 +393,3 @@ class DownloadJournal:
     def keep(self) -> None:
         """The download was interrupted: the journal stays for the next run."""
         self.journal.close()
-
-
-def open_download(
-    stack: Backend, bucket: str, key: str, journal: DownloadJournal, *, decompress: bool
-) -> tuple[GetResult, list[tuple[int, int]]]:
-    """Open the object for a resumable download: the response, and the ranges already on disk.
-
-    An earlier run's partial file is continued only while the object is the one it began
-    with: the GET is pinned to the journaled ETag (If-Match), and an object replaced since
-    (PreconditionFailed) is downloaded afresh, its partial file truncated.
-
-    .. versionadded:: 0.4.0
-    """
-    prior = journal.prior(decompress)
-    if prior is not None:
-        etag, size = prior
-        try:
-            raw = stack.get(bucket, key, if_match=etag)
-        except PreconditionFailed:
-            log.info(
-                "s3://%s/%s changed since its download was interrupted; downloading it afresh",
-                bucket,
-                key,
-            )
-        else:
-            if raw.info.size == size:
-                ranges = journal.ranges()
-                log.info(
-                    "resuming the download of s3://%s/%s: %d of %d bytes on disk",
-                    bucket,
-                    key,
-                    sum(hi - lo for lo, hi in ranges),
-                    size,
-                )
-                return raw, ranges
-            raw.body.close()
-    raw = stack.get(bucket, key)
-    if raw.info.etag:
-        journal.begin(raw.info.etag, raw.info.size, decompress)
-    return raw, []
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """A journal found on disk, as ``s3po cleanup`` lists it.
-
-    Attributes:
-        path: The journal file.
-        kind: ``upload`` or ``download``.
-        bucket: The bucket.
-        key: The key.
-        local: The local file uploaded, or the destination downloaded to.
-        upload_id: The upload it continues (uploads), else None.
-        partial: The partial file (downloads), else None.
-        created: When the transfer began.
-
-    .. versionadded:: 0.4.0
-    """
-
-    path: pathlib.Path
-    kind: str
-    bucket: str
-    key: str
-    local: str
-    upload_id: str | None = None
-    partial: str | None = None
-    created: dt.datetime | None = None
-
-
-def journals(folder: pathlib.Path | None = None) -> Iterator[JournalEntry]:
-    """Every journal in ``folder`` (default: :func:`journal_dir`), damaged ones included.
-
-    .. versionadded:: 0.4.0
-    """
-    where = folder or journal_dir()
-    if not where.is_dir():
-        return
-    for file in sorted(where.glob("*.jsonl")):
-        journal = Journal(file)
-        header = journal.header if journal.load() else {}
-        created = None
-        with contextlib.suppress(TypeError, ValueError):
-            created = dt.datetime.fromisoformat(header["created"])
-        if created is None:
-            with contextlib.suppress(OSError):
-                created = dt.datetime.fromtimestamp(file.stat().st_mtime, dt.UTC)
-        yield JournalEntry(
-            path=file,
-            kind=str(header.get("kind", "damaged")),
-            bucket=str(header.get("bucket", "")),
-            key=str(header.get("key", "")),
-            local=str(header.get("path", "")),
-            upload_id=header.get("upload_id"),
-            partial=header.get("partial"),
-            created=created,
-        )
-
-
-def stale_journals(
-    bucket: str,
-    prefix: str = "",
-    *,
-    older_than: dt.timedelta | None = None,
-    folder: pathlib.Path | None = None,
-) -> list[JournalEntry]:
-    """The journals of ``bucket``/``prefix`` (and damaged ones) older than ``older_than``.
-
-    .. versionadded:: 0.4.0
-    """
-    now = dt.datetime.now(dt.UTC)
-    found = []
-    for entry in journals(folder):
-        mine = entry.kind == "damaged" or (entry.bucket == bucket and entry.key.startswith(prefix))
-        young = older_than is not None and entry.created is not None
-        if mine and not (young and now - entry.created < older_than):  # type: ignore[operator]
-            found.append(entry)
-    return found
-
-
-def remove_journal(entry: JournalEntry) -> None:
-    """Delete a journal and the partial file a download left beside its destination.
-
-    .. versionadded:: 0.4.0
-    """
-    if entry.partial:
-        pathlib.Path(entry.partial).unlink(missing_ok=True)
-    entry.path.unlink(missing_ok=True)
