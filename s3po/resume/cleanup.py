@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from s3po.resume.journal import Journal, journal_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
 __all__ = ["JournalEntry", "journals", "remove_journal", "stale_journals"]
 
@@ -25,7 +25,8 @@ class JournalEntry:
 
     Attributes:
         path: The journal file.
-        kind: ``upload`` or ``download``.
+        kind: ``upload``, ``download``, or ``damaged`` (unreadable: removed by any cleanup).
+        store: The store it was written for (the backend's repr).
         bucket: The bucket.
         key: The key.
         local: The local file uploaded, or the destination downloaded to.
@@ -38,6 +39,7 @@ class JournalEntry:
 
     path: pathlib.Path
     kind: str
+    store: str
     bucket: str
     key: str
     local: str
@@ -66,6 +68,7 @@ def journals(folder: pathlib.Path | None = None) -> Iterator[JournalEntry]:
         yield JournalEntry(
             path=file,
             kind=str(header.get("kind", "damaged")),
+            store=str(header.get("store", "")),
             bucket=str(header.get("bucket", "")),
             key=str(header.get("key", "")),
             local=str(header.get("path", "")),
@@ -76,22 +79,31 @@ def journals(folder: pathlib.Path | None = None) -> Iterator[JournalEntry]:
 
 
 def stale_journals(
+    store: str,
     bucket: str,
     prefix: str = "",
     *,
     older_than: dt.timedelta | None = None,
+    aborted: Collection[str] = (),
     folder: pathlib.Path | None = None,
 ) -> list[JournalEntry]:
-    """The journals of ``bucket``/``prefix`` (and damaged ones) older than ``older_than``.
+    """The journals ``s3po cleanup`` removes for ``store``'s ``bucket``/``prefix``.
+
+    Those begun before ``older_than`` ago (None: all), those naming an upload in
+    ``aborted`` (whatever their age: their upload is gone), and damaged ones.
 
     .. versionadded:: 0.4.0
     """
     now = dt.datetime.now(dt.UTC)
     found = []
     for entry in journals(folder):
-        mine = entry.kind == "damaged" or (entry.bucket == bucket and entry.key.startswith(prefix))
+        if entry.kind == "damaged":
+            found.append(entry)
+            continue
+        if entry.store != store or entry.bucket != bucket or not entry.key.startswith(prefix):
+            continue
         young = older_than is not None and entry.created is not None
-        if mine and not (young and now - entry.created < older_than):  # type: ignore[operator]
+        if entry.upload_id in aborted or not (young and now - entry.created < older_than):  # type: ignore[operator]
             found.append(entry)
     return found
 
