@@ -318,3 +318,45 @@ def test_a_damaged_partial_file_is_caught_by_the_content_checksum(
     assert list(cache.iterdir()) == []
     downloader.download_file("bucket", "k", dest)  # and the next run starts afresh
     assert dest.read_bytes() == stored
+
+
+class Cancelling(Parts):
+    """Cancels the batch once the third part is stored."""
+
+    batch: s3po.Batch | None = None
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
+    ) -> s3po.PartInfo:
+        info = super().put_part(bucket, key, upload_id, part_number, data)
+        if len(self.sent) == 3 and self.batch is not None:
+            self.batch.cancel()
+        return info
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_batch_cancellation_keeps_the_upload_only_with_resume_on(
+    make_conn: Callable[..., s3po.Connection],
+    store: LocalBackend,
+    small_config: s3po.TransferConfig,
+    source: Path,
+    cache: Path,
+    resume: bool,
+) -> None:
+    cancelling = Cancelling(store)
+    conn = make_conn(cancelling, small_config.evolve(resume=resume, max_concurrency=1))
+    batch = conn.batch(max_workers=1)
+    cancelling.batch = batch
+    with pytest.raises(s3po.BatchError) as caught, batch:
+        batch.upload_file("bucket", "k", source)
+    assert caught.group_contains(s3po.Cancelled)
+    kept = list(store.list_multipart("bucket"))
+    if resume:
+        assert len(kept) == 1
+        assert len(list(cache.iterdir())) == 1
+        cancelling.sent.clear()
+        conn.upload_file("bucket", "k", source)
+        assert cancelling.sent == [4, 5, 6]
+    else:
+        assert kept == []
+        assert not cache.exists() or list(cache.iterdir()) == []
