@@ -329,7 +329,9 @@ class _Parts:
                 with self._lock:
                     self.skipped += 1
                     self.stored += 1
-                return PartInfo(number, have.etag, size)
+                # Some stores' ListParts omit the part's checksum, which completing repeats.
+                known = noted.checksum if noted is not None and noted.etag == etag else None
+                return PartInfo(number, have.etag, size, have.checksum or known)
         if have is not None:
             log.info(
                 "part %d of s3://%s/%s differs from the stored one; sending it again",
@@ -338,7 +340,7 @@ class _Parts:
                 self._key,
             )
         info = self._owner.inner.put_part(self._bucket, self._key, self._upload_id, number, data)
-        journal.part(number, size, info.etag.strip('"'), md5)
+        journal.part(number, size, info.etag.strip('"'), md5, info.checksum)
         with self._lock:
             self.stored += 1
         return info

@@ -171,11 +171,16 @@ class Journal:
 
 @dataclass(frozen=True, slots=True)
 class StoredPart:
-    """A part the journal says was stored: its ETag and size, and the MD5 of what was sent."""
+    """A part the journal says was stored: its ETag, size, MD5, and declared checksum.
+
+    The checksum is the one the backend declared for the part, which CompleteMultipartUpload
+    must repeat and some stores' ListParts omit.
+    """
 
     etag: str
     size: int
     md5: str
+    checksum: str | None = None
 
 
 @dataclass(slots=True)
@@ -260,8 +265,12 @@ class UploadJournal:
         parts: dict[int, StoredPart] = {}
         for piece in self.journal.pieces:
             with contextlib.suppress(KeyError, TypeError, ValueError):
+                crc = piece.get("checksum")
                 parts[int(piece["n"])] = StoredPart(
-                    str(piece["etag"]), int(piece["size"]), str(piece["md5"])
+                    str(piece["etag"]),
+                    int(piece["size"]),
+                    str(piece["md5"]),
+                    crc if isinstance(crc, str) else None,
                 )
         return parts
 
@@ -271,9 +280,12 @@ class UploadJournal:
         header = {**self._expected(part_size, headers), "upload_id": upload_id, "created": now}
         self.journal.begin(header)
 
-    def part(self, number: int, size: int, etag: str, md5: str) -> None:
+    def part(self, number: int, size: int, etag: str, md5: str, checksum: str | None) -> None:
         """Journal that part ``number`` is stored."""
-        self.journal.add({"n": number, "size": size, "etag": etag, "md5": md5})
+        piece = {"n": number, "size": size, "etag": etag, "md5": md5}
+        if checksum is not None:
+            piece["checksum"] = checksum
+        self.journal.add(piece)
 
     def finish(self) -> None:
         """The upload completed or was aborted: the journal goes."""
