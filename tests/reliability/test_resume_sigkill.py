@@ -1,8 +1,9 @@
 """A process SIGKILLed mid-transfer with resume on: the next run continues where it stopped.
 
-The child uploads (or downloads) with ``resume=True`` and parts sent one at a time; the
-store holds three parts (the file three ranges) when the fourth request stalls at the fault
-proxy (or, on the local backend, blocks) and the child is killed. Run again, the transfer
+The child uploads (or downloads) with ``resume=True`` and parts sent one at a time. On the
+local backend the store holds three parts (the file three ranges) when the fourth request
+blocks; on S3 servers (5 MiB parts, so two to keep it quick) one part is stored when the
+second request stalls at the fault proxy; then the child is killed. Run again, the transfer
 sends only the missing parts (counted at the proxy, or by the store below the stack), the
 result is byte-identical, and nothing is left behind: no open upload, no journal, no
 partial file.
@@ -209,6 +210,12 @@ def test_local_download_killed_after_three_ranges_resumes_with_the_rest(
 
 S3_PART = 5 * MIB
 
+#: moto in the default run; SeaweedFS with the slow tests (a child process and 5 MiB
+#: through the proxy take several seconds each on a loaded machine).
+SERVERS = pytest.mark.parametrize(
+    "s3_server", ["moto", pytest.param("seaweedfs", marks=pytest.mark.slow)], indirect=True
+)
+
 
 @pytest.fixture
 def stalling(s3_server: Any) -> Iterator[Any]:
@@ -218,27 +225,28 @@ def stalling(s3_server: Any) -> Iterator[Any]:
 
 
 @pytest.mark.integration
-def test_s3_upload_killed_after_three_parts_resumes_with_the_rest(
+@SERVERS
+def test_s3_upload_killed_after_one_part_resumes_with_the_other(
     s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
 ) -> None:
     path = tmp_path / "big.bin"
-    path.write_bytes(os.urandom(4 * S3_PART - 7))
+    path.write_bytes(os.urandom(S3_PART + 4093))  # two parts: the least S3 allows
     options = {**s3_server.options(), "endpoint_url": stalling.url}
     stalling.inject(
-        "stall", operation="UploadPart", match=lambda r: r.params.get("partNumber") == "4"
+        "stall", operation="UploadPart", match=lambda r: r.params.get("partNumber") == "2"
     )
     args = {"local": None, "part": S3_PART, "op": "upload", "options": options}
     args |= {"bucket": s3_bucket, "key": "k", "path": str(path)}
     admin = s3_server.admin
 
-    def three_parts() -> bool:
+    def one_part() -> bool:
         uploads = open_uploads(s3_server, s3_bucket)
         if not uploads:
             return False
         listed = admin.list_parts(Bucket=s3_bucket, Key="k", UploadId=uploads[0]["UploadId"])
-        return len(listed.get("Parts", [])) == 3
+        return len(listed.get("Parts", [])) == 1
 
-    _run_and_kill(tmp_path, args, three_parts)
+    _run_and_kill(tmp_path, args, one_part)
     sent_before = len(stalling.requests("UploadPart"))
 
     chunk = s3po.ChunkConfig(threshold=S3_PART, part_size=S3_PART, max_concurrency=1)
@@ -246,10 +254,10 @@ def test_s3_upload_killed_after_three_parts_resumes_with_the_rest(
     with s3po.Connection("s3", config=config, **options) as conn:
         conn.upload_file(s3_bucket, "k", path)
 
-    # Only part 4 is asked for (a request the proxy saw cut is retried: count the stored).
+    # Only part 2 is asked for (a request the proxy saw cut is retried: count the stored).
     sent = stalling.requests("UploadPart")[sent_before:]
-    assert {r.request.params["partNumber"] for r in sent} == {"4"}
-    assert [r.request.params["partNumber"] for r in sent if r.status == 200] == ["4"]
+    assert {r.request.params["partNumber"] for r in sent} == {"2"}
+    assert [r.request.params["partNumber"] for r in sent if r.status == 200] == ["2"]
     body = admin.get_object(Bucket=s3_bucket, Key="k")["Body"]
     try:
         assert body.read() == path.read_bytes()
@@ -260,18 +268,19 @@ def test_s3_upload_killed_after_three_parts_resumes_with_the_rest(
 
 
 @pytest.mark.integration
-def test_s3_download_killed_after_three_ranges_resumes_with_the_rest(
+@SERVERS
+def test_s3_download_killed_after_one_range_resumes_with_the_other(
     s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
 ) -> None:
     part = S3_PART
-    data = os.urandom(4 * part - 3)
+    data = os.urandom(part + 4093)  # two ranges
     s3_server.admin.put_object(Bucket=s3_bucket, Key="k", Body=data)
     options = {**s3_server.options(), "endpoint_url": stalling.url}
-    stalling.inject("stall", operation="GetObject", match=lambda r: r.range_start == 3 * part)
+    stalling.inject("stall", operation="GetObject", match=lambda r: r.range_start == part)
     dest = tmp_path / "copy.bin"
     args = {"local": None, "part": part, "op": "download", "options": options}
     args |= {"bucket": s3_bucket, "key": "k", "path": str(dest)}
-    _run_and_kill(tmp_path, args, lambda: _journal_lines(cache) >= 4)
+    _run_and_kill(tmp_path, args, lambda: _journal_lines(cache) >= 2)  # header, first range
     seen = len(stalling.requests("GetObject"))
 
     chunk = s3po.ChunkConfig(threshold=part, part_size=part, max_concurrency=1)
@@ -280,7 +289,12 @@ def test_s3_download_killed_after_three_ranges_resumes_with_the_rest(
         result = conn.download_file(s3_bucket, "k", dest)
 
     gets = [r.request for r in stalling.requests("GetObject")[seen:]]
-    assert [r.range_start or 0 for r in gets] == [0, 3 * part]
+    starts = [r.range_start or 0 for r in gets]
+    # The opening GET (its first range is on disk), then only the second range (a body the
+    # server cut is resumed from its offset, so there may be more than one request for it).
+    assert starts[0] == 0
+    assert starts[1] == part
+    assert all(start > part for start in starts[2:])
     assert {r.if_match.strip('"') for r in gets if r.if_match} == {result.info.etag}
     assert all(r.if_match for r in gets)
     assert dest.read_bytes() == data
