@@ -210,12 +210,6 @@ def test_local_download_killed_after_three_ranges_resumes_with_the_rest(
 
 S3_PART = 5 * MIB
 
-#: moto in the default run; SeaweedFS with the slow tests (a child process and 5 MiB
-#: through the proxy take several seconds each on a loaded machine).
-SERVERS = pytest.mark.parametrize(
-    "s3_server", ["moto", pytest.param("seaweedfs", marks=pytest.mark.slow)], indirect=True
-)
-
 
 @pytest.fixture
 def stalling(s3_server: Any) -> Iterator[Any]:
@@ -225,7 +219,6 @@ def stalling(s3_server: Any) -> Iterator[Any]:
 
 
 @pytest.mark.integration
-@SERVERS
 def test_s3_upload_killed_after_one_part_resumes_with_the_other(
     s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
 ) -> None:
@@ -240,6 +233,8 @@ def test_s3_upload_killed_after_one_part_resumes_with_the_other(
     admin = s3_server.admin
 
     def one_part() -> bool:
+        if not stalling.faults():  # part 2 reached the proxy and stalls there
+            return False
         uploads = open_uploads(s3_server, s3_bucket)
         if not uploads:
             return False
@@ -254,10 +249,8 @@ def test_s3_upload_killed_after_one_part_resumes_with_the_other(
     with s3po.Connection("s3", config=config, **options) as conn:
         conn.upload_file(s3_bucket, "k", path)
 
-    # Only part 2 is asked for (a request the proxy saw cut is retried: count the stored).
     sent = stalling.requests("UploadPart")[sent_before:]
-    assert {r.request.params["partNumber"] for r in sent} == {"2"}
-    assert [r.request.params["partNumber"] for r in sent if r.status == 200] == ["2"]
+    assert [r.request.params["partNumber"] for r in sent] == ["2"]
     body = admin.get_object(Bucket=s3_bucket, Key="k")["Body"]
     try:
         assert body.read() == path.read_bytes()
@@ -268,7 +261,6 @@ def test_s3_upload_killed_after_one_part_resumes_with_the_other(
 
 
 @pytest.mark.integration
-@SERVERS
 def test_s3_download_killed_after_one_range_resumes_with_the_other(
     s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
 ) -> None:
@@ -280,7 +272,8 @@ def test_s3_download_killed_after_one_range_resumes_with_the_other(
     dest = tmp_path / "copy.bin"
     args = {"local": None, "part": part, "op": "download", "options": options}
     args |= {"bucket": s3_bucket, "key": "k", "path": str(dest)}
-    _run_and_kill(tmp_path, args, lambda: _journal_lines(cache) >= 2)  # header, first range
+    # The header and the first range journaled, and the second range stalled at the proxy.
+    _run_and_kill(tmp_path, args, lambda: bool(stalling.faults()) and _journal_lines(cache) >= 2)
     seen = len(stalling.requests("GetObject"))
 
     chunk = s3po.ChunkConfig(threshold=part, part_size=part, max_concurrency=1)
