@@ -204,6 +204,12 @@ def _transfer_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--threshold", metavar="SIZE", help="use multipart above this size (default 10MiB)"
     )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue interrupted multipart uploads and ranged downloads of the same files, "
+        "and keep what an interrupted one stored (s3po cleanup removes it)",
+    )
     return parser
 
 
@@ -298,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     head = command("head", "show an object's size, ETag, headers and metadata")
     head.add_argument("url", metavar="URL")
 
-    cleanup = command("cleanup", "abort incomplete multipart uploads under a prefix")
+    cleanup = command(
+        "cleanup", "abort incomplete multipart uploads under a prefix, remove stale resume journals"
+    )
     cleanup.add_argument("url", metavar="URL")
     cleanup.add_argument(
         "--older-than",
@@ -341,7 +349,9 @@ def _open_connection(args: argparse.Namespace) -> Connection:
         if value is not None:
             chunk[name] = parse_size(value)
     config = TransferConfig(
-        chunk=ChunkConfig(**chunk), retry=RetryConfig(deadline=getattr(args, "timeout", None))
+        chunk=ChunkConfig(**chunk),
+        retry=RetryConfig(deadline=getattr(args, "timeout", None)),
+        resume=bool(getattr(args, "resume", False)),
     )
     try:
         return Connection(backend, config=config, retries=args.retries, **options)

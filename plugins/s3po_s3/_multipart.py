@@ -237,3 +237,20 @@ class S3Multipart(S3Objects):
                 yield MultipartUpload(
                     bucket, upload["Key"], upload["UploadId"], utc(upload.get("Initiated"))
                 )
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """Yield the stored parts of an upload, by number (ListParts).
+
+        .. versionadded:: 0.4.0
+        """
+        paginator = self._client.get_paginator("list_parts")
+        pages = iter(paginator.paginate(Bucket=bucket, Key=key, UploadId=upload_id))
+        while True:
+            with self._errors("list_parts", bucket, key):
+                page = next(pages, None)
+            if page is None:
+                return
+            for part in page.get("Parts", ()):
+                number, etag, size = part["PartNumber"], unquote(part["ETag"]), part["Size"]
+                # CompleteMultipartUpload names each part's checksum if the upload has them.
+                yield PartInfo(number, etag, size, part.get("ChecksumCRC32"))

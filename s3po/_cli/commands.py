@@ -31,6 +31,7 @@ from s3po._cli.presign import cmd_presign
 from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
+from s3po.resume import stale_journals, store_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -188,6 +189,8 @@ def cmd_cleanup(ctx: Context) -> int:
     """``s3po cleanup s3://b/prefix``: abort old incomplete multipart uploads."""
     where = parse_remote(ctx.args.url)
     older_than = parse_duration(ctx.args.older_than)
+    store = store_name(ctx.conn.backend)
+    every = stale_journals(store, where.bucket, where.key)
     if ctx.args.dry_run:
         now = dt.datetime.now(dt.UTC)
         uploads = [
@@ -207,6 +210,26 @@ def cmd_cleanup(ctx: Context) -> int:
                 "src": url,
                 "upload_id": upload.upload_id,
                 "initiated": upload.initiated.isoformat() if upload.initiated else None,
+                "status": "dry-run" if ctx.args.dry_run else "ok",
+            },
+        )
+    aborted = {u.upload_id for u in uploads}
+    if ctx.args.dry_run:
+        gone = stale_journals(
+            store, where.bucket, where.key, older_than=older_than, aborted=aborted
+        )
+    else:  # Connection.cleanup removed them
+        gone = [j for j in every if not j.path.exists()]
+    for journal in gone:
+        url = str(Remote(journal.bucket, journal.key)) if journal.bucket else "(damaged)"
+        ctx.out.action(
+            f"{prefix}remove resume journal: {url} ({journal.kind} of {journal.local or '?'})",
+            {
+                "action": "remove-journal",
+                "src": url,
+                "journal": str(journal.path),
+                "kind": journal.kind,
+                "local": journal.local,
                 "status": "dry-run" if ctx.args.dry_run else "ok",
             },
         )

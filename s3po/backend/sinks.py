@@ -16,14 +16,17 @@ and a file sink tells a :class:`~s3po.integrity.FileHasher` which stretches are 
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
 import secrets
 import stat
 import threading
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, ClassVar, Self
 
 from s3po.errors import LocalFileError, S3poError, TransientError
+from s3po.resume import keeps_state
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -31,8 +34,11 @@ if TYPE_CHECKING:
     from s3po.backend.bodies import Body
     from s3po.backend.sources import Progress
     from s3po.integrity import FileHasher
+    from s3po.resume import DownloadJournal
 
 __all__ = ["DownloadSink", "FileSink", "MemorySink", "StreamSink"]
+
+log = logging.getLogger("s3po.resume")
 
 #: Bytes moved per step when a body is copied into a sink (a whole default part).
 COPY_CHUNK = 1024 * 1024
@@ -67,6 +73,15 @@ class DownloadSink:
             self.write(data)
             self._report(len(data))
         return len(data)
+
+    def present(self, lo: int, hi: int) -> bool:  # noqa: ARG002 - overridden
+        """Whether ``[lo, hi)`` is already in the sink (a resumed download), counted as written.
+
+        A ranged body asks before fetching each range, and skips the ones present.
+
+        .. versionadded:: 0.4.0
+        """
+        return False
 
     def copy_range(self, body: Body, lo: int, hi: int) -> None:  # noqa: ARG002 - overridden
         """Write ``body`` (the object's bytes ``[lo, hi)``) at its offsets.
@@ -135,16 +150,34 @@ class FileSink(DownloadSink):
     file before the rename; while a file is being replaced its temporary file is private
     (0600), so the new content is never readable by more people than the old.
 
+    With ``resume`` (a :class:`~s3po.resume.DownloadJournal`), the file is the journal's
+    partial file beside ``path``, ``ranges`` are the byte ranges an earlier run left in it
+    (:meth:`present` to a ranged body, which then skips them), every range written is
+    journaled, and an interruption (:func:`~s3po.resume.keeps_state`) keeps the partial
+    file and the journal instead of removing them.
+
     .. versionadded:: 0.4.0
+
+    .. versionchanged:: 0.4.0
+       ``resume`` and ``ranges``.
     """
 
     random_access: ClassVar[bool] = True
 
     def __init__(
-        self, path: pathlib.Path, *, bucket: str, key: str, progress: Progress | None = None
+        self,
+        path: pathlib.Path,
+        *,
+        bucket: str,
+        key: str,
+        progress: Progress | None = None,
+        resume: DownloadJournal | None = None,
+        ranges: Sequence[tuple[int, int]] = (),
     ) -> None:
         """Write ``path`` with the object ``bucket``/``key``."""
         super().__init__(progress)
+        self.resume = resume
+        self.ranges = tuple(ranges)
         self.path = path
         self.bucket = bucket
         self.key = key
@@ -171,7 +204,13 @@ class FileSink(DownloadSink):
         """Create the temporary file."""
         with self._local_errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = _create_beside(self.path)
+            if self.resume is not None:
+                tmp = pathlib.Path(self.resume.partial)
+                fresh = 0 if self.ranges else os.O_TRUNC
+                # 0666 masked by the kernel, as a new file's (a kept partial file keeps its own)
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | fresh, 0o666)
+            else:
+                fd, tmp = _create_beside(self.path)
             try:
                 # Created 0666 and masked by the kernel: that is the mode of a new file.
                 self._new_mode = stat.S_IMODE(os.fstat(fd).st_mode)
@@ -179,7 +218,8 @@ class FileSink(DownloadSink):
                     os.fchmod(fd, 0o600)  # replacing: private until the rename
             except BaseException:
                 os.close(fd)
-                tmp.unlink(missing_ok=True)
+                if self.resume is None:
+                    tmp.unlink(missing_ok=True)
                 raise
         self._fd, self._tmp = fd, tmp
         return self
@@ -207,13 +247,41 @@ class FileSink(DownloadSink):
                         self._fd = -1
                 if exc is None:
                     tmp.replace(self.path)
+                    self._finished()
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            self._discard(tmp)
             raise
-        if exc is not None:
-            tmp.unlink(missing_ok=True)
+        if exc is not None and self.resume is not None and keeps_state(exc):
+            self.resume.keep()
+            log.warning(
+                "kept the partial download of s3://%s/%s in %s after %s; download it again "
+                "with resume on to continue, or run s3po cleanup to remove it",
+                self.bucket,
+                self.key,
+                tmp,
+                type(exc).__name__,
+            )
+        elif exc is not None:
+            self._discard(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, S3poError):
                 raise self._local_error(exc) from exc
+
+    def _discard(self, tmp: pathlib.Path) -> None:
+        tmp.unlink(missing_ok=True)
+        if self.resume is not None:
+            self.resume.finish()
+
+    def _finished(self) -> None:
+        if self.resume is not None:
+            self.resume.finish()
+
+    def present(self, lo: int, hi: int) -> bool:
+        """Whether an earlier run left ``[lo, hi)`` in the partial file (counted as written)."""
+        if not any(a <= lo and hi <= b for a, b in self.ranges):
+            return False
+        self._report(hi - lo)
+        self._done(lo, hi)
+        return True
 
     def _local_errors(self) -> _Translating:
         return _Translating(self)
@@ -260,6 +328,8 @@ class FileSink(DownloadSink):
             pos += n
             self._report(n)
         self._done(lo, hi)
+        if self.resume is not None:
+            self.resume.written(lo, hi)
 
     def _done(self, lo: int, hi: int) -> None:
         if self._hasher is not None and hi > lo:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from s3po._types import Headers, MultipartUpload, ObjectInfo
     from s3po.client.options import (
+        DownloadFileOptions,
         DownloadOptions,
         DownloadStringOptions,
         DownloadToOptions,
@@ -112,7 +113,7 @@ class AsyncConnection:
         bucket: str,
         key: str,
         path: str | os.PathLike[str],
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> DownloadResult:
         """:meth:`Connection.download_file <s3po.Connection.download_file>`, awaited."""
         return await self._run(lambda: self.sync.download_file(bucket, key, path, **options))
@@ -311,7 +312,7 @@ class AsyncBatch:
         bucket: str,
         key: str,
         path: str | os.PathLike[str],
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> asyncio.Task[DownloadResult]:
         """:meth:`AsyncConnection.download_file`, as a task."""
         return self._spawn(

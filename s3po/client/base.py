@@ -71,6 +71,7 @@ class Owner(Protocol):
         compress: str | None = ...,
         retries: int | None = ...,
         decompress: bool | None = ...,
+        resume: bool | None = ...,
     ) -> TransferConfig:
         """The configuration a call with these overrides runs with."""
 

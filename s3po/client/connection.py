@@ -25,6 +25,7 @@ from s3po.client.options import Direct, take_async
 from s3po.config import TransferConfig
 from s3po.errors import ConfigError
 from s3po.plugins import Registries, default_registries
+from s3po.resume import remove_journal, stale_journals, store_name
 from s3po.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -242,12 +243,18 @@ class Connection(CallsOf[Direct]):
         compress: str | None = UNSET,
         retries: int | None = None,
         decompress: bool | None = None,
+        resume: bool | None = None,
     ) -> TransferConfig:
         """The configuration a call with these overrides runs with.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           ``resume``.
         """
         changes: dict[str, Any] = {}
+        if resume is not None and resume != self.config.resume:
+            changes["resume"] = resume
         if compress is not UNSET:
             if compress is not None:
                 self.registries.codecs.get(compress)
@@ -350,9 +357,14 @@ class Connection(CallsOf[Direct]):
     ) -> list[MultipartUpload]:
         """Abort incomplete multipart uploads under ``prefix`` started before ``older_than`` ago.
 
-        Returns the uploads aborted.
+        Returns the uploads aborted. The resume journals of this store's ``bucket``/``prefix``
+        (see :mod:`s3po.resume`) go too: those begun before ``older_than`` ago (with a
+        download's partial file), those of the uploads aborted, and damaged ones.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           Removes stale resume journals.
         """
         import datetime as dt  # noqa: PLC0415
 
@@ -367,6 +379,13 @@ class Connection(CallsOf[Direct]):
                 "aborted multipart upload %s of s3://%s/%s", upload.upload_id, bucket, upload.key
             )
             aborted.append(upload)
+        ids = {u.upload_id for u in aborted}
+        store = store_name(self.backend)
+        for entry in stale_journals(store, bucket, prefix, older_than=older_than, aborted=ids):
+            remove_journal(entry)
+            log.info(
+                "removed the resume journal of s3://%s/%s (%s)", bucket, entry.key, entry.local
+            )
         return aborted
 
     def close(self) -> None:

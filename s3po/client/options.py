@@ -24,6 +24,7 @@ from s3po.transfer import DownloadResult, Progress, UploadResult
 
 __all__ = [
     "Direct",
+    "DownloadFileOptions",
     "DownloadOptions",
     "DownloadPathOptions",
     "DownloadStringOptions",
@@ -79,6 +80,7 @@ class UploadFileOptions(UploadOptions, total=False):
 
     delete: bool | None
     guess_content_type: bool | None
+    resume: bool | None
 
 
 class DownloadOptions(TypedDict, Generic[T], total=False):
@@ -108,6 +110,15 @@ class DownloadToOptions(DownloadOptions[DownloadResult], total=False):
     """
 
     progress: Progress | None
+
+
+class DownloadFileOptions(DownloadToOptions, total=False):
+    """Options of ``download_file``: those of ``download_fileobj``, plus ``resume``.
+
+    .. versionadded:: 0.4.0
+    """
+
+    resume: bool | None
 
 
 class DownloadPathOptions(DownloadOptions[str], total=False):
@@ -196,6 +207,9 @@ def check_options(op: str, **values: object) -> None:
     guess = values.get("guess_content_type")
     if guess is not None and not isinstance(guess, bool):
         _refuse(op, "guess_content_type", "True, False or None", guess)
+    resume = values.get("resume")
+    if resume is not None and not isinstance(resume, bool):
+        _refuse(op, "resume", "True, False or None", resume)
 
 
 def _refuse(op: str, name: str, wants: str, value: object) -> None:

@@ -197,6 +197,7 @@ class UploadCalls(CallBase[M]):
         background: bool | None = None,
         progress: Progress | None = None,
         silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
+        resume: bool | None = None,
     ) -> UploadResult | Handle[UploadResult]:
         """Upload a local file, streamed in parts.
 
@@ -229,10 +230,15 @@ class UploadCalls(CallBase[M]):
                 ``background=``, False).
             progress: Called with each number of bytes read.
             silent: Accepted for the original s3po's code and ignored (it warns).
+            resume: Continue an interrupted multipart upload of this file to this key,
+                sending only the parts the store does not hold, and keep the upload when
+                this one is interrupted (default: the Connection's
+                ``TransferConfig.resume``, False). See :mod:`s3po.resume`.
 
         .. versionadded:: 0.1.0
+
         .. versionchanged:: 0.4.0
-           ``guess_content_type``: the Content-Type is guessed by default.
+           ``resume``; ``guess_content_type``: the Content-Type is guessed by default.
         """
         check_options("upload_file", guess_content_type=guess_content_type)
         file = pathlib.Path(path)
@@ -257,6 +263,7 @@ class UploadCalls(CallBase[M]):
             background,
             progress,
             file if delete else None,
+            resume=resume,
         )
 
     @overload
@@ -366,12 +373,16 @@ class UploadCalls(CallBase[M]):
         background: bool | None,
         progress: Progress | None,
         delete_after: pathlib.Path | None,
+        *,
+        resume: bool | None = None,
     ) -> UploadResult | Handle[UploadResult]:
-        check_options(op, compress=None if compress is UNSET else compress, retries=retries)
+        check_options(
+            op, compress=None if compress is UNSET else compress, retries=retries, resume=resume
+        )
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn.config_for(compress=compress, retries=retries)
+        config = conn.config_for(compress=compress, retries=retries, resume=resume)
         callback = callback if callback is not None else conn.defaults.callback
         background = conn.defaults.background if background is None else background
         scope = self._scope

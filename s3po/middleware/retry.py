@@ -351,6 +351,20 @@ class Retry(ForwardingBackend):
             )
         )
 
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """Retry the listing of an upload's parts (collected whole).
+
+        .. versionadded:: 0.4.0
+        """
+        return iter(
+            self._call(
+                "list_parts",
+                lambda: list(super(Retry, self).list_parts(bucket, key, upload_id)),
+                bucket,
+                key,
+            )
+        )
+
 
 def _chain(first: T, rest: Iterator[T]) -> Iterator[T]:
     yield first

@@ -40,6 +40,7 @@ from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
+from s3po.resume import DownloadJournal, UploadJournal, open_download, store_name
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
 from s3po.validation import check_bucket, check_download_path, check_key
@@ -155,6 +156,10 @@ class Transfer:
         stack = self._build(cfg, scope, self.backend)
         started = time.monotonic()
         with open_source(source, progress) as src:
+            if cfg.resume and isinstance(src, FileSource):
+                src.resume = UploadJournal(
+                    store_name(self.backend), bucket, key, src.path, src.identity
+                )
             info = stack.put(bucket, key, src, headers=merged, size=src.size)
         result = UploadResult(
             bucket=bucket,
@@ -291,10 +296,20 @@ class Transfer:
             _check(bucket, key)
             if path is not None:
                 check_download_path(path)
-        with self.stack(config, scope).get(bucket, key) as raw:
+        cfg = config or self.config
+        stack = self.stack(cfg, scope)
+        journal = None
+        if cfg.resume and path is not None:
+            journal = DownloadJournal(store_name(self.backend), bucket, key, path)
+            raw, ranges = open_download(stack, bucket, key, journal, decompress=cfg.decompress)
+        else:
+            raw, ranges = stack.get(bucket, key), []
+        with raw:
             sink: DownloadSink
             if path is not None:
-                with FileSink(path, bucket=bucket, key=key, progress=progress) as sink:
+                with FileSink(
+                    path, bucket=bucket, key=key, progress=progress, resume=journal, ranges=ranges
+                ) as sink:
                     size = raw.body.drain(sink)
             else:
                 sink = StreamSink(dest, progress)  # type: ignore[arg-type]
