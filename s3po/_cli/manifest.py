@@ -9,6 +9,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import UsageError
+from s3po._cli.run import LARGE_JOBS
 from s3po.manifest import FORMATS, copy_manifest, read_manifest
 
 if TYPE_CHECKING:
@@ -74,14 +75,22 @@ def _dask_executor(address: str | None) -> Iterator[cf.Executor | None]:
         yield client.get_executor()
 
 
+def _jobs(ctx: Context) -> int:
+    """``--jobs``, else the large-object default: a manifest's sizes are unknown up front."""
+    jobs: int | None = ctx.opt("jobs")
+    if jobs is None:
+        return LARGE_JOBS
+    if jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {jobs}")
+    return jobs
+
+
 def cmd_cp_manifest(ctx: Context) -> int:
     """Copy every row of ``--from-manifest``; failures go to ``--report``, done rows to a log."""
     args = ctx.args
     if args.src is not None or args.dst is not None:
         raise UsageError("cp --from-manifest takes no SRC or DST: the manifest lists them")
-    jobs = ctx.opt("jobs", 8)
-    if jobs < 1:
-        raise UsageError(f"--jobs must be 1 or more, not {jobs}")
+    jobs = _jobs(ctx)
     fmt, to = ctx.opt("manifest_format"), ctx.opt("to")
     if ctx.args.dry_run:
         for entry in read_manifest(args.from_manifest, fmt=fmt, to=to):
