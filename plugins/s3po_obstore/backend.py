@@ -21,6 +21,8 @@ from s3po.backend import (
     GetResult,
     Headers,
     ObjectInfo,
+    WriteCondition,
+    emulation,
 )
 from s3po_obstore._errors import StreamBody, error_code, translate
 from s3po_obstore._resolve import PROFILE_ENV, resolve
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
     import boto3
     from mypy_boto3_s3 import S3Client
-    from obstore import Attributes, GetOptions
+    from obstore import Attributes, GetOptions, PutMode
     from s3po_s3.backend import S3Backend
 
     from s3po.backend import Backend, Readable, UploadBody
@@ -60,6 +62,9 @@ _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchUpload"})
 _UNSATISFIABLE = frozenset({"InvalidRange", "416"})
 #: What obstore raises: its own errors, FileNotFoundError (404), ValueError (bad paths).
 _ERRORS = (oe.BaseError, OSError, ValueError)
+#: The conditional writes this backend sends; CompleteMultipartUpload's go through the s3
+#: backend.
+_CONDITIONS = frozenset({"put-if-none-match", "put-if-match"})
 
 
 def _unquote(etag: str | None) -> str:
@@ -213,7 +218,9 @@ class ObstoreBackend(ForwardingBackend):
         self._s3: S3Backend | None = None
         self._s3_lock = threading.Lock()
         self.name = "obstore"
-        self.capabilities = Capabilities(max_connections=max_pool_connections)
+        self.capabilities = Capabilities(
+            max_connections=max_pool_connections, conditions=_CONDITIONS
+        )
         resolved = resolve(
             endpoint_url=endpoint_url,
             region_name=region_name,
@@ -389,16 +396,38 @@ class ObstoreBackend(ForwardingBackend):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object in one PutObject; a stream is read whole first."""
+        """Store the object in one PutObject; a stream is read whole first.
+
+        ``condition`` becomes obstore's ``PutMode``: ``"create"`` (If-None-Match: *) or
+        ``UpdateVersion`` (If-Match), checked by the server as it commits.
+        """
         attributes = _attributes(headers)
         if not self._fast_put or attributes is None or not key_is_plain(key):
-            return self.s3.put(bucket, key, body, headers=headers, size=size)
+            return self.s3.put(bucket, key, body, headers=headers, size=size, condition=condition)
         data = body if isinstance(body, bytes | bytearray | memoryview) else _read_all(body)
-        with self._errors("put", bucket, key):
-            result = obstore.put(
-                self.stores.get(bucket), key, data, attributes=attributes, use_multipart=False
+        mode: PutMode = "overwrite"
+        if condition is not None:
+            mode = "create" if condition.if_none_match else {"e_tag": f'"{condition.etag}"'}
+        try:
+            with self._errors("put", bucket, key):
+                result = obstore.put(
+                    self.stores.get(bucket),
+                    key,
+                    data,
+                    attributes=attributes,
+                    use_multipart=False,
+                    mode=mode,
+                )
+        except (s3po.PreconditionFailed, s3po.NoSuchKey) as exc:
+            # 412 for either condition; a 404 answers If-Match on a missing key (moto, S3).
+            if condition is None:
+                raise
+            refused = emulation.write_refused(
+                condition, None, bucket, key, self.name, known=condition.if_none_match
             )
+            raise refused from exc
         return ObjectInfo(
             bucket=bucket,
             key=key,

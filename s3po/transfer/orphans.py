@@ -15,6 +15,8 @@ import logging
 import time
 
 from s3po._types import Backend, ForwardingBackend, Headers, ObjectInfo, UploadBody
+from s3po.backend.models import WriteCondition
+from s3po.backend.protocol import conditioned
 from s3po.errors import S3poError, TransientError
 
 __all__ = ["StartWatch", "put_watched"]
@@ -61,10 +63,11 @@ def put_watched(
     body: UploadBody,
     headers: Headers,
     size: int | None,
+    condition: WriteCondition | None = None,
 ) -> ObjectInfo:
     """``stack.put``, then abort the uploads its lost CreateMultipartUpload replies made."""
     try:
-        return stack.put(bucket, key, body, headers=headers, size=size)
+        return stack.put(bucket, key, body, headers=headers, size=size, **conditioned(condition))
     finally:
         if watch.lost:
             _abort_lost(stack, watch, bucket, key)
