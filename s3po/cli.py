@@ -235,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="move: delete each source once its copy is stored and verified",
     )
+    cp.add_argument(
+        "-n",
+        "--no-clobber",
+        action="store_true",
+        help="skip destinations that exist (as cp -n, rclone --ignore-existing); uploads "
+        "send If-None-Match: *, so a key created meanwhile is kept too",
+    )
     add_filter_options(cp)
 
     mv = command("mv", "move: copy, then delete each source once its copy is verified", transfer)

@@ -27,7 +27,7 @@ from s3po._cli.filters import Filters, select
 from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
 from s3po._cli.presign import cmd_presign
-from s3po._cli.run import USAGE_ERRORS, Settings, run_actions
+from s3po._cli.run import USAGE_ERRORS, Settings, keep_existing, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
 
@@ -53,6 +53,7 @@ def _settings(ctx: Context) -> Settings:
         decompress=not bool(ctx.opt("no_decompress")),
         retries=ctx.args.retries,
         jobs=jobs,
+        no_clobber=bool(ctx.opt("no_clobber")),
     )
 
 
@@ -67,6 +68,8 @@ def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     move = move or bool(ctx.opt("delete_source"))
     actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move)
     actions = select(actions, Filters.of(ctx.opt("filters")), src)
+    if settings.no_clobber:
+        actions = keep_existing(ctx.conn, actions)
     return run_actions(ctx, actions, settings, single=not recursive)
 
 

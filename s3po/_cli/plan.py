@@ -67,7 +67,9 @@ MTIME_SLACK = 0.001
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One thing to do: ``upload``, ``download``, ``copy``, ``delete``, or ``skip`` (refused).
+    """One thing to do: an upload, download, copy or delete; or a skip, refused or kept.
+
+    ``skip`` is refused (an error); ``exists`` is kept as it is (``cp --no-clobber``).
 
     Attributes:
         kind: What to do.
@@ -91,6 +93,8 @@ class Action:
             return f"delete: {self.src}"
         if self.kind == "skip":
             return f"skip: {self.src}: {self.reason}"
+        if self.kind == "exists":
+            return f"skip (exists): {self.src} -> {self.dst}"
         verb = f"move ({self.kind})" if self.move else self.kind
         return f"{verb}: {self.src} -> {self.dst}"
 

@@ -57,6 +57,8 @@ S3_ERRORS: Mapping[str, tuple[type[errors.BackendError], str]] = {
     "InvalidPart": (errors.InvalidPart, "a listed part was never uploaded or its ETag differs"),
     "InvalidPartOrder": (errors.InvalidPart, "list the parts in ascending order"),
     # Throttling and server faults: worth repeating.
+    # A conditional write met a concurrent write of the key (S3 documents: retry it).
+    "ConditionalRequestConflict": (errors.TransientError, RETRY_ADVICE),
     "SlowDown": (errors.TransientError, RETRY_ADVICE),
     "TooManyRequests": (errors.TransientError, RETRY_ADVICE),
     "ServiceUnavailable": (errors.TransientError, RETRY_ADVICE),
