@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,21 @@ import pytest
 from s3po_local import LocalBackend
 
 import s3po
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``slow`` tests unless asked for: ``S3PO_SOAK=1``, or ``-m`` naming ``slow``.
+
+    The default suite stays within its time budget; the long ones run on purpose.
+    """
+    expression = config.getoption("markexpr", "") or ""
+    wanted = os.environ.get("S3PO_SOAK", "") == "1" or re.search(r"(?<!not )\bslow\b", expression)
+    if wanted:
+        return
+    skip = pytest.mark.skip(reason="slow (soak) test: run with S3PO_SOAK=1 or -m slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture

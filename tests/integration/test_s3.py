@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import s3po_s3.backend as s3_backend_module
+import s3po_s3._session as s3_session_module
 from s3po_s3._convert import content_crc32
 from s3po_s3.backend import S3Backend
 
@@ -395,7 +395,7 @@ def test_the_server_checks_the_crc32_s3po_sends(
     backend.put(s3_bucket, "good", b"hello", headers=Headers())
     stored = s3_server.admin.head_object(Bucket=s3_bucket, Key="good", ChecksumMode="ENABLED")
     assert stored["ChecksumCRC32"] == content_crc32(b"hello")
-    monkeypatch.setattr(s3_backend_module, "content_crc32", lambda _data: "AAAAAA==")
+    monkeypatch.setattr(s3_session_module, "content_crc32", lambda _data: "AAAAAA==")
     with pytest.raises(s3po.TransientError, match="BadDigest"):
         backend.put(s3_bucket, "bad", b"hello", headers=Headers())
     backend.close()

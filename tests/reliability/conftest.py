@@ -9,8 +9,6 @@ imported here by path and registered as ``s3po_reliability`` for the test module
 from __future__ import annotations
 
 import importlib.util
-import os
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,18 +32,6 @@ def _load_helpers() -> ModuleType:
 
 
 helpers = _load_helpers()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``slow`` tests unless asked for: ``S3PO_SOAK=1``, or ``-m`` naming ``slow``."""
-    expression = config.getoption("markexpr", "") or ""
-    wanted = os.environ.get("S3PO_SOAK", "") == "1" or re.search(r"(?<!not )\bslow\b", expression)
-    if wanted:
-        return
-    skip = pytest.mark.skip(reason="slow (soak) test: run with S3PO_SOAK=1 or -m slow")
-    for item in items:
-        if item.get_closest_marker("slow") is not None:
-            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -1,0 +1,265 @@
+"""The S3 backend's multipart uploads, and copies (which go in parts past 5 GiB).
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import botocore.exceptions as bce
+
+import s3po
+from s3po.backend import FileWindow, Headers, MultipartUpload, ObjectInfo, PartBody, PartInfo
+from s3po_s3._convert import as_bytes, header_params, multipart_etag, quote, unquote, utc
+from s3po_s3._errors import error_code, status_code, translate
+from s3po_s3._objects import S3Objects
+from s3po_s3._session import _window_changes
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+__all__ = ["S3Multipart"]
+
+#: Part size preferred when copying objects too large for one CopyObject.
+_COPY_PART = 1024 * 1024 * 1024
+
+
+class S3Multipart(S3Objects):
+    """Multipart uploads and copies (the part of :class:`~s3po_s3.backend.S3Backend`)."""
+
+    def copy(
+        self,
+        src_bucket: str,
+        src_key: str,
+        bucket: str,
+        key: str,
+        *,
+        headers: Headers | None = None,
+    ) -> ObjectInfo:
+        """Copy inside the store (CopyObject, pinned to the source's ETag).
+
+        ``headers=None`` keeps the source's headers and metadata; given headers replace
+        them (``MetadataDirective=REPLACE``). Sources larger than one CopyObject allows
+        (5 GiB) are copied in parts.
+        """
+        source = self.head(src_bucket, src_key)
+        if source.size > self.capabilities.max_part_size:
+            return self._copy_in_parts(source, bucket, key, headers)
+        params: dict[str, Any] = {}
+        if headers is not None:
+            params = {"MetadataDirective": "REPLACE", **header_params(headers, bucket, key)}
+        response = self._call(
+            "copy",
+            bucket,
+            key,
+            self._client.copy_object,
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": src_bucket, "Key": src_key},
+            CopySourceIfMatch=quote(source.etag),
+            **params,
+        )
+        result = response.get("CopyObjectResult", {})
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=source.size,
+            etag=unquote(result.get("ETag")),
+            last_modified=utc(result.get("LastModified")),
+            headers=headers or source.headers,
+            version_id=response.get("VersionId"),
+        )
+
+    def _copy_in_parts(
+        self, source: ObjectInfo, bucket: str, key: str, headers: Headers | None
+    ) -> ObjectInfo:
+        caps = self.capabilities
+        part = min(caps.max_part_size, max(math.ceil(source.size / caps.max_parts), _COPY_PART))
+        # Copied parts carry no checksums of ours, so the upload must not ask for them.
+        upload_id = self._start(bucket, key, headers or source.headers, checksums=False)
+        try:
+            parts = []
+            for number, lo in enumerate(range(0, source.size, part), start=1):
+                hi = min(lo + part, source.size)
+                response = self._call(
+                    "copy part",
+                    bucket,
+                    key,
+                    self._client.upload_part_copy,
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": source.bucket, "Key": source.key},
+                    CopySourceIfMatch=quote(source.etag),
+                    CopySourceRange=f"bytes={lo}-{hi - 1}",
+                )
+                parts.append(
+                    PartInfo(number, unquote(response["CopyPartResult"].get("ETag")), hi - lo)
+                )
+            return self.complete_multipart(bucket, key, upload_id, parts)
+        except BaseException:
+            with contextlib.suppress(s3po.S3poError):
+                self.abort_multipart(bucket, key, upload_id)
+            raise
+
+    # -- multipart ------------------------------------------------------------------------
+
+    def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
+        """Begin a multipart upload (CreateMultipartUpload), its parts checked by CRC32."""
+        return self._start(bucket, key, headers, checksums=self.checksum != "md5")
+
+    def _start(self, bucket: str, key: str, headers: Headers, *, checksums: bool) -> str:
+        params = header_params(headers, bucket, key)
+        if checksums:
+            params["ChecksumAlgorithm"] = "CRC32"
+        response = self._call(
+            "start_multipart",
+            bucket,
+            key,
+            self._client.create_multipart_upload,
+            Bucket=bucket,
+            Key=key,
+            **params,
+        )
+        upload_id = response["UploadId"]
+        self._uploads[upload_id] = headers
+        return upload_id
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
+    ) -> PartInfo:
+        """Upload one part (UploadPart), verified by CRC32 or Content-MD5.
+
+        A :class:`~s3po.FileWindow` is streamed from the file (hashed first by reading it),
+        so parts of a file upload are never held in memory whole.
+        """
+        body: Any = data if isinstance(data, FileWindow) else as_bytes(data)
+        if isinstance(body, FileWindow):
+            body.seek(0)
+        check = self._body_check(body)
+        op = f"put_part {part_number}"
+        with _window_changes(body):
+            try:
+                response = self._client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=part_number,
+                    Body=body,
+                    ContentLength=len(body),
+                    **check,
+                )
+            except bce.ClientError as exc:
+                if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
+                    self._raise_if_upload_gone(bucket, key, upload_id, op, exc)
+                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+            except bce.BotoCoreError as exc:
+                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+        crc = response.get("ChecksumCRC32") or check.get("ChecksumCRC32")
+        return PartInfo(part_number, unquote(response.get("ETag")), len(body), crc)
+
+    def _raise_if_upload_gone(
+        self, bucket: str, key: str, upload_id: str, op: str, exc: bce.ClientError
+    ) -> None:
+        """After a bare 5xx on a part, raise NoSuchUpload if ListParts says the upload is gone.
+
+        Some S3 emulators (moto) crash with an empty 500 on a part for an unknown upload id
+        instead of answering NoSuchUpload; that must not be retried as if transient.
+        """
+        try:
+            self._client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=1)
+        except bce.ClientError as probe:
+            if error_code(probe) == "NoSuchUpload":
+                raise translate(probe, op=op, bucket=bucket, key=key, where=self._where) from exc
+        except bce.BotoCoreError:
+            pass
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo:
+        """Assemble the parts (CompleteMultipartUpload).
+
+        A 200 response carrying an ``<Error>`` is an error like any other (transient for
+        InternalError and SlowDown). If a retry finds the upload gone because the first
+        attempt did complete, the stored object's ETag is checked and accepted.
+        """
+        listed: list[CompletedPartTypeDef] = []
+        for part in parts:
+            entry: CompletedPartTypeDef = {
+                "PartNumber": part.part_number,
+                "ETag": quote(part.etag),
+            }
+            if part.checksum:
+                entry["ChecksumCRC32"] = part.checksum
+            listed.append(entry)
+        try:
+            response = self._client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+            )
+        except bce.ClientError as exc:
+            if error_code(exc) == "NoSuchUpload":
+                done = self._completed_already(bucket, key, parts)
+                if done is not None:
+                    self._uploads.pop(upload_id, None)
+                    return done
+            raise translate(
+                exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
+            ) from exc
+        except bce.BotoCoreError as exc:
+            raise translate(
+                exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
+            ) from exc
+        known = bool(parts) and all(p.size > 0 for p in parts)
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=sum(p.size for p in parts) if known else -1,
+            etag=unquote(response.get("ETag")),
+            headers=self._uploads.pop(upload_id, Headers()),
+            version_id=response.get("VersionId"),
+        )
+
+    def _completed_already(
+        self, bucket: str, key: str, parts: Sequence[PartInfo]
+    ) -> ObjectInfo | None:
+        expected = multipart_etag(parts)
+        if expected is None:
+            return None
+        try:
+            info = self.head(bucket, key)
+        except s3po.TransientError:
+            raise  # retried by the layer above; never mistaken for "not completed"
+        except s3po.S3poError:
+            return None
+        return info if info.etag == expected else None
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Discard the upload and its parts (AbortMultipartUpload)."""
+        self._uploads.pop(upload_id, None)
+        self._call(
+            "abort_multipart",
+            bucket,
+            key,
+            self._client.abort_multipart_upload,
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+        )
+
+    def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+        """Yield incomplete uploads under ``prefix`` (ListMultipartUploads)."""
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        pages = iter(paginator.paginate(Bucket=bucket, Prefix=prefix))
+        while True:
+            page = self._call("list_multipart", bucket, prefix or None, lambda: next(pages, None))
+            if page is None:
+                return
+            for upload in page.get("Uploads", ()):
+                yield MultipartUpload(
+                    bucket, upload["Key"], upload["UploadId"], utc(upload.get("Initiated"))
+                )

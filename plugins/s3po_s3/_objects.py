@@ -1,0 +1,175 @@
+"""The S3 backend's single-object calls: HeadObject, GetObject, PutObject, DeleteObject.
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import botocore.exceptions as bce
+
+import s3po
+from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo
+from s3po_s3._convert import (
+    CONTENT_RANGE,
+    as_bytes,
+    header_params,
+    headers_from,
+    quote,
+    unquote,
+    utc,
+)
+from s3po_s3._errors import StreamBody, error_code, status_code, translate
+from s3po_s3._session import S3Session, _window_changes
+
+if TYPE_CHECKING:
+    from s3po.backend import UploadBody
+
+__all__ = ["S3Objects"]
+
+
+class S3Objects(S3Session):
+    """Single objects on an S3 store (the part of :class:`~s3po_s3.backend.S3Backend`)."""
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Return the object's information (HeadObject)."""
+        try:
+            response = self._client.head_object(Bucket=bucket, Key=key)
+        except bce.ClientError as exc:
+            if status_code(exc) == 404:  # noqa: PLR2004 - HTTP status
+                self._no_bucket(bucket, key, "head", exc)
+            raise translate(exc, op="head", bucket=bucket, key=key, where=self._where) from exc
+        except bce.BotoCoreError as exc:
+            raise translate(exc, op="head", bucket=bucket, key=key, where=self._where) from exc
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=response["ContentLength"],
+            etag=unquote(response.get("ETag")),
+            last_modified=utc(response.get("LastModified")),
+            headers=headers_from(response),
+            version_id=response.get("VersionId"),
+        )
+
+    def _empty(self, bucket: str, key: str, start: int, if_match: str | None) -> GetResult:
+        info = self.head(bucket, key)
+        self._checkunquote(info, if_match)
+        offset = min(start, info.size)
+        return GetResult(info=info, body=BytesBody(b""), start=offset, end=offset)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> GetResult:
+        """Open the object's bytes ``[start, end)`` (GetObject with a Range)."""
+        start = max(start, 0)
+        if end is not None and end <= start:
+            return self._empty(bucket, key, start, if_match)
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if start or end is not None:
+            params["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        if if_match is not None:
+            params["IfMatch"] = quote(if_match)
+        try:
+            response = self._client.get_object(**params)
+        except bce.ClientError as exc:
+            if error_code(exc) == "InvalidRange" or status_code(exc) == 416:  # noqa: PLR2004
+                return self._empty(bucket, key, start, if_match)  # start is past the end
+            raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
+        except bce.BotoCoreError as exc:
+            raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
+        match = CONTENT_RANGE.fullmatch(response.get("ContentRange") or "")
+        length = response.get("ContentLength")
+        if length is None:  # a chunked answer: its size comes from the range, or a HEAD
+            length = (
+                int(match[2]) + 1 - int(match[1]) if match else self._size_of(response, bucket, key)
+            )
+        if match:
+            lo, hi = int(match[1]), int(match[2]) + 1
+            total = int(match[3]) if match[3] != "*" else hi
+        else:  # the whole object (also when a server ignores the Range)
+            lo, hi, total = 0, length, length
+        first = max(start, lo)
+        stop = min(hi, total if end is None else min(end, total))
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=total,
+            etag=unquote(response.get("ETag")),
+            last_modified=utc(response.get("LastModified")),
+            headers=headers_from(response),
+            version_id=response.get("VersionId"),
+        )
+        body = StreamBody(
+            response["Body"],
+            length=max(stop - first, 0),
+            skip=first - lo,
+            bucket=bucket,
+            key=key,
+            where=self._where,
+        )
+        return GetResult(info=info, body=body, start=first, end=max(stop, first))
+
+    def _size_of(self, response: Any, bucket: str, key: str) -> int:  # noqa: ANN401
+        """The size of the object a GET answered without Content-Length, by a HEAD.
+
+        The HEAD must describe the same version (ETag), or the body could not be checked
+        for length; a mismatch is transient, so the GET is made again.
+        """
+        info = self.head(bucket, key)
+        if info.etag != unquote(response.get("ETag")):
+            response["Body"].close()
+            raise s3po.TransientError(
+                f"get s3://{bucket}/{key}: the object changed between the GET (no "
+                "Content-Length) and the HEAD that sized it",
+                bucket=bucket,
+                key=key,
+                backend=self.name,
+            )
+        return info.size
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,  # noqa: ARG002 - the body is read whole
+    ) -> ObjectInfo:
+        """Store the object in one PutObject; a stream is read whole first, a file window not."""
+        params = header_params(headers, bucket, key)
+        data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
+        if isinstance(data, FileWindow):
+            data.seek(0)
+        with _window_changes(data):
+            response = self._call(
+                "put",
+                bucket,
+                key,
+                self._client.put_object,
+                Bucket=bucket,
+                Key=key,
+                Body=data,
+                ContentLength=len(data),
+                **self._body_check(data),
+                **params,
+            )
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=len(data),
+            etag=unquote(response.get("ETag")),
+            headers=headers,
+            version_id=response.get("VersionId"),
+        )
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete the object (DeleteObject); a missing key is not an error."""
+        self._call("delete", bucket, key, self._client.delete_object, Bucket=bucket, Key=key)

@@ -1,0 +1,176 @@
+"""The S3 backend's session: its options, its shared boto3 client, and the helpers every call uses.
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import botocore.exceptions as bce
+
+import s3po
+from s3po.backend import Capabilities, FileWindow, Headers, ObjectInfo
+from s3po_s3._client import ClientOptions, resolve_client
+from s3po_s3._convert import content_crc32, content_md5
+from s3po_s3._errors import status_code, translate
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["S3Session"]
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _window_changes(body: object) -> Iterator[None]:
+    """Re-raise the SourceChanged a file window raised from its ``read``, however wrapped.
+
+    botocore (and awscrt, which signs some requests) turn an exception raised by a body's
+    ``read`` into errors of their own; the request was not completed either way, and the
+    caller must learn that the file changed, not that the request failed.
+    """
+    try:
+        yield
+    except Exception as exc:
+        changed = body.changed if isinstance(body, FileWindow) else None
+        if changed is not None and changed is not exc:
+            raise changed from exc
+        raise
+
+
+class S3Session:
+    """The options and the shared client of :class:`~s3po_s3.backend.S3Backend`.
+
+    The backend's operations live in the mixins built on this class (objects, multipart,
+    listing); this part knows no S3 operation, only how to make the client and call it.
+    """
+
+    name = "s3"
+    capabilities = Capabilities()
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        profile_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        session: boto3.Session | None = None,
+        client: S3Client | None = None,
+        addressing_style: str | None = None,
+        checksum: str | None = None,
+        max_pool_connections: int = 64,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 20.0,
+    ) -> None:
+        """Resolve the options; the client is made on the first call that needs it."""
+        recipe = resolve_client(
+            ClientOptions(
+                endpoint_url=endpoint_url,
+                region_name=region_name,
+                profile_name=profile_name,
+                aws_access_key_id=aws_access_key_id,
+                aws_secret_access_key=aws_secret_access_key,
+                aws_session_token=aws_session_token,
+                session=session,
+                client=client,
+                addressing_style=addressing_style,
+                checksum=checksum,
+                max_pool_connections=max_pool_connections,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+            )
+        )
+        self._recipe = recipe
+        self._made: S3Client | None = None
+        self._making = threading.Lock()
+        self.checksum, self._owns_client = recipe.checksum, recipe.owns_client
+        self.endpoint_url, self.addressing_style = recipe.endpoint_url, recipe.addressing_style
+        self.capabilities = Capabilities(max_connections=max_pool_connections)
+        self._uploads: dict[str, Headers] = {}
+        #: Only botocore knows the region when nothing names one: make the client now.
+        self.region_name = recipe.region_name or self._client.meta.region_name
+        self._where = self.endpoint_url or f"AWS S3 ({self.region_name or 'default region'})"
+
+    def __repr__(self) -> str:
+        """Show where the backend points (never the credentials)."""
+        return f"S3Backend(endpoint_url={self.endpoint_url!r}, region_name={self.region_name!r})"
+
+    @property
+    def client(self) -> S3Client:
+        """The shared boto3 S3 client (made on first use)."""
+        return self._client
+
+    @property
+    def _client(self) -> S3Client:
+        client = self._made
+        if client is None:
+            with self._making:
+                client = self._made
+                if client is None:
+                    client = self._made = self._build()
+        return client
+
+    def _build(self) -> S3Client:
+        try:
+            return self._recipe.build()
+        except (ValueError, bce.BotoCoreError) as exc:
+            raise s3po.ConfigError(
+                f"boto3 refused the S3 options for {self.endpoint_url or 'AWS S3'}: {exc}"
+            ) from exc
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _call(self, op: str, bucket: str, key: str | None, fn: Callable[..., T], **kw: Any) -> T:  # noqa: ANN401
+        try:
+            return fn(**kw)
+        except (bce.BotoCoreError, bce.ClientError) as exc:
+            raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+
+    def _body_check(self, data: bytes | FileWindow) -> dict[str, Any]:
+        """The request fields that let the server verify ``data`` under the checksum policy."""
+        if self.checksum == "crc32":
+            return {"ChecksumCRC32": content_crc32(data)}
+        if self.checksum == "md5":
+            return {"ContentMD5": content_md5(data)}
+        return {"ChecksumAlgorithm": "CRC32"}
+
+    def _no_bucket(self, bucket: str, key: str, op: str, exc: bce.ClientError) -> None:
+        """After a bodiless 404, raise NoSuchBucket if it is the bucket that is missing."""
+        try:
+            self._client.head_bucket(Bucket=bucket)
+        except bce.ClientError as bucket_exc:
+            if status_code(bucket_exc) == 404:  # noqa: PLR2004 - HTTP status
+                raise s3po.NoSuchBucket(
+                    f"{op} s3://{bucket}/{key} failed at {self._where}: bucket {bucket!r} does "
+                    "not exist; check the bucket name, endpoint and region, or create it with "
+                    "create_bucket()",
+                    bucket=bucket,
+                    key=key,
+                    backend=self.name,
+                ) from exc
+        except bce.BotoCoreError:
+            pass
+
+    def _checkunquote(self, info: ObjectInfo, if_match: str | None) -> None:
+        if if_match is not None and if_match.strip('"') != info.etag:
+            raise s3po.PreconditionFailed(
+                f"s3://{info.bucket}/{info.key} changed: its ETag is {info.etag!r}, expected "
+                f"{if_match!r}; start the download again",
+                bucket=info.bucket,
+                key=info.key,
+                backend=self.name,
+            )
+
+    def close(self) -> None:
+        """Close the client's connections (a client passed in is left open)."""
+        if self._owns_client and self._made is not None:
+            self._made.close()
