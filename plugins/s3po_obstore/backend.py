@@ -15,6 +15,7 @@ import obstore.exceptions as oe
 
 import s3po
 from s3po.backend import (
+    ALL_CONDITIONS,
     Capabilities,
     FileWindow,
     ForwardingBackend,
@@ -29,7 +30,7 @@ from s3po_obstore._resolve import PROFILE_ENV, resolve
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     import boto3
     from mypy_boto3_s3 import S3Client
@@ -62,9 +63,6 @@ _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchUpload"})
 _UNSATISFIABLE = frozenset({"InvalidRange", "416"})
 #: What obstore raises: its own errors, FileNotFoundError (404), ValueError (bad paths).
 _ERRORS = (oe.BaseError, OSError, ValueError)
-#: The conditional writes this backend sends; CompleteMultipartUpload's go through the s3
-#: backend.
-_CONDITIONS = frozenset({"put-if-none-match", "put-if-match"})
 
 
 def _unquote(etag: str | None) -> str:
@@ -164,6 +162,9 @@ class ObstoreBackend(ForwardingBackend):
             accepts and never answers fails each attempt after this long, so with the
             default 4 attempts a call gives up in about 80 s. A body that trickles in is
             caught by :class:`~s3po.RetryConfig`'s low-speed limit instead.
+        conditions: The conditional writes the store honours (default: all of
+            :data:`~s3po.backend.ALL_CONDITIONS`); leave out what it ignores, so s3po
+            refuses it rather than writing unconditionally (docs/s3-compatible.md).
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
@@ -193,6 +194,7 @@ class ObstoreBackend(ForwardingBackend):
         max_pool_connections: int = 64,
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
+        conditions: Iterable[str] | None = None,
     ) -> None:
         """Resolve the options (boto3 only when they need it), then the obstore settings.
 
@@ -214,13 +216,18 @@ class ObstoreBackend(ForwardingBackend):
             "max_pool_connections": max_pool_connections,
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
+            "conditions": conditions,
         }
         self._s3: S3Backend | None = None
         self._s3_lock = threading.Lock()
         self.name = "obstore"
-        self.capabilities = Capabilities(
-            max_connections=max_pool_connections, conditions=_CONDITIONS
-        )
+        declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
+        if not declared <= ALL_CONDITIONS:
+            raise s3po.ConfigError(
+                f"conditions= names unknown conditional writes {sorted(declared - ALL_CONDITIONS)}"
+                f"; choose from {sorted(ALL_CONDITIONS)}"
+            )
+        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
         resolved = resolve(
             endpoint_url=endpoint_url,
             region_name=region_name,

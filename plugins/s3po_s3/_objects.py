@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions as bce
 
 import s3po
-from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo
+from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo, WriteCondition
 from s3po_s3._convert import (
     CONTENT_RANGE,
     as_bytes,
+    condition_params,
     header_params,
     headers_from,
     quote,
@@ -21,7 +22,7 @@ from s3po_s3._convert import (
     utc,
 )
 from s3po_s3._errors import StreamBody, error_code, status_code, translate
-from s3po_s3._session import S3Session, _window_changes
+from s3po_s3._session import S3Session, _window_changes, refused_write
 
 if TYPE_CHECKING:
     from s3po.backend import UploadBody
@@ -142,13 +143,19 @@ class S3Objects(S3Session):
         *,
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - the body is read whole
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object in one PutObject; a stream is read whole first, a file window not."""
+        """Store the object in one PutObject; a stream is read whole first, a file window not.
+
+        ``condition`` is sent as ``If-None-Match: *`` or ``If-Match``; the server checks it
+        as it commits (412: PreconditionFailed, and a 404 to If-Match on a missing key is
+        one too).
+        """
         params = header_params(headers, bucket, key)
         data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
         if isinstance(data, FileWindow):
             data.seek(0)
-        with _window_changes(data):
+        with _window_changes(data), refused_write(condition, bucket, key, self.name):
             response = self._call(
                 "put",
                 bucket,
@@ -160,6 +167,7 @@ class S3Objects(S3Session):
                 ContentLength=len(data),
                 **self._body_check(data),
                 **params,
+                **condition_params(condition),
             )
         return ObjectInfo(
             bucket=bucket,
