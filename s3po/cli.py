@@ -19,7 +19,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from s3po._cli import buckets, listing, presign
+from s3po._cli import buckets, check, listing, presign
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
 from s3po._cli.filters import add_filter_options
@@ -293,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     buckets.add_parsers(command)
     presign.add_parsers(command)
+    check.add_parsers(command)
     return parser
 
 

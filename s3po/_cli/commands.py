@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from s3po._cli.buckets import cmd_mb, cmd_rb
+from s3po._cli.check import cmd_check
 from s3po._cli.common import (
     Context,
     Remote,
@@ -199,6 +200,7 @@ def cmd_cleanup(ctx: Context) -> int:
 
 COMMANDS: dict[str, Callable[[Context], int]] = {
     "cat": cmd_cat,
+    "check": cmd_check,
     "cleanup": cmd_cleanup,
     "cp": cmd_cp,
     "du": cmd_du,
