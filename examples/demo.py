@@ -1,16 +1,22 @@
 """The main job on the embedded default: compress, upload, download and verify real files.
 
-Runs on the local backend (no account, no server) under a fresh folder, and prints what it
-did. Pass a folder as the first argument to keep the store somewhere you can look at it.
+Runs on the local backend (no account, no server) and prints what it did. By default it
+works in a fresh temporary folder (about 175 MB at its largest) and removes it at the end,
+even when it fails; pass a folder as the first argument to keep the files, the store and
+the downloads there to look at.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import s3po
@@ -27,11 +33,38 @@ def _make_files(folder: Path) -> list[Path]:
     return [records, notes]
 
 
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+@contextlib.contextmanager
+def _workspace(argv: list[str]) -> Iterator[Path]:
+    """The folder given (kept), or a temporary one removed at the end, saying which."""
+    if len(argv) > 1:
+        root = Path(argv[1]).resolve()
+        print(f"writing under {root} (kept)")
+        yield root
+        print(f"kept {_size(root):,} bytes under {root}; remove them with: rm -r {root}")
+        return
+    root = Path(tempfile.mkdtemp(prefix="s3po-demo-"))
+    print(f"writing under {root} (a temporary folder, removed at the end)")
+    try:
+        yield root
+        print(f"removing {root} ({_size(root):,} bytes); to keep the files, run:")
+        print(f"  {os.path.relpath(sys.executable)} {argv[0]} FOLDER")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     """Upload files with each codec, download them back, and check every byte."""
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="s3po-demo-"))
+    with _workspace(sys.argv) as root:
+        _run(root)
+
+
+def _run(root: Path) -> None:
     files = _make_files(root / "source")
-    print(f"store: {root / 'store'} (local backend)")
+    print(f"source files: {root / 'source'}; store: {root / 'store'} (local backend)")
     with s3po.Connection(backend="local", root=root / "store") as conn:
         conn.create_bucket("demo")
         for path in files:

@@ -30,7 +30,7 @@ from s3po._types import (
     PartBody,
     PartInfo,
 )
-from s3po.client import Batch, BatchProgress, Connection, Handle
+from s3po.client import Batch, BatchProgress, BatchResult, Connection, Handle, Job, Outcome
 from s3po.codecs import Codec, Decoder, Encoder
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
 from s3po.errors import (
@@ -55,6 +55,7 @@ from s3po.errors import (
     RetriesExhausted,
     S3poError,
     SourceChanged,
+    Throttled,
     TransferError,
     TransientError,
     UndecodableText,
@@ -95,6 +96,7 @@ __all__ = [
     "Batch",
     "BatchError",
     "BatchProgress",
+    "BatchResult",
     "Body",
     "BytesBody",
     "Cancelled",
@@ -119,6 +121,7 @@ __all__ = [
     "InvalidKey",
     "InvalidPart",
     "InvalidRequest",
+    "Job",
     "LocalFileError",
     "Middleware",
     "MultipartUpload",
@@ -128,6 +131,7 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "ObjectInfo",
+    "Outcome",
     "PartBody",
     "PartInfo",
     "PluginError",
@@ -137,6 +141,7 @@ __all__ = [
     "RetryConfig",
     "S3poError",
     "SourceChanged",
+    "Throttled",
     "Transfer",
     "TransferConfig",
     "TransferError",

@@ -11,13 +11,17 @@ Accepted names (case-insensitive): ``Content-Type``, ``Content-Encoding``,
 
 from __future__ import annotations
 
+import mimetypes
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from s3po._types import Headers
+from s3po.codecs import encoding_tokens
 from s3po.errors import InvalidRequest
 
-__all__ = ["parse_headers"]
+__all__ = ["guess_content_type", "parse_headers"]
 
 _FIELDS = {
     "content-type": "content_type",
@@ -97,6 +101,43 @@ def parse_headers(
             )
     meta.update(_check_meta(metadata or {}))
     return Headers(**fields, metadata=meta, extra=extra)
+
+
+#: The media type of a file whose extension names only a compression (``.gz``), for the
+#: encodings :mod:`mimetypes` knows: the file stored as is is that compressed format.
+_COMPRESSED_TYPES = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+    "br": "application/x-brotli",
+}
+_MIME_LOCK = threading.Lock()
+
+
+def guess_content_type(
+    path: str | os.PathLike[str], content_encoding: str | None = None
+) -> str | None:
+    """The Content-Type of a file uploaded from ``path``, guessed from its extension.
+
+    :mod:`mimetypes` decides (its built-in table and the system's ``mime.types``), as for
+    aws-cli. A name that ends in a compression's extension (``rows.json.gz``) is that
+    compressed format (``application/gzip``) when the bytes are stored as they are, and the
+    type of the content (``application/json``) when they are uploaded with that
+    ``content_encoding`` (``Content-Encoding: gzip``), which a reader undoes. None when the
+    extension says nothing.
+
+    .. versionadded:: 0.4.0
+    """
+    with _MIME_LOCK:  # the first call reads the system's tables; once, not from each thread
+        if not mimetypes.inited:
+            mimetypes.init()
+    kind, encoding = mimetypes.guess_type(os.fspath(path))
+    if encoding is None:
+        return kind
+    if encoding in encoding_tokens(content_encoding):
+        return kind
+    return _COMPRESSED_TYPES.get(encoding)
 
 
 def _check_value(name: str, value: object) -> None:

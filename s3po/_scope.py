@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import threading
 
 from s3po.errors import Cancelled
+from s3po.middleware.pacing import Pacer
 
 __all__ = ["ByteBudget", "Scope"]
 
@@ -86,11 +87,14 @@ class Scope:
             stop between parts.
         workers: Transfers that may run at once (a batch's workers), so the pool is made
             large enough that none of them waits for a thread.
+        pacer: The one pause and retry budget of the scope's transfers when the store
+            throttles (:mod:`s3po.middleware.pacing`).
 
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.4.0
-       ``workers``, :meth:`pool` and :meth:`close`: one pool for parts and ranges.
+       ``workers``, :meth:`pool` and :meth:`close`: one pool for parts and ranges;
+       ``pacer``.
     """
 
     def __init__(self, budget: ByteBudget | None = None, *, workers: int = 1) -> None:
@@ -98,6 +102,7 @@ class Scope:
         self.budget = budget
         self.cancelled = threading.Event()
         self.workers = workers
+        self.pacer = Pacer()
         self._pool: cf.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 

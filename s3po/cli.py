@@ -2,7 +2,8 @@
 
 Run ``s3po --help`` or see docs/cli.md. Exit status: 0 when everything worked, 1 when a
 transfer or request failed (each failure is named on stderr), 2 for bad input (the command
-line, an option value, an unknown codec or backend, a missing local source), 130 on Ctrl-C,
+line, an option value, an unknown codec or backend, a missing local source; also a run that
+skipped a broken symlink or a symlink loop with a warning and did the rest), 130 on Ctrl-C,
 141 when standard output's reader went away (``s3po ls ... | head -1``; nothing is printed).
 
 .. versionadded:: 0.1.0
@@ -23,7 +24,8 @@ from s3po._cli import buckets, check, listing, presign
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
 from s3po._cli.filters import add_filter_options
-from s3po._cli.output import Output, close_stdout
+from s3po._cli.manifest import add_manifest_options
+from s3po._cli.output import Output, StderrHandler, close_stdout
 from s3po._cli.run import USAGE_ERRORS
 from s3po._cli.throttle import TokenBucket, parse_rate
 from s3po._version import __version__
@@ -170,18 +172,43 @@ def _transfer_options() -> argparse.ArgumentParser:
     )
     group.add_argument("--content-type", metavar="TYPE", help="Content-Type of uploads")
     group.add_argument(
+        "--guess-mime-type",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give a file uploaded without --content-type the type its extension names "
+        "(default; --no-guess-mime-type stores none)",
+    )
+    group.add_argument(
+        "--follow-symlinks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="upload what symlinks in a local source point at, folders included (default); "
+        "--no-follow-symlinks leaves them out",
+    )
+    group.add_argument(
         "--no-decompress",
         action="store_true",
         help="download compressed objects as stored, without undoing Content-Encoding",
     )
     group.add_argument(
-        "-j", "--jobs", type=int, default=8, metavar="N", help="concurrent transfers (default 8)"
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent transfers (default: 32 when the files average 1 MiB or less, else 8)",
     )
     group.add_argument(
         "--part-size", metavar="SIZE", help="multipart part size, e.g. 8MiB (default 8MiB)"
     )
     group.add_argument(
         "--threshold", metavar="SIZE", help="use multipart above this size (default 10MiB)"
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue interrupted multipart uploads and ranged downloads of the same files, "
+        "and keep what an interrupted one stored (s3po cleanup removes it)",
     )
     return parser
 
@@ -227,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     cp = command("cp", "copy files and objects (s3:// URLs, local paths, '-')", transfer)
-    cp.add_argument("src", metavar="SRC")
-    cp.add_argument("dst", metavar="DST")
+    cp.add_argument("src", metavar="SRC", nargs="?")
+    cp.add_argument("dst", metavar="DST", nargs="?")
+    add_manifest_options(cp)
     cp.add_argument("-r", "--recursive", action="store_true", help="copy folders and prefixes")
     cp.add_argument(
         "--delete-source",
@@ -283,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     head = command("head", "show an object's size, ETag, headers and metadata")
     head.add_argument("url", metavar="URL")
 
-    cleanup = command("cleanup", "abort incomplete multipart uploads under a prefix")
+    cleanup = command(
+        "cleanup", "abort incomplete multipart uploads under a prefix, remove stale resume journals"
+    )
     cleanup.add_argument("url", metavar="URL")
     cleanup.add_argument(
         "--older-than",
@@ -327,7 +357,9 @@ def _open_connection(args: argparse.Namespace) -> Connection:
         if value is not None:
             chunk[name] = parse_size(value)
     config = TransferConfig(
-        chunk=ChunkConfig(**chunk), retry=RetryConfig(deadline=getattr(args, "timeout", None))
+        chunk=ChunkConfig(**chunk),
+        retry=RetryConfig(deadline=getattr(args, "timeout", None)),
+        resume=bool(getattr(args, "resume", False)),
     )
     try:
         return Connection(backend, config=config, retries=args.retries, **options)
@@ -411,11 +443,17 @@ def _log_levels(args: argparse.Namespace) -> tuple[int, int]:
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    """One handler on stderr; levels as :func:`_log_levels` says."""
+    """One handler on stderr, above a progress bar while one is drawn; levels per `_log_levels`.
+
+    Python's warnings go through it too, so they never draw over a bar either.
+    """
     own, others = _log_levels(args)
     logging.basicConfig(
-        level=others, format="s3po: %(levelname)s: %(name)s: %(message)s", stream=sys.stderr
+        level=others,
+        format="s3po: %(levelname)s: %(name)s: %(message)s",
+        handlers=[StderrHandler()],
     )
+    logging.captureWarnings(True)  # noqa: FBT003 - the stdlib's signature
     logging.getLogger().setLevel(others)
     logging.getLogger("s3po").setLevel(own)
     for name in _THIRD_PARTY_LOGGERS:

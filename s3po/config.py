@@ -174,8 +174,17 @@ class TransferConfig:
             exceed about 1032, real data rarely exceeds 100; stacked layers and zstd or
             brotli bombs do). Streamed downloads decode in bounded memory and are not
             limited by it. None turns it off.
+        resume: Make file transfers resumable (default False): a multipart upload of a
+            file, or a ranged download to a path, that is interrupted (Ctrl-C, a
+            cancelled batch, a crash, a network that failed for good) keeps what it
+            stored and a small journal, and the same transfer run again continues it
+            (see :mod:`s3po.resume`). Off, an interruption aborts the upload and removes
+            the partial file, as before.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       ``resume``.
     """
 
     compress: str | None = None
@@ -188,6 +197,7 @@ class TransferConfig:
     checksum: bool | str = True
     max_decompressed_size: int | None = None
     max_expansion_ratio: float | None = 4096
+    resume: bool = False
 
     def __post_init__(self) -> None:
         """Check the values."""

@@ -23,6 +23,7 @@ The tree::
     │   │   ├── PreconditionFailed                  If-Match / If-None-Match failed
     │   │   ├── InvalidPart                         S3 refused a part plan
     │   │   └── TransientError                      the only errors that are retried
+    │   │       └── Throttled                       SlowDown, 503, 429: .retry_after
     │   ├── RetriesExhausted                        .last_exception, chained with ``from``
     │   ├── CorruptData                             a body failed to decode or verify
     │   │   └── UndecodableText(CorruptData, ValueError)  not text in its charset
@@ -64,6 +65,7 @@ __all__ = [
     "RetriesExhausted",
     "S3poError",
     "SourceChanged",
+    "Throttled",
     "TransferError",
     "TransientError",
     "UndecodableText",
@@ -277,6 +279,22 @@ class TransientError(BackendError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class Throttled(TransientError):
+    """The store asked for fewer requests: S3's ``SlowDown``, HTTP 503 or 429.
+
+    The transfers of a batch back off from it together, and their retries of it share one
+    budget (see :mod:`s3po.middleware.pacing`).
+
+    Attributes:
+        retry_after: The seconds the store asked to wait (its ``Retry-After`` header), or
+            None when it did not say.
+
+    .. versionadded:: 0.4.0
+    """
+
+    retry_after: float | None = None
 
 
 class RetriesExhausted(TransferError):

@@ -15,8 +15,10 @@ builds one on first use and caches it; tests and applications may build their ow
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
+import inspect
 import logging
 import os
 import threading
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import pluggy
 
 from s3po import hookspecs
-from s3po.errors import PluginError, UnknownBackend, UnknownCodec
+from s3po.errors import ConfigError, PluginError, UnknownBackend, UnknownCodec
 
 if TYPE_CHECKING:
     from s3po._types import Backend
@@ -178,8 +180,38 @@ class BackendRegistry(_Registry["Backend"]):
 
         Raises:
             UnknownBackend: No plugin provides ``name``.
+            ConfigError: The backend takes no option of one of these names (checked
+                against its factory's signature, before it is called).
+
+        .. versionchanged:: 0.4.0
+           An unknown option raises ``ConfigError`` naming it, not the factory's ``TypeError``.
         """
-        return self._factory(name)(**options)
+        factory = self._factory(name)
+        _check_options(name, factory, options)
+        return factory(**options)
+
+
+def _check_options(name: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Raise ConfigError for options ``factory`` cannot take, with the closest names."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: the factory decides
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return  # it passes the rest on (fsspec's storage options)
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    known = sorted(p.name for p in parameters if p.kind in named)
+    unknown = sorted(set(options) - set(known))
+    if not unknown:
+        return
+    hints = []
+    for option in unknown:
+        close = difflib.get_close_matches(option, known, n=1)
+        hints.append(f"{option}= (did you mean {close[0]}=?)" if close else f"{option}=")
+    takes = ", ".join(f"{k}=" for k in known) or "no options"
+    raise ConfigError(
+        f"backend {name!r} got unknown option(s): {', '.join(hints)}; it takes {takes}"
+    )
 
 
 class CodecRegistry(_Registry["Codec"]):

@@ -314,6 +314,8 @@ class FaultProxy:
         self.upstream = (parts.hostname, parts.port)
         self.plan = plan or FaultPlan()
         self.stall_seconds = stall_seconds
+        #: Sent as ``Retry-After`` with ``slowdown`` and ``throttle`` answers when set.
+        self.retry_after: str | None = None
         self.cut_cap = cut_cap
         self.io_timeout = io_timeout
         self.after_fault: Callable[[Record], None] | None = None
@@ -596,6 +598,8 @@ class FaultProxy:
             f"Content-Length: {0 if head_only else len(body)}",
             f"x-amz-request-id: {request_id}",
         ]
+        if self.retry_after is not None and record.fault in {"slowdown", "throttle"}:
+            lines.append(f"Retry-After: {self.retry_after}")
         if close:
             lines.append("Connection: close")
         self._fired(record)

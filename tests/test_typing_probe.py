@@ -20,6 +20,7 @@ from mypy import api
 
 import s3po
 from s3po.client.options import (
+    DownloadFileOptions,
     DownloadOptions,
     DownloadStringOptions,
     DownloadToOptions,
@@ -252,7 +253,7 @@ def test_async_front_end_results_and_the_seed_alias(tmp_path: Path) -> None:
         ("upload_fileobj", UploadOptions),
         ("download_bytes", DownloadOptions),
         ("download_string", DownloadStringOptions),
-        ("download_file", DownloadToOptions),
+        ("download_file", DownloadFileOptions),
         ("download_fileobj", DownloadToOptions),
     ],
 )

@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from s3po.backend import Headers, ObjectInfo, PartBody, PartInfo, WriteCondition
-from s3po.backend.multipart import PartChanged, part_name
+from s3po.backend.multipart import PartChanged, part_name, part_number
 
 from ._errors import fs_errors
 
@@ -109,6 +109,16 @@ class FsspecParts:
         if blob is None:
             return None
         return json.dumps({"etag": _md5(blob), "size": len(blob)}).encode()
+
+    def part_numbers(self, bucket: str, key: str, upload_id: str) -> list[int]:
+        """The numbers of the part files in the upload's folder."""
+        with fs_errors(bucket, key, "list the parts of"):
+            try:
+                entries = self._fs.ls(f"{self._folder(bucket)}/{upload_id}", detail=False)
+            except _MISSING:
+                return []
+        names = (str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries)
+        return [n for n in map(part_number, names) if n is not None]
 
     def join_parts(
         self,

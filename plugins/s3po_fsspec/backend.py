@@ -129,8 +129,13 @@ class FsspecBackend:
     ) -> None:
         """Use ``fs``, or build a filesystem for ``protocol``."""
         if fs is None:
-            import fsspec  # noqa: PLC0415 - only when the backend is used
-
+            try:
+                import fsspec  # noqa: PLC0415 - only when the backend is used
+            except ImportError as exc:  # as the registry says it for a plugin's own import
+                raise s3po.UnknownBackend(
+                    f"backend 'fsspec' needs a package that is not installed ({exc}); "
+                    "pip install 's3po[fsspec]'"
+                ) from exc
             fs = fsspec.filesystem(protocol, **storage_options)
         self.fs = fs
         self.root = root.rstrip("/")
@@ -395,6 +400,13 @@ class FsspecBackend:
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload's parts."""
         self._multipart.abort(bucket, key, upload_id)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """The stored parts of an upload (ListParts).
+
+        .. versionadded:: 0.4.0
+        """
+        return self._multipart.parts(bucket, key, upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix``.

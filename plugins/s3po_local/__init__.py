@@ -388,6 +388,13 @@ class LocalBackend(Store):
             return
         self._multipart.abort(bucket, key, upload_id)
 
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """The stored parts of an upload (ListParts).
+
+        .. versionadded:: 0.4.0
+        """
+        return self._multipart.parts(bucket, key, upload_id)
+
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix``, and what crashed writes left.
 

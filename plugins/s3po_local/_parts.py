@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import s3po
 from s3po.backend import FileWindow, Headers, ObjectInfo, PartBody, PartInfo, WriteCondition
-from s3po.backend.multipart import PartChanged, UploadGone, part_name
+from s3po.backend.multipart import PartChanged, UploadGone, part_name, part_number
 
 from ._files import commit, copy_window, os_errors, write_all
 from ._records import XATTR
@@ -143,6 +143,16 @@ class LocalParts:
                 return self._part_record(fd, path)
             finally:
                 os.close(fd)
+
+    def part_numbers(self, bucket: str, key: str, upload_id: str) -> list[int]:
+        """The numbers of the part files in the upload's folder."""
+        folder = self._root(bucket) / upload_id
+        with os_errors("list the parts of", folder, bucket, key):
+            try:
+                names = [entry.name for entry in folder.iterdir()]
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        return [n for n in map(part_number, names) if n is not None]
 
     def join_parts(
         self,

@@ -120,6 +120,11 @@ class _Parts:
             found = None if upload is None else upload.parts.get(number)
             return None if found is None else found[1]
 
+    def part_numbers(self, bucket: str, key: str, upload_id: str) -> list[int]:  # noqa: ARG002
+        with self._lock:
+            upload = self._uploads.get(bucket, {}).get(upload_id)
+            return [] if upload is None else list(upload.parts)
+
     def join_parts(
         self,
         bucket: str,
@@ -409,6 +414,13 @@ class MemoryBackend:
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload and its parts."""
         self._multipart.abort(bucket, key, upload_id)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """The stored parts of an upload (ListParts).
+
+        .. versionadded:: 0.4.0
+        """
+        return self._multipart.parts(bucket, key, upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix``, by key and start time."""

@@ -4,7 +4,9 @@ The obstore backend takes the S3 backend's options and must resolve them exactly
 :class:`s3po_s3.backend.S3Backend` does (the same environment variables, defaults and
 errors). Importing boto3 costs most of a short program's start-up, so when the options
 and the environment settle everything by themselves (keys or no credentials named, no
-session, client or profile, and a region that does not come from an AWS config file),
+session, client or profile, a region that does not come from an AWS config file, and no
+endpoint settings in that file: ``$AWS_ENDPOINT_URL_S3`` and ``$AWS_ENDPOINT_URL`` are read
+here as botocore reads them),
 :func:`resolve` works them out here; otherwise it returns None and the caller makes the
 S3 backend at once to resolve them, as before.
 
@@ -33,6 +35,13 @@ _CHECKSUMS = ("crc32", "md5", "when_supported")
 _PROFILE_VARS = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
 _REGION_VAR = "AWS_DEFAULT_REGION"
 _CONFIG_FILE_VAR = "AWS_CONFIG_FILE"
+#: botocore's endpoint variables, in its order, and the one that turns them all off.
+_AWS_ENDPOINT_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+_IGNORE_ENDPOINTS_VAR = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+#: Only boto3 reads the AWS config file's endpoint settings: a file holding this text
+#: (``endpoint_url``, ``ignore_configured_endpoint_urls``, ``services``) needs it.
+_ENDPOINT_WORDS = ("endpoint_url", "services")
+_BOTO3_ONLY = object()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +65,33 @@ class Resolved:
 
 def _option(value: str | None, env: str) -> str | None:
     return value if value is not None else (os.environ.get(env) or None)
+
+
+def _config_file() -> str | None:
+    """The AWS config file's text, or None when there is none."""
+    path = os.path.expanduser(os.environ.get(_CONFIG_FILE_VAR, "~/.aws/config"))  # noqa: PTH111 - no pathlib at start-up
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:  # noqa: PTH123 - as above
+            return file.read()
+    except OSError:
+        return None
+
+
+def _configured_endpoint() -> str | object | None:
+    """The endpoint botocore would find in the environment, or ``_BOTO3_ONLY``.
+
+    As ``s3po_s3._client.configured_endpoint`` finds it, without boto3 as long as the AWS
+    config file says nothing about endpoints.
+    """
+    text = _config_file()
+    if text is not None and any(word in text for word in _ENDPOINT_WORDS):
+        return _BOTO3_ONLY
+    if os.environ.get(_IGNORE_ENDPOINTS_VAR, "").lower() == "true":
+        return None
+    for name in _AWS_ENDPOINT_VARS:
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
 
 
 def _region(given: str | None, endpoint_url: str | None) -> str | None:
@@ -94,14 +130,20 @@ def resolve(
         return None
     endpoint = _option(endpoint_url, ENDPOINT_URL_ENV)
     style = _option(addressing_style, ADDRESSING_STYLE_ENV)
-    style = (style or ("path" if endpoint else "auto")).lower()
-    if style not in _STYLES:
+    style = None if style is None else style.lower()
+    if style is not None and style not in _STYLES:
         raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
     policy = (_option(checksum, CHECKSUM_ENV) or "crc32").lower()
     if policy not in _CHECKSUMS:
         raise s3po.ConfigError(f"checksum must be one of {_CHECKSUMS}, not {policy!r}")
     if max_pool_connections < 1:
         raise s3po.ConfigError("max_pool_connections must be 1 or more")
+    if endpoint is None:
+        found = _configured_endpoint()
+        if found is _BOTO3_ONLY:
+            return None
+        endpoint = found if isinstance(found, str) else None
+    style = style or ("path" if endpoint else "auto")
     region = _region(_option(region_name, REGION_ENV), endpoint)
     if region is None:
         return None

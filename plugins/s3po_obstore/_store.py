@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = ["StoreOptions", "Stores", "key_is_plain"]
 
+#: object_store reads its endpoint from these when none is given; s3po resolves the
+#: endpoint itself (as botocore does), so when that says AWS S3 the store is told so.
+_OBJECT_STORE_ENDPOINT_VARS = ("AWS_ENDPOINT", "AWS_ENDPOINT_URL")
+
 #: No single request may outlive this; stalls are caught sooner by the read timeout.
 _REQUEST_LIMIT = dt.timedelta(hours=12)
 
@@ -98,12 +102,18 @@ class Stores:
             self._credentials = _credentials(options)
             self._resolved = True
         config: S3Config = {"region": options.region_name}
-        if options.endpoint_url:
-            config["endpoint"] = options.endpoint_url
         style = options.addressing_style
         if style == "auto":  # as botocore: virtual hosts on AWS, unless the name has dots
             style = "path" if options.endpoint_url or "." in bucket else "virtual"
         config["virtual_hosted_style_request"] = style == "virtual"
+        if options.endpoint_url:
+            config["endpoint"] = options.endpoint_url
+        elif any(os.environ.get(name) for name in _OBJECT_STORE_ENDPOINT_VARS):
+            # $AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set: AWS S3, as the boto3 calls go.
+            host = f"s3.{options.region_name}.amazonaws.com"
+            config["endpoint"] = (
+                f"https://{bucket}.{host}" if style == "virtual" else f"https://{host}"
+            )
         if options.checksum != "md5":
             config["checksum_algorithm"] = "sha256"
         provider = None

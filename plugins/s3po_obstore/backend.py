@@ -17,6 +17,7 @@ import s3po
 from s3po.backend import (
     ALL_CONDITIONS,
     Capabilities,
+    CommonPrefix,
     FileWindow,
     ForwardingBackend,
     GetResult,
@@ -26,6 +27,7 @@ from s3po.backend import (
     emulation,
 )
 from s3po_obstore._errors import StreamBody, error_code, translate
+from s3po_obstore._listing import Lister, entries, lean_environment, static_keys
 from s3po_obstore._resolve import PROFILE_ENV, resolve
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
@@ -117,9 +119,11 @@ class ObstoreBackend(ForwardingBackend):
 
     Small objects are where boto3's per-request CPU cost shows; obstore signs and sends
     each request in Rust with the GIL released. The single-request calls ``get``, ``put``
-    and ``delete`` go through obstore; everything obstore cannot do with S3's exact
-    semantics goes through an internal :class:`s3po_s3.backend.S3Backend` made from the same
-    options: ``head`` (obstore's HEAD reports no headers or metadata), ``list``, ``copy``,
+    and ``delete`` go through obstore; ``list`` is a ListObjectsV2 the backend signs and
+    sends itself when the credentials are static and no proxy is set
+    (:mod:`s3po_obstore._listing`), else boto3's; everything else obstore cannot do with
+    S3's exact semantics goes through an internal :class:`s3po_s3.backend.S3Backend` made
+    from the same options: ``head`` (obstore's HEAD reports no headers or metadata), ``copy``,
     ``create_bucket``, multipart uploads, keys obstore's paths cannot carry (a leading or
     trailing ``/``, empty, ``.`` or ``..`` segments, control characters), and headers it
     cannot send (``Headers.extra`` other than ``StorageClass``), PUTs under
@@ -274,6 +278,26 @@ class ObstoreBackend(ForwardingBackend):
         except BaseException:
             self.close()
             raise
+        keys = static_keys(
+            aws_access_key_id,
+            aws_secret_access_key,
+            aws_session_token,
+            chain=session is not None or bool(profile_name or os.environ.get(PROFILE_ENV)),
+        )
+        #: Lists without boto3 when it can list exactly as boto3 would (see _listing).
+        self._lister = (
+            Lister(
+                endpoint_url=self.endpoint_url,
+                region_name=self.region_name,
+                addressing_style=style,
+                keys=keys,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                where=self._where,
+            )
+            if self._fast and keys is not None and lean_environment(self.endpoint_url)
+            else None
+        )
 
     def __repr__(self) -> str:
         """Show where the backend points (never the credentials)."""
@@ -451,6 +475,33 @@ class ObstoreBackend(ForwardingBackend):
             return
         with self._errors("delete", bucket, key):
             obstore.delete(self.stores.get(bucket), key)
+
+    def list(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str | None = None,
+        *,
+        start_after: str | None = None,
+    ) -> Iterator[ObjectInfo | CommonPrefix]:
+        """Yield objects and common prefixes under ``prefix`` in key order (ListObjectsV2).
+
+        Signed and sent without boto3 when the credentials are static and nothing in the
+        environment asks for more (:mod:`s3po_obstore._listing`); otherwise through boto3.
+        Either way the entries and errors are the S3 backend's: ``start_after`` goes to
+        the server as ``StartAfter``, and a common prefix it ends is skipped here.
+        """
+        if self._lister is None:
+            return self.s3.list(bucket, prefix, delimiter, start_after=start_after)
+        return entries(
+            self._lister,
+            bucket,
+            prefix,
+            delimiter,
+            start_after,
+            # AWS: the bucket is in another region; boto3 follows, from where this stopped
+            redirected=lambda last: self.s3.list(bucket, prefix, delimiter, start_after=last),
+        )
 
     # -- through boto3 (s3po.backend.admin) -----------------------------------------------
 

@@ -21,14 +21,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADDRESSING_STYLE_ENV",
+    "AWS_ENDPOINT_ENVS",
     "CHECKSUM_ENV",
     "ENDPOINT_URL_ENV",
+    "IGNORE_ENDPOINTS_ENV",
     "PROFILE_ENV",
     "REGION_ENV",
     "ClientOptions",
     "ClientRecipe",
+    "configured_endpoint",
     "make_client",
     "resolve_client",
+    "unsigned_when_verified",
 ]
 
 #: Environment variables read when the matching option is not given.
@@ -42,8 +46,53 @@ _STYLES = ("path", "virtual", "auto")
 _CHECKSUMS = ("crc32", "md5", "when_supported")
 
 
+#: botocore's own endpoint settings, in its order: the S3 variable, then the global one.
+AWS_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+#: Set to ``true`` (here or as ``ignore_configured_endpoint_urls`` in the profile), botocore
+#: ignores every configured endpoint; so does s3po.
+IGNORE_ENDPOINTS_ENV = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+
+
 def _option(value: str | None, env: str) -> str | None:
     return value if value is not None else (os.environ.get(env) or None)
+
+
+def configured_endpoint(session: boto3.Session) -> str | None:
+    """The endpoint boto3 users configure outside their code, as botocore looks it up.
+
+    In botocore's order (``ConfiguredEndpointProvider``): ``$AWS_ENDPOINT_URL_S3``,
+    ``$AWS_ENDPOINT_URL``, ``endpoint_url`` under ``s3`` in the ``services`` section the
+    profile names, then the profile's own ``endpoint_url``. None when there is none, or
+    when ``$AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` (or the profile's
+    ``ignore_configured_endpoint_urls``) is true.
+
+    Raises:
+        ConfigError: The profile names a ``services`` section the config file lacks.
+    """
+    core = session._session  # noqa: SLF001 - boto3 keeps its botocore session here
+    try:
+        ignore = core.get_config_variable("ignore_configured_endpoint_urls")
+        if ignore is True or str(ignore).lower() == "true":
+            return None
+        for name in AWS_ENDPOINT_ENVS:
+            if os.environ.get(name):
+                return os.environ[name]
+        scoped = core.get_scoped_config()
+    except bce.ProfileNotFound as exc:
+        raise s3po.ConfigError(f"AWS profile not found: {exc}; check ~/.aws/config") from exc
+    section = scoped.get("services")
+    if section:
+        services = core.full_config.get("services", {}).get(section)
+        if not services:
+            raise s3po.ConfigError(
+                f"the AWS profile names services section {section!r}, which the AWS config "
+                f"file lacks; add [services {section}] to it or remove 'services' from the profile"
+            )
+        endpoint = (services.get("s3") or {}).get("endpoint_url")
+        if endpoint:
+            return str(endpoint)
+    endpoint = scoped.get("endpoint_url")
+    return str(endpoint) if endpoint else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,6 +143,42 @@ class ClientRecipe:
     addressing_style: str
 
 
+#: The headers by which a store verifies a body itself (and refuses it, BadDigest, if damaged).
+_VERIFIED_BY = (
+    "Content-MD5",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-sha256",
+)
+#: The requests whose bodies are object data: the bodies worth not hashing twice.
+_DATA_REQUESTS = ("PutObject", "UploadPart")
+
+
+def unsigned_when_verified(client: S3Client) -> None:
+    """Send object data as ``UNSIGNED-PAYLOAD`` when a checksum header already covers it.
+
+    botocore signs the SHA-256 of every body on a plain-HTTP endpoint: a second pass over
+    each part (with awscrt installed, a second read of it, holding the GIL) on top of the
+    CRC32 or MD5 s3po sends, which the store verifies. A PutObject or UploadPart that
+    carries such a header is signed with ``UNSIGNED-PAYLOAD`` instead, as botocore itself
+    does over HTTPS; the headers stay signed, so the checksum cannot be changed in transit,
+    and a body that does not match it is refused. Anything without one is signed as before.
+
+    .. versionadded:: 0.4.0
+    """
+    s3_settings: Any = {**(getattr(client.meta.config, "s3", None) or {})}
+    s3_settings["payload_signing_enabled"] = False
+    unsigned = client.meta.config.merge(botocore.config.Config(s3=s3_settings))
+
+    def before_sign(request: Any, **_: Any) -> None:  # noqa: ANN401 - botocore's AWSRequest
+        if any(name in request.headers for name in _VERIFIED_BY):
+            # botocore's S3 signers read payload_signing_enabled from the request's config
+            request.context["client_config"] = unsigned
+
+    for operation in _DATA_REQUESTS:
+        client.meta.events.register(f"before-sign.s3.{operation}", before_sign)
+
+
 def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None]:
     """Make (or take) the client; return it with its checksum policy, ownership and endpoint.
 
@@ -116,8 +201,8 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
     region_name = _option(options.region_name, REGION_ENV)
     profile_name = _option(options.profile_name, PROFILE_ENV)
     style = _option(options.addressing_style, ADDRESSING_STYLE_ENV)
-    style = (style or ("path" if endpoint_url else "auto")).lower()
-    if style not in _STYLES:
+    style = None if style is None else style.lower()
+    if style is not None and style not in _STYLES:
         raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
     policy = (_option(options.checksum, CHECKSUM_ENV) or "crc32").lower()
     if policy not in _CHECKSUMS:
@@ -159,6 +244,11 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
             raise s3po.ConfigError(
                 f"AWS profile {profile_name!r} not found; check ~/.aws/config or ${PROFILE_ENV}"
             ) from exc
+    if endpoint_url is None:
+        # boto3 would find these on its own, but s3po names the endpoint in its repr and
+        # messages and picks path-style addressing for it, so it looks them up first.
+        endpoint_url = configured_endpoint(session)
+    style = style or ("path" if endpoint_url else "auto")
     region = region_name or session.region_name or ("us-east-1" if endpoint_url else None)
     settings: dict[str, Any] = {
         "signature_version": "s3v4",
@@ -181,7 +271,9 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
     ready = session
 
     def build() -> S3Client:
-        return ready.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+        client = ready.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+        unsigned_when_verified(client)
+        return client
 
     return ClientRecipe(
         build=build,

@@ -1,17 +1,21 @@
 """botocore's exceptions, translated into s3po's at the backend's edge.
 
-Everything lives in one table, :data:`s3po.backend.s3errors.S3_ERRORS` (shared with the
+Every call the backend makes to botocore runs inside :func:`s3_errors`, the backend's one
+error edge (as httpx maps its transport's exceptions in one context manager): botocore's
+exceptions, and the urllib3 and socket errors that can come out of it unwrapped, leave it as
+s3po errors raised ``from`` the original. :func:`translate` builds them: it looks a
+``ClientError`` up in one table, :data:`s3po.backend.s3errors.S3_ERRORS` (shared with the
 obstore backend), keyed by the S3 error code (or, for the bodiless HEAD responses, the HTTP
-status as a string). :func:`translate` looks an exception up
-there, falls back on the HTTP status, and builds an s3po error whose message names the object
-and says what to try next. Credentials never appear in a message: only the server's code and
-message, the bucket, the key and the endpoint do.
+status as a string), falls back on the HTTP status, and writes a message that names the
+object and says what to try next. Credentials never appear in a message: only the server's
+code and message, the bucket, the key and the endpoint do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
@@ -20,14 +24,14 @@ import urllib3.exceptions
 import urllib3.response
 
 import s3po
-from s3po.backend import Body
+from s3po.backend import Body, FileWindow
 from s3po.backend.s3errors import RETRY_ADVICE as _RETRY
-from s3po.backend.s3errors import S3_ERRORS
+from s3po.backend.s3errors import S3_ERRORS, parse_retry_after
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
 
-__all__ = ["StreamBody", "translate"]
+__all__ = ["StreamBody", "s3_errors", "translate"]
 
 #: botocore's transport failures worth repeating (SSL errors are not: a bad certificate
 #: stays bad).
@@ -50,6 +54,51 @@ _STREAM_ERRORS = (
     ConnectionError,
     TimeoutError,
 )
+
+
+#: What :func:`s3_errors` translates: botocore's two roots, and what its HTTP stack can
+#: raise past them (urllib3's errors while a response is read, sockets' own).
+_MAPPED = (
+    bce.BotoCoreError,
+    bce.ClientError,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+@contextlib.contextmanager
+def s3_errors(
+    op: str, bucket: str, key: str | None = None, *, where: str, body: object = None
+) -> Iterator[None]:
+    """Raise s3po's error for any botocore failure inside, ``from`` the original.
+
+    This is the s3 backend's one error edge: every request goes through it. s3po's own
+    errors pass unchanged. A request that sent ``body`` (a :class:`~s3po.FileWindow`) and
+    failed because the file changed under it raises the window's
+    :class:`~s3po.SourceChanged` instead, however botocore (or awscrt, which signs some
+    requests) wrapped it: the caller must learn that the file changed, not that the
+    request failed.
+
+    Args:
+        op: The operation, as messages name it (``"put"``, ``"put_part 3"``, ...).
+        bucket: The bucket the request addressed.
+        key: The key, if the request named one.
+        where: The endpoint, as messages name it.
+        body: The request's body, if it streams from a file window.
+
+    .. versionadded:: 0.4.0
+    """
+    try:
+        yield
+    except Exception as exc:
+        changed = body.changed if isinstance(body, FileWindow) else None
+        if changed is not None and changed is not exc:
+            raise changed from exc
+        if isinstance(exc, s3po.S3poError) or not isinstance(exc, _MAPPED):
+            raise
+        raise translate(exc, op=op, bucket=bucket, key=key, where=where) from exc
 
 
 def error_code(exc: bce.ClientError) -> str:
@@ -80,7 +129,11 @@ def translate(
         message = str(exc.response.get("Error", {}).get("Message") or "").strip()
         detail = f"{code}: {message}" if message and message != code else code
         cls, advice = S3_ERRORS.get(code) or S3_ERRORS.get(str(status)) or _by_status(status, key)
-        return cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
+        error = cls(f"{op} {location} failed at {where} ({detail}); {advice}", **context)
+        if isinstance(error, s3po.Throttled):
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            error.retry_after = parse_retry_after(headers.get("retry-after"))
+        return error
     if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
         return s3po.AccessDenied(
             f"{op} {location}: no usable AWS credentials found ({exc}); set "
@@ -93,7 +146,7 @@ def translate(
             "or the CA bundle (AWS_CA_BUNDLE)",
             **context,
         )
-    if isinstance(exc, _TRANSIENT_TRANSPORT):
+    if isinstance(exc, _TRANSIENT_TRANSPORT + _STREAM_ERRORS):
         return s3po.TransientError(
             f"{op} {location}: connection to {where} failed ({type(exc).__name__}); {_RETRY}",
             **context,

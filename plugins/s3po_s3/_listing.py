@@ -15,7 +15,7 @@ import s3po
 from s3po.backend import CommonPrefix, ObjectInfo
 from s3po.backend.admin import PRESIGN_METHODS, BucketInfo
 from s3po_s3._convert import entry_key, unquote, utc
-from s3po_s3._errors import error_code, translate
+from s3po_s3._errors import error_code
 from s3po_s3._session import S3Session
 
 __all__ = ["S3Listing"]
@@ -43,9 +43,11 @@ class S3Listing(S3Session):
         if start_after:
             params["StartAfter"] = start_after
         after = start_after.encode("utf-8") if start_after else None
-        pages = iter(self._client.get_paginator("list_objects_v2").paginate(**params))
+        with self._errors("list", bucket, prefix or None):
+            pages = iter(self._client.get_paginator("list_objects_v2").paginate(**params))
         while True:
-            page = self._call("list", bucket, prefix or None, lambda: next(pages, None))
+            with self._errors("list", bucket, prefix or None):
+                page = next(pages, None)
             if page is None:
                 return
             objects = (
@@ -72,13 +74,15 @@ class S3Listing(S3Session):
         params: dict[str, Any] = {"Bucket": bucket}
         if self.region_name and self.region_name != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": self.region_name}
-        try:
-            self._client.create_bucket(**params)
-        except bce.ClientError as exc:
-            code = error_code(exc)
-            if code == "BucketAlreadyOwnedByYou":
-                return
-            if code == "BucketAlreadyExists":
+        with self._errors("create_bucket", bucket):
+            try:
+                self._client.create_bucket(**params)
+            except bce.ClientError as exc:
+                code = error_code(exc)
+                if code == "BucketAlreadyOwnedByYou":
+                    return
+                if code != "BucketAlreadyExists":
+                    raise
                 try:
                     self._client.head_bucket(Bucket=bucket)
                 except (bce.ClientError, bce.BotoCoreError):
@@ -88,34 +92,29 @@ class S3Listing(S3Session):
                         bucket=bucket,
                         backend=self.name,
                     ) from exc
-                return
-            raise translate(exc, op="create_bucket", bucket=bucket, where=self._where) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, op="create_bucket", bucket=bucket, where=self._where) from exc
 
     # -- bucket administration and presigned URLs (s3po.backend.admin) ---------------------
 
     def list_buckets(self) -> Iterator[BucketInfo]:
         """Yield the buckets these credentials can see (ListBuckets), by name."""
-        response = self._call("list_buckets", "", None, self._client.list_buckets)
+        with self._errors("list_buckets", ""):
+            response = self._client.list_buckets()
         for item in sorted(response.get("Buckets", ()), key=lambda b: b.get("Name", "")):
             yield BucketInfo(item.get("Name", ""), utc(item.get("CreationDate")))
 
     def delete_bucket(self, bucket: str) -> None:
         """Delete an empty bucket (DeleteBucket)."""
-        self._call("delete_bucket", bucket, None, self._client.delete_bucket, Bucket=bucket)
+        with self._errors("delete_bucket", bucket):
+            self._client.delete_bucket(Bucket=bucket)
 
     def presign(self, method: str, bucket: str, key: str, *, expires_in: int) -> str:
         """A SigV4 URL for ``GET`` or ``PUT`` of ``s3://bucket/key``, valid ``expires_in`` s."""
         if method not in PRESIGN_METHODS:
             raise s3po.InvalidRequest(f"presign takes {PRESIGN_METHODS}, not {method!r}")
         operation = "get_object" if method == "GET" else "put_object"
-        return self._call(
-            "presign",
-            bucket,
-            key,
-            self._client.generate_presigned_url,
-            ClientMethod=operation,
-            Params={"Bucket": bucket, "Key": key},
-            ExpiresIn=expires_in,
-        )
+        with self._errors("presign", bucket, key):
+            return self._client.generate_presigned_url(
+                ClientMethod=operation,
+                Params={"Bucket": bucket, "Key": key},
+                ExpiresIn=expires_in,
+            )

@@ -31,9 +31,9 @@ from s3po_s3._convert import (
     unquote,
     utc,
 )
-from s3po_s3._errors import error_code, status_code, translate
+from s3po_s3._errors import error_code, status_code
 from s3po_s3._objects import S3Objects
-from s3po_s3._session import _window_changes, refused_write
+from s3po_s3._session import refused_write
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
@@ -68,17 +68,14 @@ class S3Multipart(S3Objects):
         params: dict[str, Any] = {}
         if headers is not None:
             params = {"MetadataDirective": "REPLACE", **header_params(headers, bucket, key)}
-        response = self._call(
-            "copy",
-            bucket,
-            key,
-            self._client.copy_object,
-            Bucket=bucket,
-            Key=key,
-            CopySource={"Bucket": src_bucket, "Key": src_key},
-            CopySourceIfMatch=quote(source.etag),
-            **params,
-        )
+        with self._errors("copy", bucket, key):
+            response = self._client.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": src_bucket, "Key": src_key},
+                CopySourceIfMatch=quote(source.etag),
+                **params,
+            )
         result = response.get("CopyObjectResult", {})
         return ObjectInfo(
             bucket=bucket,
@@ -101,19 +98,16 @@ class S3Multipart(S3Objects):
             parts = []
             for number, lo in enumerate(range(0, source.size, part), start=1):
                 hi = min(lo + part, source.size)
-                response = self._call(
-                    "copy part",
-                    bucket,
-                    key,
-                    self._client.upload_part_copy,
-                    Bucket=bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    CopySource={"Bucket": source.bucket, "Key": source.key},
-                    CopySourceIfMatch=quote(source.etag),
-                    CopySourceRange=f"bytes={lo}-{hi - 1}",
-                )
+                with self._errors("copy part", bucket, key):
+                    response = self._client.upload_part_copy(
+                        Bucket=bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource={"Bucket": source.bucket, "Key": source.key},
+                        CopySourceIfMatch=quote(source.etag),
+                        CopySourceRange=f"bytes={lo}-{hi - 1}",
+                    )
                 parts.append(
                     PartInfo(number, unquote(response["CopyPartResult"].get("ETag")), hi - lo)
                 )
@@ -133,15 +127,8 @@ class S3Multipart(S3Objects):
         params = header_params(headers, bucket, key)
         if checksums:
             params["ChecksumAlgorithm"] = "CRC32"
-        response = self._call(
-            "start_multipart",
-            bucket,
-            key,
-            self._client.create_multipart_upload,
-            Bucket=bucket,
-            Key=key,
-            **params,
-        )
+        with self._errors("start_multipart", bucket, key):
+            response = self._client.create_multipart_upload(Bucket=bucket, Key=key, **params)
         upload_id = response["UploadId"]
         self._uploads[upload_id] = headers
         return upload_id
@@ -159,7 +146,7 @@ class S3Multipart(S3Objects):
             body.seek(0)
         check = self._body_check(body)
         op = f"put_part {part_number}"
-        with _window_changes(body):
+        with self._errors(op, bucket, key, body=body):
             try:
                 response = self._client.upload_part(
                     Bucket=bucket,
@@ -172,15 +159,13 @@ class S3Multipart(S3Objects):
                 )
             except bce.ClientError as exc:
                 if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
-                    self._raise_if_upload_gone(bucket, key, upload_id, op, exc)
-                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
-            except bce.BotoCoreError as exc:
-                raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+                    self._raise_if_upload_gone(bucket, key, upload_id, exc)
+                raise
         crc = response.get("ChecksumCRC32") or check.get("ChecksumCRC32")
         return PartInfo(part_number, unquote(response.get("ETag")), len(body), crc)
 
     def _raise_if_upload_gone(
-        self, bucket: str, key: str, upload_id: str, op: str, exc: bce.ClientError
+        self, bucket: str, key: str, upload_id: str, exc: bce.ClientError
     ) -> None:
         """After a bare 5xx on a part, raise NoSuchUpload if ListParts says the upload is gone.
 
@@ -191,7 +176,7 @@ class S3Multipart(S3Objects):
             self._client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id, MaxParts=1)
         except bce.ClientError as probe:
             if error_code(probe) == "NoSuchUpload":
-                raise translate(probe, op=op, bucket=bucket, key=key, where=self._where) from exc
+                raise probe from exc  # the error edge makes it NoSuchUpload
         except bce.BotoCoreError:
             pass
 
@@ -221,35 +206,26 @@ class S3Multipart(S3Objects):
             if part.checksum:
                 entry["ChecksumCRC32"] = part.checksum
             listed.append(entry)
-        try:
-            with refused_write(condition, bucket, key, self.name):
-                try:
-                    response = self._client.complete_multipart_upload(
-                        Bucket=bucket,
-                        Key=key,
-                        UploadId=upload_id,
-                        MultipartUpload={"Parts": listed},
-                        **condition_params(condition),  # type: ignore[arg-type]
-                    )
-                except bce.ClientError as exc:
-                    if error_code(exc) in {"PreconditionFailed", "412"} and condition:
-                        raise translate(
-                            exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
-                        ) from exc
-                    raise
-        except bce.ClientError as exc:
-            if error_code(exc) == "NoSuchUpload":
-                done = self._completed_already(bucket, key, parts)
-                if done is not None:
-                    self._uploads.pop(upload_id, None)
-                    return done
-            raise translate(
-                exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
-            ) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(
-                exc, op="complete_multipart", bucket=bucket, key=key, where=self._where
-            ) from exc
+        # refused_write outside the error edge: it reads the s3po error the edge raised
+        with (
+            refused_write(condition, bucket, key, self.name),
+            self._errors("complete_multipart", bucket, key),
+        ):
+            try:
+                response = self._client.complete_multipart_upload(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": listed},
+                    **condition_params(condition),  # type: ignore[arg-type]
+                )
+            except bce.ClientError as exc:
+                if error_code(exc) == "NoSuchUpload":
+                    done = self._completed_already(bucket, key, parts)
+                    if done is not None:
+                        self._uploads.pop(upload_id, None)
+                        return done
+                raise
         known = bool(parts) and all(p.size > 0 for p in parts)
         return ObjectInfo(
             bucket=bucket,
@@ -277,25 +253,37 @@ class S3Multipart(S3Objects):
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload and its parts (AbortMultipartUpload)."""
         self._uploads.pop(upload_id, None)
-        self._call(
-            "abort_multipart",
-            bucket,
-            key,
-            self._client.abort_multipart_upload,
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
-        )
+        with self._errors("abort_multipart", bucket, key):
+            self._client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Yield incomplete uploads under ``prefix`` (ListMultipartUploads)."""
-        paginator = self._client.get_paginator("list_multipart_uploads")
-        pages = iter(paginator.paginate(Bucket=bucket, Prefix=prefix))
+        with self._errors("list_multipart", bucket, prefix or None):
+            paginator = self._client.get_paginator("list_multipart_uploads")
+            pages = iter(paginator.paginate(Bucket=bucket, Prefix=prefix))
         while True:
-            page = self._call("list_multipart", bucket, prefix or None, lambda: next(pages, None))
+            with self._errors("list_multipart", bucket, prefix or None):
+                page = next(pages, None)
             if page is None:
                 return
             for upload in page.get("Uploads", ()):
                 yield MultipartUpload(
                     bucket, upload["Key"], upload["UploadId"], utc(upload.get("Initiated"))
                 )
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """Yield the stored parts of an upload, by number (ListParts).
+
+        .. versionadded:: 0.4.0
+        """
+        paginator = self._client.get_paginator("list_parts")
+        pages = iter(paginator.paginate(Bucket=bucket, Key=key, UploadId=upload_id))
+        while True:
+            with self._errors("list_parts", bucket, key):
+                page = next(pages, None)
+            if page is None:
+                return
+            for part in page.get("Parts", ()):
+                number, etag, size = part["PartNumber"], unquote(part["ETag"]), part["Size"]
+                # CompleteMultipartUpload names each part's checksum if the upload has them.
+                yield PartInfo(number, etag, size, part.get("ChecksumCRC32"))

@@ -21,8 +21,8 @@ from s3po_s3._convert import (
     unquote,
     utc,
 )
-from s3po_s3._errors import StreamBody, error_code, status_code, translate
-from s3po_s3._session import S3Session, _window_changes, refused_write
+from s3po_s3._errors import StreamBody, error_code, status_code
+from s3po_s3._session import S3Session, refused_write
 
 if TYPE_CHECKING:
     from s3po.backend import UploadBody
@@ -35,14 +35,13 @@ class S3Objects(S3Session):
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """Return the object's information (HeadObject)."""
-        try:
-            response = self._client.head_object(Bucket=bucket, Key=key)
-        except bce.ClientError as exc:
-            if status_code(exc) == 404:  # noqa: PLR2004 - HTTP status
-                self._no_bucket(bucket, key, "head", exc)
-            raise translate(exc, op="head", bucket=bucket, key=key, where=self._where) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, op="head", bucket=bucket, key=key, where=self._where) from exc
+        with self._errors("head", bucket, key):
+            try:
+                response = self._client.head_object(Bucket=bucket, Key=key)
+            except bce.ClientError as exc:
+                if status_code(exc) == 404:  # noqa: PLR2004 - HTTP status
+                    self._no_bucket(bucket, key, "head", exc)
+                raise
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -77,14 +76,13 @@ class S3Objects(S3Session):
             params["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         if if_match is not None:
             params["IfMatch"] = quote(if_match)
-        try:
-            response = self._client.get_object(**params)
-        except bce.ClientError as exc:
-            if error_code(exc) == "InvalidRange" or status_code(exc) == 416:  # noqa: PLR2004
-                return self._empty(bucket, key, start, if_match)  # start is past the end
-            raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
-        except bce.BotoCoreError as exc:
-            raise translate(exc, op="get", bucket=bucket, key=key, where=self._where) from exc
+        with self._errors("get", bucket, key):
+            try:
+                response = self._client.get_object(**params)
+            except bce.ClientError as exc:
+                if error_code(exc) == "InvalidRange" or status_code(exc) == 416:  # noqa: PLR2004
+                    return self._empty(bucket, key, start, if_match)  # start is past the end
+                raise
         match = CONTENT_RANGE.fullmatch(response.get("ContentRange") or "")
         length = response.get("ContentLength")
         if length is None:  # a chunked answer: its size comes from the range, or a HEAD
@@ -155,19 +153,19 @@ class S3Objects(S3Session):
         data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
         if isinstance(data, FileWindow):
             data.seek(0)
-        with _window_changes(data), refused_write(condition, bucket, key, self.name):
-            response = self._call(
-                "put",
-                bucket,
-                key,
-                self._client.put_object,
+        # refused_write outside the error edge: it reads the s3po error the edge raised
+        with (
+            refused_write(condition, bucket, key, self.name),
+            self._errors("put", bucket, key, body=data),
+        ):
+            response = self._client.put_object(
                 Bucket=bucket,
                 Key=key,
                 Body=data,
                 ContentLength=len(data),
                 **self._body_check(data),
                 **params,
-                **condition_params(condition),
+                **condition_params(condition),  # type: ignore[arg-type]
             )
         return ObjectInfo(
             bucket=bucket,
@@ -180,4 +178,5 @@ class S3Objects(S3Session):
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object (DeleteObject); a missing key is not an error."""
-        self._call("delete", bucket, key, self._client.delete_object, Bucket=bucket, Key=key)
+        with self._errors("delete", bucket, key):
+            self._client.delete_object(Bucket=bucket, Key=key)

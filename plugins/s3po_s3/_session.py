@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
@@ -24,15 +24,13 @@ from s3po.backend import (
 )
 from s3po_s3._client import ClientOptions, resolve_client
 from s3po_s3._convert import content_crc32, content_md5
-from s3po_s3._errors import status_code, translate
+from s3po_s3._errors import s3_errors, status_code
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_s3 import S3Client
 
 __all__ = ["S3Session"]
-
-T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -49,23 +47,6 @@ def refused_write(
             condition, None, bucket, key, backend, known=condition.if_none_match
         )
         raise refused from exc
-
-
-@contextlib.contextmanager
-def _window_changes(body: object) -> Iterator[None]:
-    """Re-raise the SourceChanged a file window raised from its ``read``, however wrapped.
-
-    botocore (and awscrt, which signs some requests) turn an exception raised by a body's
-    ``read`` into errors of their own; the request was not completed either way, and the
-    caller must learn that the file changed, not that the request failed.
-    """
-    try:
-        yield
-    except Exception as exc:
-        changed = body.changed if isinstance(body, FileWindow) else None
-        if changed is not None and changed is not exc:
-            raise changed from exc
-        raise
 
 
 class S3Session:
@@ -160,11 +141,11 @@ class S3Session:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _call(self, op: str, bucket: str, key: str | None, fn: Callable[..., T], **kw: Any) -> T:  # noqa: ANN401
-        try:
-            return fn(**kw)
-        except (bce.BotoCoreError, bce.ClientError) as exc:
-            raise translate(exc, op=op, bucket=bucket, key=key, where=self._where) from exc
+    def _errors(
+        self, op: str, bucket: str, key: str | None = None, *, body: object = None
+    ) -> contextlib.AbstractContextManager[None]:
+        """The backend's error edge for one request (:func:`~s3po_s3._errors.s3_errors`)."""
+        return s3_errors(op, bucket, key, where=self._where, body=body)
 
     def _body_check(self, data: bytes | FileWindow) -> dict[str, Any]:
         """The request fields that let the server verify ``data`` under the checksum policy."""

@@ -26,11 +26,13 @@ from s3po._cli.common import (
 from s3po._cli.compare import sync_rule
 from s3po._cli.filters import Filters, select
 from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
+from s3po._cli.manifest import cmd_cp_manifest
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
 from s3po._cli.presign import cmd_presign
-from s3po._cli.run import USAGE_ERRORS, Settings, keep_existing, run_actions
+from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, keep_existing, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
+from s3po.resume import stale_journals, store_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,8 +47,8 @@ def _settings(ctx: Context) -> Settings:
         ctx.conn.registries.codecs.get(compress)
     headers = parse_header_options(ctx.opt("header"), ctx.opt("content_type"))
     parse_headers(headers)
-    jobs = ctx.opt("jobs", 8)
-    if jobs < 1:
+    jobs = ctx.opt("jobs")
+    if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {jobs}")
     return Settings(
         compress=compress,
@@ -54,6 +56,7 @@ def _settings(ctx: Context) -> Settings:
         decompress=not bool(ctx.opt("no_decompress")),
         retries=ctx.args.retries,
         jobs=jobs,
+        guess_content_type=bool(ctx.opt("guess_mime_type", default=True)),
         no_clobber=bool(ctx.opt("no_clobber")),
     )
 
@@ -63,11 +66,16 @@ def _settings(ctx: Context) -> Settings:
 
 def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     """``s3po cp SRC DST``: copy between local paths, objects and ``-``."""
+    if ctx.opt("from_manifest") is not None:
+        return cmd_cp_manifest(ctx)
+    if ctx.args.src is None or ctx.args.dst is None:
+        raise UsageError("cp needs SRC and DST (or --from-manifest FILE)")
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
     recursive = bool(ctx.opt("recursive"))
     move = move or bool(ctx.opt("delete_source"))
-    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move)
+    follow = bool(ctx.opt("follow_symlinks", default=True))
+    actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move, follow_symlinks=follow)
     actions = select(actions, Filters.of(ctx.opt("filters")), src)
     if settings.no_clobber:
         actions = keep_existing(ctx.conn, actions)
@@ -83,9 +91,21 @@ def cmd_sync(ctx: Context) -> int:
     """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
-    differs = sync_rule(ctx.args.size_only, ctx.args.exact_timestamps, ctx.args.checksum)
+    differs = sync_rule(
+        ctx.args.size_only,
+        ctx.args.exact_timestamps,
+        ctx.args.checksum,
+        decompress=settings.decompress,
+    )
     actions = plan_sync(
-        ctx.conn, src, dst, delete=ctx.opt("delete"), jobs=settings.jobs, differs=differs
+        ctx.conn,
+        src,
+        dst,
+        delete=ctx.opt("delete"),
+        jobs=settings.jobs or SMALL_JOBS,
+        differs=differs,
+        decompress=settings.decompress,
+        follow_symlinks=bool(ctx.opt("follow_symlinks", default=True)),
     )
     actions = select(actions, Filters.of(ctx.opt("filters")), src, dst)
     return run_actions(ctx, actions, settings, single=False)
@@ -173,6 +193,8 @@ def cmd_cleanup(ctx: Context) -> int:
     """``s3po cleanup s3://b/prefix``: abort old incomplete multipart uploads."""
     where = parse_remote(ctx.args.url)
     older_than = parse_duration(ctx.args.older_than)
+    store = store_name(ctx.conn.backend)
+    every = stale_journals(store, where.bucket, where.key)
     if ctx.args.dry_run:
         now = dt.datetime.now(dt.UTC)
         uploads = [
@@ -192,6 +214,26 @@ def cmd_cleanup(ctx: Context) -> int:
                 "src": url,
                 "upload_id": upload.upload_id,
                 "initiated": upload.initiated.isoformat() if upload.initiated else None,
+                "status": "dry-run" if ctx.args.dry_run else "ok",
+            },
+        )
+    aborted = {u.upload_id for u in uploads}
+    if ctx.args.dry_run:
+        gone = stale_journals(
+            store, where.bucket, where.key, older_than=older_than, aborted=aborted
+        )
+    else:  # Connection.cleanup removed them
+        gone = [j for j in every if not j.path.exists()]
+    for journal in gone:
+        url = str(Remote(journal.bucket, journal.key)) if journal.bucket else "(damaged)"
+        ctx.out.action(
+            f"{prefix}remove resume journal: {url} ({journal.kind} of {journal.local or '?'})",
+            {
+                "action": "remove-journal",
+                "src": url,
+                "journal": str(journal.path),
+                "kind": journal.kind,
+                "local": journal.local,
                 "status": "dry-run" if ctx.args.dry_run else "ok",
             },
         )

@@ -8,7 +8,9 @@
   (``s3po-xxh128`` or ``s3po-sha256``) against the same hash of the local file, or, for
   an object without one, its ETag against the file's MD5 when the ETag is a plain MD5 (a
   single-part object without Content-Encoding). Between two objects, matching checksums
-  or plain ETags. Where neither side offers one, the sizes (as ``--size-only``).
+  or plain ETags. Where neither side offers one, the sizes (as ``--size-only``). A sync
+  down with ``--no-decompress`` writes the stored bytes, which a content checksum does not
+  describe when the object is compressed: then the stored sizes are compared.
 
 .. versionadded:: 0.4.0
 """
@@ -69,8 +71,8 @@ def _file_hash(path: Path, algorithm: str) -> str:
         return file_digest(f.fileno(), 0, size, HASHES[algorithm], path=str(path)).hexdigest
 
 
-def _same_file_and_object(path: Path, info: ObjectInfo) -> bool | None:
-    stored: Checksum | None = expected_checksum(info, decompress=True)
+def _same_file_and_object(path: Path, info: ObjectInfo, *, decompress: bool) -> bool | None:
+    stored: Checksum | None = expected_checksum(info, decompress=decompress)
     if stored is not None:
         return _file_hash(path, stored.algorithm) == stored.hexdigest.lower()
     md5 = _plain_md5(info)
@@ -89,7 +91,7 @@ def _same_objects(a: ObjectInfo, b: ObjectInfo) -> bool | None:
     return None
 
 
-def same_content(src: Entry, dst: Entry) -> bool | None:
+def same_content(src: Entry, dst: Entry, *, decompress: bool = True) -> bool | None:
     """Whether two paired entries hold the same content, by checksums; None: none in common.
 
     Different logical sizes are different content. Otherwise an object's stored s3po
@@ -101,16 +103,16 @@ def same_content(src: Entry, dst: Entry) -> bool | None:
     if src.size is not None and dst.size is not None and src.size != dst.size:
         return False
     if isinstance(src.location, Local) and dst.info is not None:
-        return _same_file_and_object(src.location.path, dst.info)
+        return _same_file_and_object(src.location.path, dst.info, decompress=True)
     if isinstance(dst.location, Local) and src.info is not None:
-        return _same_file_and_object(dst.location.path, src.info)
+        return _same_file_and_object(dst.location.path, src.info, decompress=decompress)
     if src.info is not None and dst.info is not None:
         return _same_objects(src.info, dst.info)
     return None
 
 
-def _checksum(src: Entry, dst: Entry) -> bool:
-    same = same_content(src, dst)
+def _checksum(src: Entry, dst: Entry, *, decompress: bool = True) -> bool:
+    same = same_content(src, dst, decompress=decompress)
     if same is None:
         return _size_only(src, dst)
     return not same
@@ -124,9 +126,11 @@ _RULES: dict[str, Callable[[Entry, Entry], bool]] = {
 
 
 def sync_rule(
-    size_only: bool, exact_timestamps: bool, checksum: bool
+    size_only: bool, exact_timestamps: bool, checksum: bool, *, decompress: bool = True
 ) -> Callable[[Entry, Entry], bool]:
     """The comparison the flags select (at most one of them).
+
+    ``decompress`` is False for ``--no-decompress``: downloads write the stored bytes.
 
     Raises:
         UsageError: More than one flag.
@@ -136,4 +140,6 @@ def sync_rule(
     if len(chosen) > 1:
         flags = " and ".join(f"--{name.replace('_', '-')}" for name in chosen)
         raise UsageError(f"{flags} are different rules; choose one")
+    if chosen == ["checksum"] and not decompress:
+        return functools.partial(_checksum, decompress=False)
     return _RULES[chosen[0]] if chosen else _default

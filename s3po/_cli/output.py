@@ -2,7 +2,9 @@
 
 Human lines and JSON records go to standard output, except when standard output carries an
 object's bytes (``cp ... -``, ``cat``); then they go to standard error. Errors always go to
-standard error as one line, ``s3po: error: ...``. Progress bars draw on standard error.
+standard error as one line, ``s3po: error: ...``. Progress bars draw on standard error,
+in binary units throughout (``MiB``, ``MiB/s``); while one is drawn, warnings and log
+records print above it (:class:`StderrHandler`), never over it.
 
 .. versionadded:: 0.1.0
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import re
 import sys
@@ -26,10 +29,44 @@ if TYPE_CHECKING:
 
     from s3po.batch import BatchProgress
 
-__all__ = ["BatchBar", "Output", "cli_words", "close_stdout", "human_size"]
+__all__ = ["BatchBar", "Output", "StderrHandler", "cli_words", "close_stdout", "human_size"]
 
 _SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 _KIB = 1024
+
+#: The bars drawn now (one at a time in practice); log records print above the last one.
+_LIVE_BARS: list[Progress] = []
+_LIVE_LOCK = threading.Lock()
+
+
+def _print_above_bar(line: str) -> bool:
+    """Print ``line`` through the live bar's console (above the bar); False if none is live."""
+    with _LIVE_LOCK:
+        live = _LIVE_BARS[-1] if _LIVE_BARS else None
+    if live is None:
+        return False
+    live.console.print(line, markup=False, highlight=False, soft_wrap=True)
+    return True
+
+
+class StderrHandler(logging.Handler):
+    """Log records on standard error, printed above a progress bar while one is drawn.
+
+    ``sys.stderr`` is looked up for each record, not kept, so a test's or a caller's
+    replacement is honoured.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one formatted record."""
+        try:
+            line = self.format(record)
+            if not _print_above_bar(line):
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - logging's contract: report, never raise
+            self.handleError(record)
 
 
 def human_size(n: float) -> str:
@@ -171,14 +208,29 @@ class Output:
         text = cli_words(" ".join(message.split()))
         self._write(f"s3po: error: {text}", sys.stderr)
 
+    def note(self, message: str) -> None:
+        """Print one ``s3po: message`` line on stderr for people (not with -q or --json).
+
+        .. versionadded:: 0.4.0
+        """
+        if not self.quiet and not self.json_mode:
+            self._write(f"s3po: {' '.join(message.split())}", sys.stderr)
+
     def warning(self, message: str) -> None:
         """Print one warning line on stderr (unless ``--quiet``)."""
         if not self.quiet:
             self._write(f"s3po: warning: {' '.join(message.split())}", sys.stderr)
 
     @contextlib.contextmanager
-    def transfer_bar(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-        """A bar for one transfer: bytes, rate and ETA; yields the ``progress=`` callback."""
+    def transfer_bar(
+        self, description: str, total: int | None, *, finishing: str = "finishing"
+    ) -> Iterator[Callable[[int], None]]:
+        """A bar for one transfer: bytes, rate and ETA; yields the ``progress=`` callback.
+
+        Sizes and rate are in binary units. Once every byte is through but the transfer has
+        not returned (the store assembling a multipart upload, a download's last checks),
+        the bar says ``finishing`` rather than sitting at 100 % with no word.
+        """
         if not self.progress_enabled:
             yield self.throttle or _ignore
             return
@@ -189,7 +241,6 @@ class Output:
             TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
 
         progress = Progress(
@@ -197,14 +248,15 @@ class Output:
             BarColumn(),
             TaskProgressColumn(),
             DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
+            _make_text_column(_speed_text),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
             console=_stderr_console(),
             redirect_stdout=False,
             redirect_stderr=False,
             transient=False,
         )
-        task = progress.add_task(_shorten(description), total=total)
+        task = progress.add_task(_shorten(description), total=total, status="")
 
         throttle = self.throttle
 
@@ -212,11 +264,16 @@ class Output:
             if throttle is not None:
                 throttle(n)
             progress.advance(task, n)
+            if total:  # a retry may rewind below the end again
+                through = progress.tasks[0].completed >= total
+                progress.update(task, status=f"{finishing}…" if through else "")
 
         with self._showing(progress):
             yield advance
             done = progress.tasks[0].completed
-            progress.update(task, total=max(done, 1) if total is None else done, completed=done)
+            progress.update(
+                task, total=max(done, 1) if total is None else done, completed=done, status=""
+            )
 
     @contextlib.contextmanager
     def batch_bar(self, description: str, objects: int, total_bytes: int) -> Iterator[BatchBar]:
@@ -256,11 +313,15 @@ class Output:
     def _showing(self, progress: Progress) -> Iterator[None]:
         with self._lock:
             self._live = progress
+        with _LIVE_LOCK:
+            _LIVE_BARS.append(progress)
         progress.start()
         try:
             yield
         finally:
             progress.stop()
+            with _LIVE_LOCK:
+                _LIVE_BARS.remove(progress)
             with self._lock:
                 self._live = None
 
@@ -311,18 +372,26 @@ def _bytes_text(task: Task) -> str:
     return f"{human_size(moved)} at {human_size(rate)}/s"
 
 
-def _make_bytes_column() -> Any:  # noqa: ANN401 - a rich column class, built when rich is loaded
+def _speed_text(task: Task) -> str:
+    """The rate in the bar's binary units (rich's own speed column is decimal)."""
+    speed = task.finished_speed or task.speed
+    return "?" if speed is None else f"{human_size(speed)}/s"
+
+
+def _make_text_column(text: Callable[[Task], str]) -> Any:  # noqa: ANN401 - a rich column
+    """A rich column showing ``text(task)``; built when rich is loaded."""
     from rich.progress import ProgressColumn  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
-    class BytesColumn(ProgressColumn):
+    class FunctionColumn(ProgressColumn):
         def render(self, task: Task) -> Text:
-            return Text(_bytes_text(task))
+            return Text(text(task))
 
-    return BytesColumn()
+    return FunctionColumn()
 
 
-_BytesColumn = _make_bytes_column
+def _BytesColumn() -> Any:  # noqa: ANN401 - a rich column, named as the others
+    return _make_text_column(_bytes_text)
 
 
 def _stderr_console() -> Any:  # noqa: ANN401 - rich.console.Console, imported lazily

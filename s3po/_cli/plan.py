@@ -14,12 +14,18 @@ the source is newer by more than :data:`MTIME_SLACK` seconds.
   upload from a file; without it, the stored size, but only when the object has no
   Content-Encoding (a compressed object's stored size says nothing about its content, so
   then only the mtime is compared).
+* Downloading, the object's size is that of the file the download writes
+  (:func:`download_size`): the stored size with ``--no-decompress``; else the recorded
+  size when s3po's own codec is the only encoding, the stored size when there is none, and
+  unknown for an object uploaded already encoded (``--header 'Content-Encoding: gzip'``),
+  whose record is the size of the encoded file.
 * An object's mtime is its ``s3po-mtime`` metadata (the source file's mtime, written on
   upload); without it, its Last-Modified.
 * Listings do not carry metadata on S3, so paired objects that lack ``s3po-size`` in the
-  listing get one HEAD each (run ``--jobs`` at a time).
+  listing get one HEAD each (``--jobs`` at a time, 32 without it).
 
 A download sets the file's mtime to the object's mtime, so a second sync finds nothing to do.
+Each pair found equal is an ``up-to-date`` action, counted (not printed one by one).
 
 .. versionadded:: 0.1.0
 """
@@ -29,13 +35,14 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import STDIO, Local, Location, Remote, Stdio, UsageError
+from s3po._cli.walk import LocalTree, broken_link, walk_local
 from s3po._types import ObjectInfo
+from s3po.codecs import CODEC_METADATA, stored_encoding
 from s3po.errors import AccessDenied, NoSuchBucket, NotFound
 
 if TYPE_CHECKING:
@@ -49,7 +56,7 @@ __all__ = [
     "MTIME_SLACK",
     "Action",
     "Entry",
-    "LocalTree",
+    "download_size",
     "file_metadata",
     "logical_size",
     "object_mtime",
@@ -67,9 +74,10 @@ MTIME_SLACK = 0.001
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One thing to do: an upload, download, copy or delete; or a skip, refused or kept.
+    """One thing to do: ``upload``, ``download``, ``copy``, ``delete``, ``skip``, or none.
 
-    ``skip`` is refused (an error); ``exists`` is kept as it is (``cp --no-clobber``).
+    ``skip`` is refused (``reason`` says why); ``up-to-date`` is a sync pair found equal,
+    with nothing to do; ``exists`` is kept as it is (``cp --no-clobber``).
 
     Attributes:
         kind: What to do.
@@ -78,6 +86,8 @@ class Action:
         size: Bytes expected to move, when known (for progress).
         move: Delete the source once the transfer succeeded.
         reason: Why a ``skip`` cannot be done.
+        warning: The ``skip`` is a warning (a broken symlink, a symlink loop, a link left
+            out): the command ends with exit status 2, not 1, when nothing failed.
     """
 
     kind: str
@@ -86,6 +96,7 @@ class Action:
     size: int | None = None
     move: bool = False
     reason: str = ""
+    warning: bool = False
 
     def describe(self) -> str:
         """One human line: ``upload: a.txt -> s3://b/a.txt``."""
@@ -95,6 +106,8 @@ class Action:
             return f"skip: {self.src}: {self.reason}"
         if self.kind == "exists":
             return f"skip (exists): {self.src} -> {self.dst}"
+        if self.kind == "up-to-date":
+            return f"up to date: {self.src}"
         verb = f"move ({self.kind})" if self.move else self.kind
         return f"{verb}: {self.src} -> {self.dst}"
 
@@ -142,6 +155,31 @@ def logical_size(info: ObjectInfo) -> int | None:
     return None if info.headers.content_encoding else info.size
 
 
+def download_size(info: ObjectInfo, *, decompress: bool = True) -> int | None:
+    """The size of the file a download of the object writes, or None when unknown.
+
+    With ``decompress=False`` the stored bytes are written, so it is the stored size. A
+    decoded download undoes every coding of :func:`~s3po.codecs.stored_encoding`: with
+    none it writes the stored bytes; when the only one is the codec s3po applied (its
+    ``s3po-codec`` record), the content is the file the upload read, whose size is the
+    ``s3po-size`` record. An object uploaded already encoded (a ``Content-Encoding`` given
+    with the upload) records the size of the encoded file, not of what decoding writes.
+
+    .. versionadded:: 0.4.0
+    """
+    headers = info.headers
+    if not decompress:
+        return info.size
+    codings = stored_encoding(headers.content_encoding, headers.metadata)
+    if not codings:
+        return info.size
+    ours = headers.metadata.get(CODEC_METADATA, "").strip().lower()
+    recorded = headers.metadata.get(META_SIZE)
+    if codings == [ours] and recorded is not None and recorded.isdigit():
+        return int(recorded)
+    return None
+
+
 def object_mtime(info: ObjectInfo) -> float | None:
     """An object's mtime: recorded by the upload, else its Last-Modified."""
     recorded = info.headers.metadata.get(META_MTIME)
@@ -154,61 +192,6 @@ def object_mtime(info: ObjectInfo) -> float | None:
 
 
 # -- listing ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LocalTree:
-    """A local folder as listed: the regular files, and what was found but cannot be read.
-
-    Attributes:
-        files: ``(relative path, path, stat)`` of each regular file, sorted by path.
-        unreadable: ``(relative path, why)`` of each entry that exists but cannot be read:
-            a dangling or looping symlink, a folder that cannot be listed, a FIFO or a
-            device. Nothing under these paths may be deleted on the other side.
-    """
-
-    files: list[tuple[str, Path, os.stat_result]]
-    unreadable: list[tuple[str, str]]
-
-    def protects(self, rel: str) -> bool:
-        """Whether ``rel`` is, or lies under, an entry that could not be read."""
-        return any(rel == bad or rel.startswith(f"{bad}/") for bad, _ in self.unreadable)
-
-
-def _walk_local(root: Path) -> LocalTree:
-    """List ``root``, following symlinked folders (once each: loops are unreadable)."""
-    files: list[tuple[str, Path, os.stat_result]] = []
-    unreadable: list[tuple[str, str]] = []
-
-    def rel_of(path: str) -> str:
-        return Path(os.path.relpath(path, root)).as_posix()
-
-    def failed(exc: OSError) -> None:
-        unreadable.append((rel_of(exc.filename or str(root)), exc.strerror or str(exc)))
-
-    visited: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, onerror=failed, followlinks=True):
-        st_dir = Path(dirpath).stat()
-        if (st_dir.st_dev, st_dir.st_ino) in visited:
-            unreadable.append((rel_of(dirpath), "a symlink loop leads back to this folder"))
-            dirnames[:] = []
-            continue
-        visited.add((st_dir.st_dev, st_dir.st_ino))
-        dirnames.sort()
-        for name in filenames:
-            path = Path(dirpath, name)
-            rel = rel_of(str(path))
-            try:
-                st = path.stat()
-            except OSError as exc:
-                unreadable.append((rel, exc.strerror or str(exc)))
-                continue
-            if stat.S_ISREG(st.st_mode):
-                files.append((rel, root / rel, st))
-            else:
-                unreadable.append((rel, "not a regular file"))
-    files.sort(key=lambda item: item[0])
-    return LocalTree(files, sorted(unreadable))
 
 
 def _walk_remote(conn: Connection, where: Remote) -> Iterator[tuple[str, ObjectInfo]]:
@@ -237,9 +220,15 @@ def _remote_folder_exists(conn: Connection, where: Remote) -> bool:
 
 
 def plan_cp(
-    conn: Connection, src: Location, dst: Location, *, recursive: bool, move: bool
+    conn: Connection,
+    src: Location,
+    dst: Location,
+    *,
+    recursive: bool,
+    move: bool,
+    follow_symlinks: bool = True,
 ) -> list[Action]:
-    """Plan ``cp SRC DST``.
+    """Plan ``cp SRC DST``; ``follow_symlinks=False`` leaves symlinks in a local SRC out.
 
     Raises:
         UsageError: The pair cannot be copied (two local paths, a folder without -r, ...).
@@ -251,13 +240,15 @@ def plan_cp(
     if recursive:
         if isinstance(src, Stdio) or isinstance(dst, Stdio):
             raise UsageError("'-' (standard input or output) cannot be used with --recursive")
-        return _plan_tree(conn, src, dst, move=move)
-    return [_plan_one(conn, src, dst, move=move)]
+        return _plan_tree(conn, src, dst, move=move, follow_symlinks=follow_symlinks)
+    return [_plan_one(conn, src, dst, move=move, follow_symlinks=follow_symlinks)]
 
 
-def _plan_one(conn: Connection, src: Location, dst: Location, *, move: bool) -> Action:
+def _plan_one(
+    conn: Connection, src: Location, dst: Location, *, move: bool, follow_symlinks: bool = True
+) -> Action:
     if isinstance(src, Local):
-        return _plan_file(conn, src, dst, move=move)
+        return _plan_file(conn, src, dst, move=move, follow_symlinks=follow_symlinks)
     if isinstance(src, Stdio):
         if not isinstance(dst, Remote) or dst.is_folder:
             raise UsageError("standard input needs a full destination key: s3://BUCKET/KEY")
@@ -274,8 +265,14 @@ def _plan_one(conn: Connection, src: Location, dst: Location, *, move: bool) -> 
     return Action("copy", src, dst, move=move)
 
 
-def _plan_file(conn: Connection, src: Local, dst: Location, *, move: bool) -> Action:
+def _plan_file(
+    conn: Connection, src: Local, dst: Location, *, move: bool, follow_symlinks: bool
+) -> Action:
+    if src.path.is_symlink() and not follow_symlinks:
+        return Action("skip", src, reason="a symlink (--no-follow-symlinks)", warning=True)
     if not src.path.exists():
+        if src.path.is_symlink():
+            raise UsageError(f"{src} is {broken_link(src.path)}")
         raise UsageError(f"{src} does not exist")
     if src.path.is_dir():
         raise UsageError(f"{src} is a folder; add -r to copy what is in it")
@@ -287,16 +284,19 @@ def _plan_file(conn: Connection, src: Local, dst: Location, *, move: bool) -> Ac
 
 
 def _plan_tree(
-    conn: Connection, src: Local | Remote, dst: Local | Remote, *, move: bool
+    conn: Connection,
+    src: Local | Remote,
+    dst: Local | Remote,
+    *,
+    move: bool,
+    follow_symlinks: bool = True,
 ) -> list[Action]:
     if isinstance(src, Local):
-        if not src.path.exists():
-            raise UsageError(f"{src} does not exist")
         if not src.path.is_dir():
-            return [_plan_one(conn, src, dst, move=move)]
+            return [_plan_one(conn, src, dst, move=move, follow_symlinks=follow_symlinks)]
         if not isinstance(dst, Remote):  # pragma: no cover - excluded by plan_cp
             raise UsageError("a local folder can only be copied to an s3:// URL")
-        tree = _walk_local(src.path)
+        tree = walk_local(src.path, follow_symlinks=follow_symlinks)
         return [
             Action("upload", src.child(rel), dst.child(rel), st.st_size, move=move)
             for rel, _, st in tree.files
@@ -344,17 +344,31 @@ def plan_rm(conn: Connection, target: Remote, *, recursive: bool) -> list[Action
 
 
 def _unreadable(where: Local, tree: LocalTree) -> list[Action]:
-    """A ``skip`` (warned about, exit status 1) for each entry that cannot be read."""
-    return [
+    """A ``skip`` for each entry not read: a failure (exit status 1), or a warning.
+
+    Broken links and loops are warnings: exit status 2 when nothing failed, as aws-cli.
+    """
+    failures = [
         Action("skip", where.child(rel), reason=f"cannot be read ({why})")
         for rel, why in tree.unreadable
     ]
+    warnings = [
+        Action("skip", where.child(rel), reason=why, warning=True) for rel, why in tree.links
+    ]
+    return sorted(failures + warnings, key=lambda a: str(a.src))
 
 
 def _entries(
-    conn: Connection, where: Local | Remote, *, source: bool
+    conn: Connection,
+    where: Local | Remote,
+    *,
+    source: bool,
+    size_of: Callable[[ObjectInfo], int | None] = logical_size,
+    follow_symlinks: bool = True,
 ) -> tuple[dict[str, Entry], LocalTree | None]:
     """The entries below ``where``, and for a local folder what it holds that is unreadable.
+
+    ``size_of`` gives an object's size as the sync rule compares it.
 
     A missing bucket is an empty destination but a failed source: a sync from a bucket that
     is not there must not read as "nothing exists", or ``--delete`` would empty the other side.
@@ -362,7 +376,7 @@ def _entries(
     if isinstance(where, Local):
         if not where.path.is_dir():
             return {}, None
-        tree = _walk_local(where.path)
+        tree = walk_local(where.path, follow_symlinks=follow_symlinks)
         entries = {
             rel: Entry(where.child(rel), st.st_size, st.st_mtime, st.st_size)
             for rel, _, st in tree.files
@@ -374,15 +388,21 @@ def _entries(
         if source:
             raise
         return {}, None
-    return {rel: _remote_entry(where.child(rel), info) for rel, info in listed}, None
+    return {rel: _remote_entry(where.child(rel), info, size_of) for rel, info in listed}, None
 
 
-def _remote_entry(location: Remote, info: ObjectInfo) -> Entry:
-    return Entry(location, logical_size(info), object_mtime(info), info.size, info)
+def _remote_entry(
+    location: Remote, info: ObjectInfo, size_of: Callable[[ObjectInfo], int | None]
+) -> Entry:
+    return Entry(location, size_of(info), object_mtime(info), info.size, info)
 
 
 def _with_metadata(
-    conn: Connection, entries: dict[str, Entry], paired: set[str], jobs: int
+    conn: Connection,
+    entries: dict[str, Entry],
+    paired: set[str],
+    jobs: int,
+    size_of: Callable[[ObjectInfo], int | None] = logical_size,
 ) -> dict[str, Entry]:
     """HEAD the paired objects whose listing lacks the recorded size (S3 lists no metadata)."""
     missing = [
@@ -396,7 +416,7 @@ def _with_metadata(
     def fetch(rel: str) -> tuple[str, Entry]:
         location = entries[rel].location
         assert isinstance(location, Remote)  # noqa: S101 - only objects carry info
-        return rel, _remote_entry(location, conn.head(location.bucket, location.key))
+        return rel, _remote_entry(location, conn.head(location.bucket, location.key), size_of)
 
     with cf.ThreadPoolExecutor(max(1, jobs), thread_name_prefix="s3po-sync-head") as pool:
         return {**entries, **dict(pool.map(fetch, missing))}
@@ -416,8 +436,15 @@ def plan_sync(
     delete: bool,
     jobs: int = 8,
     differs: Callable[[Entry, Entry], bool] | None = None,
+    decompress: bool = True,
+    follow_symlinks: bool = True,
 ) -> list[Action]:
     """Plan ``sync SRC DST`` by the rule in this module's docstring, or by ``differs``.
+
+    ``decompress`` says whether downloads decode the objects (not ``--no-decompress``): it
+    decides the size a download writes, which the local file's size is compared with.
+    ``follow_symlinks=False`` leaves the symlinks of a local SRC out (and ``--delete``
+    keeps their remote copies).
 
     Raises:
         UsageError: A pair that cannot be synced (``-``, two local folders, a missing SRC).
@@ -432,23 +459,32 @@ def plan_sync(
         raise UsageError(f"{dst} is not a folder")
     # Both listings finish (or raise) before anything is planned: nothing is deleted on
     # the strength of a listing that did not complete.
-    sources, src_tree = _entries(conn, src, source=True)
-    targets, _ = _entries(conn, dst, source=False)
-    paired = set(sources) & set(targets)
-    sources = _with_metadata(conn, sources, paired, jobs)
-    targets = _with_metadata(conn, targets, paired, jobs)
     kind = {(Local, Remote): "upload", (Remote, Local): "download", (Remote, Remote): "copy"}[
         (type(src), type(dst))
     ]
+
+    def downloaded(info: ObjectInfo) -> int | None:
+        return download_size(info, decompress=decompress)
+
+    size_of = downloaded if kind == "download" else logical_size
+    sources, src_tree = _entries(
+        conn, src, source=True, size_of=size_of, follow_symlinks=follow_symlinks
+    )
+    targets, _ = _entries(conn, dst, source=False)
+    paired = set(sources) & set(targets)
+    sources = _with_metadata(conn, sources, paired, jobs, size_of)
+    targets = _with_metadata(conn, targets, paired, jobs)
     actions = _unreadable(src, src_tree) if isinstance(src, Local) and src_tree else []
     for rel, entry in sources.items():
         target = targets.get(rel)
-        if target is None or (differs or _differs)(entry, target):
-            destination = dst.child(rel)
-            if isinstance(destination, Local) and not _safe(rel):
-                actions.append(Action("skip", entry.location, reason="not a safe local path"))
-                continue
-            actions.append(Action(kind, entry.location, destination, entry.stored))
+        destination = dst.child(rel)
+        if target is not None and not (differs or _differs)(entry, target):
+            actions.append(Action("up-to-date", entry.location, destination))
+            continue
+        if isinstance(destination, Local) and not _safe(rel):
+            actions.append(Action("skip", entry.location, reason="not a safe local path"))
+            continue
+        actions.append(Action(kind, entry.location, destination, entry.stored))
     if delete:
         actions.extend(
             Action("delete", targets[rel].location, size=targets[rel].stored)

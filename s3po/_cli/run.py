@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import Local, Remote, Stdio
-from s3po._cli.plan import file_metadata, logical_size, object_mtime
+from s3po._cli.plan import download_size, file_metadata, object_mtime
 from s3po.batch import Handle
 from s3po.connection import Batch
 from s3po.errors import (
@@ -31,13 +31,38 @@ if TYPE_CHECKING:
 
     from s3po._calls import Calls
     from s3po._cli.common import Context
+    from s3po._cli.output import Output
     from s3po._cli.plan import Action
     from s3po.transfer import DownloadResult
 
-__all__ = ["Settings", "keep_existing", "run_actions"]
+__all__ = ["LARGE_JOBS", "SMALL_JOBS", "Settings", "jobs_for", "keep_existing", "run_actions"]
 
 #: Errors that mean the input was wrong, not that a transfer failed: exit status 2.
 USAGE_ERRORS = (InvalidRequest, ConfigError, PluginError)
+
+#: Transfers in flight without ``--jobs`` when the objects average at most
+#: :data:`SMALL_OBJECT`: a small object's time is its round trip, not its bytes, so many at
+#: once keep the store busy (the requests wait with the GIL released).
+SMALL_JOBS = 32
+#: ... and for larger objects, whose parts (or ranges) already run in parallel.
+LARGE_JOBS = 8
+SMALL_OBJECT = 1024 * 1024
+
+
+def jobs_for(actions: Sequence[Action]) -> int:
+    """The concurrency of a batch without ``--jobs``, from the sizes of its actions.
+
+    A delete moves no bytes, so it counts as small; actions of unknown size count as large.
+
+    .. versionadded:: 0.4.0
+    """
+    if not actions:
+        return LARGE_JOBS
+    sizes = [0 if a.kind == "delete" else a.size for a in actions]
+    if any(size is None for size in sizes):
+        return LARGE_JOBS
+    small = sum(size or 0 for size in sizes) <= SMALL_OBJECT * len(sizes)
+    return SMALL_JOBS if small else LARGE_JOBS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +74,9 @@ class Settings:
         headers: Headers for uploads (and replacing a copy's), or None.
         decompress: Undo Content-Encoding on downloads.
         retries: Retries after the first attempt, or None for the default.
-        jobs: Concurrent transfers of a batch.
+        jobs: Concurrent transfers of a batch; None sizes it from the batch
+            (:func:`jobs_for`).
+        guess_content_type: Guess a file's Content-Type from its extension.
         no_clobber: Keep what exists at the destination (``cp --no-clobber``).
     """
 
@@ -57,7 +84,8 @@ class Settings:
     headers: Mapping[str, str] | None = None
     decompress: bool = True
     retries: int | None = None
-    jobs: int = 8
+    jobs: int | None = None
+    guess_content_type: bool = True
     no_clobber: bool = False
 
 
@@ -97,26 +125,50 @@ def run_actions(
 
     ``single`` runs the one action directly, with a byte-level progress bar; otherwise the
     actions go through ``conn.batch(jobs)`` with a bar counting objects.
+
+    The status is 1 when a transfer failed or an entry was refused, else 2 when an entry
+    was skipped with a warning (a broken symlink, a symlink loop: aws-cli's status for
+    its warnings), else 0.
     """
     out = ctx.out
-    skipped = [a for a in actions if a.kind == "skip"]
-    todo = [a for a in actions if a.kind not in {"skip", "exists"}]
-    for action in skipped:
+    refused = [a for a in actions if a.kind == "skip" and not a.warning]
+    warned = [a for a in actions if a.kind == "skip" and a.warning]
+    same = sum(1 for a in actions if a.kind == "up-to-date")
+    todo = [a for a in actions if a.kind not in {"skip", "up-to-date", "exists"}]
+    for action in refused:
         out.error(action.describe())
         if out.json_mode:
             out.result("", action.record("failed", error=action.reason))
-    for action in actions:
-        if action.kind == "exists":
-            out.action(action.describe(), action.record("exists"))
+    for action in warned:
+        out.warning(action.describe())
+        if out.json_mode:
+            out.result("", action.record("skipped", warning=action.reason))
+    _say_kept(out, actions)
     if ctx.args.dry_run:
         for action in todo:
             out.action(f"(dry run) {action.describe()}", action.record("dry-run"))
-        return 1 if skipped else 0
-    if single and len(todo) == 1:
+        failed = 0
+    elif single and len(todo) == 1:
         failed = _run_one(ctx, todo[0], settings)
     else:
         failed = _run_batch(ctx, todo, settings)
-    return 1 if failed or skipped else 0
+    _say_up_to_date(ctx, same)
+    if failed or refused:
+        return 1
+    return 2 if warned else 0
+
+
+def _say_kept(out: Output, actions: Sequence[Action]) -> None:
+    """Print the destinations ``--no-clobber`` keeps, as they were planned."""
+    for action in actions:
+        if action.kind == "exists":
+            out.action(action.describe(), action.record("exists"))
+
+
+def _say_up_to_date(ctx: Context, count: int) -> None:
+    """Say ``N up to date`` on stderr for the sync pairs found equal (stdout: actions only)."""
+    if count:
+        ctx.out.note(f"{count} up to date")
 
 
 def _report(ctx: Context, action: Action, error: BaseException | None, settings: Settings) -> None:
@@ -136,9 +188,11 @@ def _run_one(ctx: Context, action: Action, settings: Settings) -> int:
     total = action.size
     if action.kind == "download" and total is None and ctx.out.progress_enabled:
         assert isinstance(action.src, Remote)  # noqa: S101 - downloads read objects
-        total = logical_size(ctx.conn.head(action.src.bucket, action.src.key))
+        info = ctx.conn.head(action.src.bucket, action.src.key)
+        total = download_size(info, decompress=settings.decompress)
     try:
-        with ctx.out.transfer_bar(str(action.src), total) as progress:
+        finishing = "completing the upload" if action.kind == "upload" else "finishing"
+        with ctx.out.transfer_bar(str(action.src), total, finishing=finishing) as progress:
             _start(ctx.conn, ctx.conn, action, settings, progress)
     except USAGE_ERRORS:
         raise
@@ -160,7 +214,8 @@ def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> i
     total_bytes = sum(a.size or 0 for a in actions)
     with ctx.out.batch_bar("transfers", len(actions), total_bytes) as bar:
         try:
-            with ctx.conn.batch(settings.jobs, on_progress=bar.on_progress) as batch:
+            jobs = settings.jobs or jobs_for(actions)
+            with ctx.conn.batch(jobs, on_progress=bar.on_progress) as batch:
                 for action in actions:
                     try:
                         handle = _start(batch, ctx.conn, action, settings, bar.bytes_moved)
@@ -210,6 +265,7 @@ def _start(
                 headers=settings.headers,
                 metadata=file_metadata(src.path),
                 delete=action.move,
+                guess_content_type=settings.guess_content_type,
                 progress=progress,
                 if_none_match="*" if settings.no_clobber else None,
                 **_overrides(settings),

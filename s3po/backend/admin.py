@@ -1,9 +1,10 @@
-"""Optional backend operations: listing and deleting buckets, and presigned URLs.
+"""Optional backend operations: listing and deleting buckets, presigned URLs, listing parts.
 
 Not every store has them (a folder of files cannot sign a URL), so they are not part of
-:class:`~s3po.backend.Backend`. A backend that can do them implements :class:`BucketAdmin`
-or :class:`Presigner` as well; :func:`bucket_admin` and :func:`presigner` return the
-backend as that interface, or raise :class:`~s3po.NotSupported` naming the backend.
+:class:`~s3po.backend.Backend`. A backend that can do them implements :class:`BucketAdmin`,
+:class:`Presigner` or :class:`PartLister` as well; :func:`bucket_admin`, :func:`presigner`
+and :func:`list_parts` use the backend as that interface, or raise
+:class:`~s3po.NotSupported` naming the backend.
 
 .. versionadded:: 0.4.0
 """
@@ -19,9 +20,19 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterator
 
+    from s3po.backend.models import PartInfo
     from s3po.backend.protocol import Backend
 
-__all__ = ["PRESIGN_METHODS", "BucketAdmin", "BucketInfo", "Presigner", "bucket_admin", "presigner"]
+__all__ = [
+    "PRESIGN_METHODS",
+    "BucketAdmin",
+    "BucketInfo",
+    "PartLister",
+    "Presigner",
+    "bucket_admin",
+    "list_parts",
+    "presigner",
+]
 
 #: The HTTP methods a presigned URL may be made for.
 PRESIGN_METHODS = ("GET", "PUT")
@@ -71,6 +82,39 @@ class Presigner(Protocol):
     def presign(self, method: str, bucket: str, key: str, *, expires_in: int) -> str:
         """A URL for ``method`` (``GET`` or ``PUT``) on the object, valid ``expires_in`` s."""
         ...
+
+
+@runtime_checkable
+class PartLister(Protocol):
+    """Listing the parts an incomplete multipart upload holds (S3's ListParts).
+
+    A resumed upload (``upload_file(..., resume=True)``) asks the store which parts it
+    already has, rather than trusting its own journal.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """Yield the stored parts of ``upload_id`` by number, with their ETags and sizes.
+
+        Raises:
+            NoSuchUpload: The upload is not (or no longer) open.
+        """
+        ...
+
+
+def list_parts(backend: Backend, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+    """The stored parts of ``upload_id``, from ``backend`` as a :class:`PartLister`.
+
+    Raises:
+        NotSupported: The backend cannot list the parts of an upload.
+        NoSuchUpload: The upload is not (or no longer) open.
+
+    .. versionadded:: 0.4.0
+    """
+    if not isinstance(backend, PartLister):
+        raise NotSupported(f"the {backend.name!r} backend cannot list the parts of an upload")
+    return backend.list_parts(bucket, key, upload_id)
 
 
 def bucket_admin(backend: Backend) -> BucketAdmin:

@@ -48,6 +48,7 @@ __all__ = [
     "PartStore",
     "UploadGone",
     "part_name",
+    "part_number",
 ]
 
 #: The key an upload whose record is missing or damaged is listed under, before its id.
@@ -60,6 +61,17 @@ def part_name(number: int) -> str:
     .. versionadded:: 0.4.0
     """
     return f"part-{number:05d}"
+
+
+def part_number(name: str) -> int | None:
+    """The number of the part named ``name`` (as :func:`part_name` makes it), or None.
+
+    .. versionadded:: 0.4.0
+    """
+    digits = name.removeprefix("part-")
+    if len(name) != len("part-00000") or digits == name or not digits.isdigit():
+        return None
+    return int(digits)
 
 
 class UploadGone(Exception):
@@ -123,6 +135,13 @@ class PartStore(Protocol):
 
     def read_part(self, bucket: str, key: str, upload_id: str, number: int) -> bytes | None:
         """The part record of part ``number``; None if it was never stored."""
+        ...
+
+    def part_numbers(self, bucket: str, key: str, upload_id: str) -> Iterable[int]:
+        """The numbers of the parts stored for ``upload_id``, in any order.
+
+        .. versionadded:: 0.4.0
+        """
         ...
 
     def join_parts(
@@ -303,6 +322,22 @@ class MultipartEmulation:
         except UploadGone:
             raise self._gone(bucket, key, upload_id) from None
         return PartInfo(part_number, etag, size)
+
+    def parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """The stored parts of the upload, by number (ListParts).
+
+        Raises:
+            NoSuchUpload: The upload is unknown.
+
+        .. versionadded:: 0.4.0
+        """
+        self._upload(bucket, key, upload_id)
+        found = []
+        for number in sorted(set(self.store.part_numbers(bucket, key, upload_id))):
+            part = self._part(bucket, key, upload_id, number)
+            if part is not None:
+                found.append(part)
+        return iter(found)
 
     def complete(
         self,

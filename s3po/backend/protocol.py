@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from s3po.backend.admin import list_parts
 from s3po.backend.bodies import MIB
 
 if TYPE_CHECKING:
@@ -323,6 +324,13 @@ class ForwardingBackend:
     def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
         """Forward to the inner backend."""
         return self.inner.list_multipart(bucket, prefix)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """Forward to the inner backend (:class:`~s3po.NotSupported` if it cannot list parts).
+
+        .. versionadded:: 0.4.0
+        """
+        return list_parts(self.inner, bucket, key, upload_id)
 
     def close(self) -> None:
         """Closing a layer never closes the shared backend below; the Transfer does that."""

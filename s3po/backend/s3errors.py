@@ -10,11 +10,13 @@ Keys are S3 error codes, or an HTTP status as a string for the bodiless answers 
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Mapping
 
 from s3po import errors
 
-__all__ = ["CREDENTIALS_ADVICE", "RETRY_ADVICE", "S3_ERRORS"]
+__all__ = ["CREDENTIALS_ADVICE", "RETRY_ADVICE", "S3_ERRORS", "parse_retry_after"]
 
 #: What to tell a user refused for lack of permission.
 CREDENTIALS_ADVICE = (
@@ -59,20 +61,20 @@ S3_ERRORS: Mapping[str, tuple[type[errors.BackendError], str]] = {
     # Throttling and server faults: worth repeating.
     # A conditional write met a concurrent write of the key (S3 documents: retry it).
     "ConditionalRequestConflict": (errors.TransientError, RETRY_ADVICE),
-    "SlowDown": (errors.TransientError, RETRY_ADVICE),
-    "TooManyRequests": (errors.TransientError, RETRY_ADVICE),
-    "ServiceUnavailable": (errors.TransientError, RETRY_ADVICE),
+    "SlowDown": (errors.Throttled, RETRY_ADVICE),
+    "TooManyRequests": (errors.Throttled, RETRY_ADVICE),
+    "ServiceUnavailable": (errors.Throttled, RETRY_ADVICE),
     "InternalError": (errors.TransientError, RETRY_ADVICE),
     "RequestTimeout": (errors.TransientError, RETRY_ADVICE),
     "RequestTimeoutException": (errors.TransientError, RETRY_ADVICE),
-    "ThrottlingException": (errors.TransientError, RETRY_ADVICE),
-    "Throttling": (errors.TransientError, RETRY_ADVICE),
-    "TooManyRequestsException": (errors.TransientError, RETRY_ADVICE),
-    "RequestLimitExceeded": (errors.TransientError, RETRY_ADVICE),
-    "429": (errors.TransientError, RETRY_ADVICE),
+    "ThrottlingException": (errors.Throttled, RETRY_ADVICE),
+    "Throttling": (errors.Throttled, RETRY_ADVICE),
+    "TooManyRequestsException": (errors.Throttled, RETRY_ADVICE),
+    "RequestLimitExceeded": (errors.Throttled, RETRY_ADVICE),
+    "429": (errors.Throttled, RETRY_ADVICE),
     "500": (errors.TransientError, RETRY_ADVICE),
     "502": (errors.TransientError, RETRY_ADVICE),
-    "503": (errors.TransientError, RETRY_ADVICE),
+    "503": (errors.Throttled, RETRY_ADVICE),
     "504": (errors.TransientError, RETRY_ADVICE),
     # The body arrived damaged or short (the MD5 or length did not match): sending it again
     # is the cure.
@@ -80,3 +82,31 @@ S3_ERRORS: Mapping[str, tuple[type[errors.BackendError], str]] = {
     "IncompleteBody": (errors.TransientError, RETRY_ADVICE),
     "XAmzContentSHA256Mismatch": (errors.TransientError, RETRY_ADVICE),
 }
+
+
+#: The longest Retry-After honoured; a larger value is taken as this (a broken or hostile
+#: server must not park a batch for hours).
+MAX_RETRY_AFTER = 60.0
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date.
+
+    Returns None for a missing or unreadable value; at most :data:`MAX_RETRY_AFTER`.
+
+    .. versionadded:: 0.4.0
+    """
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN  # noqa: PLR0124
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

@@ -4,7 +4,8 @@
 - :class:`MemorySink`: bytes in memory, written in order.
 - :class:`FileSink`: a temporary file beside the destination, written at offsets (so a
   ranged body fills it in parallel), renamed over the destination on success and removed
-  on failure.
+  on failure. The file gets the mode ``cp`` gives: ``0666 & ~umask`` when new, the old
+  file's mode when it replaces one.
 
 A body drains itself into a sink: sequentially by default, ranges in parallel at their
 offsets when the body is ranged and the sink takes random access. A sink reports progress,
@@ -15,13 +16,17 @@ and a file sink tells a :class:`~s3po.integrity.FileHasher` which stretches are 
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
-import tempfile
+import secrets
+import stat
 import threading
+from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, ClassVar, Self
 
 from s3po.errors import LocalFileError, S3poError, TransientError
+from s3po.resume import keeps_state
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -29,8 +34,11 @@ if TYPE_CHECKING:
     from s3po.backend.bodies import Body
     from s3po.backend.sources import Progress
     from s3po.integrity import FileHasher
+    from s3po.resume import DownloadJournal
 
 __all__ = ["DownloadSink", "FileSink", "MemorySink", "StreamSink"]
+
+log = logging.getLogger("s3po.resume")
 
 #: Bytes moved per step when a body is copied into a sink (a whole default part).
 COPY_CHUNK = 1024 * 1024
@@ -65,6 +73,15 @@ class DownloadSink:
             self.write(data)
             self._report(len(data))
         return len(data)
+
+    def present(self, lo: int, hi: int) -> bool:  # noqa: ARG002 - overridden
+        """Whether ``[lo, hi)`` is already in the sink (a resumed download), counted as written.
+
+        A ranged body asks before fetching each range, and skips the ones present.
+
+        .. versionadded:: 0.4.0
+        """
+        return False
 
     def copy_range(self, body: Body, lo: int, hi: int) -> None:  # noqa: ARG002 - overridden
         """Write ``body`` (the object's bytes ``[lo, hi)``) at its offsets.
@@ -126,16 +143,41 @@ class FileSink(DownloadSink):
     half-written. A failure to write the local file (ENOSPC, EACCES, EIO) becomes a
     :class:`~s3po.LocalFileError`; backend errors pass through unchanged.
 
+    The file's mode is the one ``cp`` and ``aws s3 cp`` give: a new file gets
+    ``0666 & ~umask`` (the kernel applies the umask, and a default ACL, when the temporary
+    file is created), and a file that is replaced keeps its permission bits (setuid and
+    setgid are dropped, as a write by ``cp`` drops them). The mode is set on the temporary
+    file before the rename; while a file is being replaced its temporary file is private
+    (0600), so the new content is never readable by more people than the old.
+
+    With ``resume`` (a :class:`~s3po.resume.DownloadJournal`), the file is the journal's
+    partial file beside ``path``, ``ranges`` are the byte ranges an earlier run left in it
+    (:meth:`present` to a ranged body, which then skips them), every range written is
+    journaled, and an interruption (:func:`~s3po.resume.keeps_state`) keeps the partial
+    file and the journal instead of removing them.
+
     .. versionadded:: 0.4.0
+
+    .. versionchanged:: 0.4.0
+       ``resume`` and ``ranges``.
     """
 
     random_access: ClassVar[bool] = True
 
     def __init__(
-        self, path: pathlib.Path, *, bucket: str, key: str, progress: Progress | None = None
+        self,
+        path: pathlib.Path,
+        *,
+        bucket: str,
+        key: str,
+        progress: Progress | None = None,
+        resume: DownloadJournal | None = None,
+        ranges: Sequence[tuple[int, int]] = (),
     ) -> None:
         """Write ``path`` with the object ``bucket``/``key``."""
         super().__init__(progress)
+        self.resume = resume
+        self.ranges = tuple(ranges)
         self.path = path
         self.bucket = bucket
         self.key = key
@@ -143,6 +185,8 @@ class FileSink(DownloadSink):
         self._tmp: pathlib.Path | None = None
         self._pos = 0
         self._hasher: FileHasher | None = None
+        #: The mode a new file gets here (``0666 & ~umask``), read from the temporary file.
+        self._new_mode = 0o600
 
     @property
     def fd(self) -> int:
@@ -160,10 +204,24 @@ class FileSink(DownloadSink):
         """Create the temporary file."""
         with self._local_errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".s3po-part", dir=self.path.parent
-            )
-        self._fd, self._tmp = fd, pathlib.Path(tmp)
+            if self.resume is not None:
+                tmp = pathlib.Path(self.resume.partial)
+                fresh = 0 if self.ranges else os.O_TRUNC
+                # 0666 masked by the kernel, as a new file's (a kept partial file keeps its own)
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | fresh, 0o666)
+            else:
+                fd, tmp = _create_beside(self.path)
+            try:
+                # Created 0666 and masked by the kernel: that is the mode of a new file.
+                self._new_mode = stat.S_IMODE(os.fstat(fd).st_mode)
+                if _existing_mode(self.path) is not None:
+                    os.fchmod(fd, 0o600)  # replacing: private until the rename
+            except BaseException:
+                os.close(fd)
+                if self.resume is None:
+                    tmp.unlink(missing_ok=True)
+                raise
+        self._fd, self._tmp = fd, tmp
         return self
 
     def __exit__(
@@ -179,18 +237,51 @@ class FileSink(DownloadSink):
         try:
             with self._local_errors():
                 try:
-                    os.close(self._fd)
+                    if exc is None:
+                        existing = _existing_mode(self.path)
+                        os.fchmod(self._fd, self._new_mode if existing is None else existing)
                 finally:
-                    self._fd = -1
+                    try:
+                        os.close(self._fd)
+                    finally:
+                        self._fd = -1
                 if exc is None:
                     tmp.replace(self.path)
+                    self._finished()
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            self._discard(tmp)
             raise
-        if exc is not None:
-            tmp.unlink(missing_ok=True)
+        if exc is not None and self.resume is not None and keeps_state(exc):
+            self.resume.keep()
+            log.warning(
+                "kept the partial download of s3://%s/%s in %s after %s; download it again "
+                "with resume on to continue, or run s3po cleanup to remove it",
+                self.bucket,
+                self.key,
+                tmp,
+                type(exc).__name__,
+            )
+        elif exc is not None:
+            self._discard(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, S3poError):
                 raise self._local_error(exc) from exc
+
+    def _discard(self, tmp: pathlib.Path) -> None:
+        tmp.unlink(missing_ok=True)
+        if self.resume is not None:
+            self.resume.finish()
+
+    def _finished(self) -> None:
+        if self.resume is not None:
+            self.resume.finish()
+
+    def present(self, lo: int, hi: int) -> bool:
+        """Whether an earlier run left ``[lo, hi)`` in the partial file (counted as written)."""
+        if not any(a <= lo and hi <= b for a, b in self.ranges):
+            return False
+        self._report(hi - lo)
+        self._done(lo, hi)
+        return True
 
     def _local_errors(self) -> _Translating:
         return _Translating(self)
@@ -237,10 +328,37 @@ class FileSink(DownloadSink):
             pos += n
             self._report(n)
         self._done(lo, hi)
+        if self.resume is not None:
+            self.resume.written(lo, hi)
 
     def _done(self, lo: int, hi: int) -> None:
         if self._hasher is not None and hi > lo:
             self._hasher.written(lo, hi)
+
+
+def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
+    """Create a new, empty ``.NAME.XXXXXXXX.s3po-part`` beside ``path``, mode 0666 & ~umask.
+
+    Unlike :func:`tempfile.mkstemp` (always 0600), the mode passed to ``open`` is the one a
+    new file gets from ``cp``, masked by the kernel, so the umask need not be read.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.s3po-part"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
+
+
+def _existing_mode(path: pathlib.Path) -> int | None:
+    """The permission bits a replaced ``path`` keeps (no setuid/setgid), or None if new."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID)
 
 
 class _Translating:

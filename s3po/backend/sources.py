@@ -31,6 +31,7 @@ from s3po.integrity import Checksum, content_digest, file_digest
 
 if TYPE_CHECKING:
     from s3po.integrity import ContentHash
+    from s3po.resume import UploadJournal
 
 __all__ = ["BytesSource", "FileSource", "Progress", "StreamSource", "UploadSource"]
 
@@ -46,16 +47,26 @@ class UploadSource:
         checksum: The content checksum declared for the upload (set by the integrity
             layer through :meth:`expect`), or None.
         count: Bytes read or sent so far (less after a rewind).
+        resume: The journal of a resumable upload (``upload_file(..., resume=True)``), or
+            None: the multipart layer continues the upload it names, and keeps it when
+            the upload is interrupted.
 
     .. versionadded:: 0.4.0
     """
 
-    def __init__(self, *, size: int | None, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        size: int | None,
+        progress: Progress | None = None,
+        resume: UploadJournal | None = None,
+    ) -> None:
         """A source of ``size`` bytes reporting to ``progress``."""
         self.size = size
         self.checksum: Checksum | None = None
         self.count = 0
         self._progress = progress
+        self.resume = resume
 
     def read(self, size: int = -1, /) -> bytes:
         """Read up to ``size`` bytes (all that is left if negative); b"" at the end."""

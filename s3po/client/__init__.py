@@ -8,6 +8,8 @@ Each checks a call's arguments once and hands the work to :class:`~s3po.Transfer
   :mod:`~s3po.client.legacy` the original s3po's other spellings over them;
 - :mod:`~s3po.client.connection` and :mod:`~s3po.client.batch` decide where a call runs
   (now, in the background, in a batch), :mod:`~s3po.client.background` runs it there;
+- :mod:`~s3po.client.jobs` describes calls as data, and :mod:`~s3po.client.stream` runs
+  streams of them through a batch (in groups on a cluster);
 - :mod:`~s3po.client.aio` offers the same calls as coroutines and tasks.
 
 .. versionadded:: 0.3.0
@@ -21,6 +23,7 @@ from s3po.client.background import BatchProgress, Handle, Runner
 from s3po.client.batch import Batch
 from s3po.client.calls import Calls, CallsOf
 from s3po.client.connection import Connection
+from s3po.client.jobs import BatchResult, Job, Outcome
 
 if TYPE_CHECKING:
     from s3po.client.aio import AsyncBatch, AsyncConnection
@@ -30,10 +33,13 @@ __all__ = [
     "AsyncConnection",
     "Batch",
     "BatchProgress",
+    "BatchResult",
     "Calls",
     "CallsOf",
     "Connection",
     "Handle",
+    "Job",
+    "Outcome",
     "Runner",
 ]
 

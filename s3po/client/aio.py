@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Coroutine, Mapping
 from typing import IO, TYPE_CHECKING, Any, Self, TypeVar
 
+from s3po.client.background import failure_list
 from s3po.client.connection import Connection
 from s3po.errors import BatchError, ConfigError
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from s3po._types import Headers, MultipartUpload, ObjectInfo
     from s3po.client.options import (
+        DownloadFileOptions,
         DownloadOptions,
         DownloadStringOptions,
         DownloadToOptions,
@@ -111,7 +113,7 @@ class AsyncConnection:
         bucket: str,
         key: str,
         path: str | os.PathLike[str],
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> DownloadResult:
         """:meth:`Connection.download_file <s3po.Connection.download_file>`, awaited."""
         return await self._run(lambda: self.sync.download_file(bucket, key, path, **options))
@@ -310,7 +312,7 @@ class AsyncBatch:
         bucket: str,
         key: str,
         path: str | os.PathLike[str],
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> asyncio.Task[DownloadResult]:
         """:meth:`AsyncConnection.download_file`, as a task."""
         return self._spawn(
@@ -422,5 +424,5 @@ class AsyncBatch:
         failed = [(name, t.exception()) for name, t in self._tasks if not t.cancelled()]
         errors = [e for _, e in failed if isinstance(e, Exception)]
         if errors:
-            names = ", ".join(n for n, e in failed if e is not None)
-            raise BatchError(f"{len(errors)} of {len(tasks)} transfers failed: {names}", errors)
+            listed = failure_list([(n, e) for n, e in failed if e is not None])
+            raise BatchError(f"{len(errors)} of {len(tasks)} transfers failed: {listed}", errors)

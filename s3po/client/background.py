@@ -16,17 +16,40 @@ import concurrent.futures as cf
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from s3po.errors import BatchError
 
-__all__ = ["BatchProgress", "Handle", "Runner"]
+__all__ = ["BatchProgress", "Handle", "Runner", "failure_list"]
 
 log = logging.getLogger("s3po.batch")
 
 T = TypeVar("T")
+
+
+#: Failures a BatchError's message lists (the group holds every one), and each reason's length.
+_LISTED = 10
+_REASON = 300
+
+
+def failure_list(failed: Sequence[tuple[str, BaseException | None]]) -> str:
+    """``name: Kind: why`` for each failed transfer, ``; ``-separated, the first few only.
+
+    .. versionadded:: 0.4.0
+    """
+    parts = []
+    for name, exc in failed[:_LISTED]:
+        if exc is None:
+            parts.append(name)
+            continue
+        why = " ".join(str(exc).split()) or "no message"
+        if len(why) > _REASON:
+            why = why[: _REASON - 1] + "…"
+        parts.append(f"{name}: {type(exc).__name__}: {why}")
+    more = f"; and {len(failed) - _LISTED} more" if len(failed) > _LISTED else ""
+    return "; ".join(parts) + more
 
 
 class Handle(cf.Future[T], Generic[T]):
@@ -48,6 +71,9 @@ class Handle(cf.Future[T], Generic[T]):
         self.key = key
         self.observed = False
         self.inner: cf.Future[T] | None = None
+        #: Set by a stream, which hands the handle's failure to its caller as an outcome:
+        #: the batch does not keep it for its BatchError.
+        self.streamed = False
 
     @property
     def value(self) -> T:
@@ -109,11 +135,14 @@ class Runner:
         """Submit to ``executor``, with at most ``max_pending`` unfinished calls."""
         self.executor = executor
         self.own_executor = own_executor
+        self.max_pending = max_pending
         self._slots = threading.BoundedSemaphore(max_pending)
         self._lock = threading.Lock()
         self._callback_lock = threading.RLock()
         self._pending: set[Handle[Any]] = set()
-        self._failed: list[Handle[Any]] = []
+        # Failed handles nobody has taken yet (an ordered set); a stream takes its own.
+        self._failed: dict[Handle[Any], None] = {}
+        self._nfailed = 0
         self._all_done = threading.Condition(self._lock)
         self._on_progress = on_progress
         self._started = time.monotonic()
@@ -187,21 +216,52 @@ class Runner:
             self._done += 1
             self._bytes += size if isinstance(size, int) else 0
             if error is not None:
-                self._failed.append(handle)
-            if self._on_progress is not None:
-                snapshot = BatchProgress(
-                    self._done,
-                    len(self._failed),
-                    self._submitted,
-                    self._bytes,
-                    time.monotonic() - self._started,
-                )
+                if not handle.streamed:
+                    self._failed[handle] = None
+                self._nfailed += 1
+            snapshot = self._snapshot()
             if not self._pending:
                 self._all_done.notify_all()
         self._slots.release()
+        self._report(snapshot)
+
+    def _snapshot(self) -> BatchProgress | None:
+        """The counters now, if anyone listens (call with the lock held)."""
+        if self._on_progress is None:
+            return None
+        return BatchProgress(
+            self._done,
+            self._nfailed,
+            self._submitted,
+            self._bytes,
+            time.monotonic() - self._started,
+        )
+
+    def _report(self, snapshot: BatchProgress | None) -> None:
         if self._on_progress is not None and snapshot is not None:
             with self._callback_lock:
                 self._on_progress(snapshot)
+
+    def account(self, *, submitted: int = 0, done: int = 0, failed: int = 0, size: int = 0) -> None:
+        """Count work that ran outside :meth:`submit` (a group of jobs on a cluster).
+
+        .. versionadded:: 0.4.0
+        """
+        with self._lock:
+            self._submitted += submitted
+            self._done += done
+            self._nfailed += failed
+            self._bytes += size
+            snapshot = self._snapshot() if done else None
+        self._report(snapshot)
+
+    def forget(self, handle: Handle[Any]) -> None:
+        """Take a failed handle out of the failures: its caller has seen it (a stream).
+
+        .. versionadded:: 0.4.0
+        """
+        with self._lock:
+            self._failed.pop(handle, None)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until nothing is pending; False if ``timeout`` passed first."""
@@ -236,9 +296,10 @@ class Runner:
             exc = h.exception()
             if isinstance(exc, Exception):
                 errors.append(exc)
-        names = ", ".join(f"{h.op} s3://{h.bucket}/{h.key}" for h in failed[:10])
-        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""  # noqa: PLR2004
-        raise BatchError(f"{len(failed)} of {self._submitted} {what} failed: {names}{more}", errors)
+        named = [(f"{h.op} s3://{h.bucket}/{h.key}", h.exception()) for h in failed]
+        raise BatchError(
+            f"{len(failed)} of {self._submitted} {what} failed: {failure_list(named)}", errors
+        )
 
     def shutdown(self) -> None:
         """Close the runner; shut down the executor if it was made for it."""

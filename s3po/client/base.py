@@ -38,11 +38,13 @@ UNSET: Any = _Unset()
 class Defaults:
     """A Connection's defaults for ``upload_file(delete=)`` and every call's ``callback``.
 
-    Also the default of ``background=`` for uploads, and the folder ``downloadFile`` without
-    a filename downloads into (None: the system's temporary folder).
+    Also the default of ``background=`` for uploads, of ``upload_file(guess_content_type=)``,
+    and the folder ``downloadFile`` without a filename downloads into (None: the system's
+    temporary folder).
     """
 
     delete: bool = False
+    guess_content_type: bool = True
     callback: Callable[[Any], object] | None = None
     background: bool = False
     tempdir: str | None = None
@@ -69,6 +71,7 @@ class Owner(Protocol):
         compress: str | None = ...,
         retries: int | None = ...,
         decompress: bool | None = ...,
+        resume: bool | None = ...,
     ) -> TransferConfig:
         """The configuration a call with these overrides runs with."""
 

@@ -25,6 +25,7 @@ from s3po.client.options import Direct, take_async
 from s3po.config import TransferConfig
 from s3po.errors import ConfigError
 from s3po.plugins import Registries, default_registries
+from s3po.resume import remove_journal, stale_journals, store_name
 from s3po.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class Connection(CallsOf[Direct]):
         retries: Default retries after the first attempt (3).
         headers: Headers applied to every upload.
         delete: Default of ``upload_file(delete=)``.
+        guess_content_type: Default of ``upload_file(guess_content_type=)`` (True): give a
+            file uploaded without a Content-Type the one its extension names.
         callback: Default callback for every call.
         config: A full :class:`~s3po.TransferConfig` (the options above override it).
         registries: Where backends and codecs come from (default: installed plugins).
@@ -110,7 +113,8 @@ class Connection(CallsOf[Direct]):
     .. versionchanged:: 0.2.0
        Pickles leave credentials out unless ``pickle_credentials=True``.
     .. versionchanged:: 0.4.0
-       ``background=`` and ``tempdir=``; ``async=`` is the deprecated name of ``background=``.
+       ``background=`` and ``tempdir=``; ``async=`` is the deprecated name of ``background=``;
+       ``guess_content_type=``.
     """
 
     def __init__(
@@ -122,6 +126,7 @@ class Connection(CallsOf[Direct]):
         retries: int | None = None,
         headers: Mapping[str, Any] | None = None,
         delete: bool = False,
+        guess_content_type: bool = True,
         callback: Callable[[Any], object] | None = None,
         config: TransferConfig | None = None,
         registries: Registries | None = None,
@@ -154,8 +159,13 @@ class Connection(CallsOf[Direct]):
             cfg = cfg.evolve(**changes)
         if max_background < 1:
             raise ConfigError("max_background must be 1 or more")
+        if not isinstance(guess_content_type, bool):
+            raise ConfigError(
+                f"guess_content_type= takes True or False, not {guess_content_type!r}"
+            )
         self.defaults = Defaults(
             delete=delete,
+            guess_content_type=guess_content_type,
             callback=callback,
             background=background,
             tempdir=None if tempdir is None else os.fspath(tempdir),
@@ -233,12 +243,18 @@ class Connection(CallsOf[Direct]):
         compress: str | None = UNSET,
         retries: int | None = None,
         decompress: bool | None = None,
+        resume: bool | None = None,
     ) -> TransferConfig:
         """The configuration a call with these overrides runs with.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           ``resume``.
         """
         changes: dict[str, Any] = {}
+        if resume is not None and resume != self.config.resume:
+            changes["resume"] = resume
         if compress is not UNSET:
             if compress is not None:
                 self.registries.codecs.get(compress)
@@ -283,6 +299,7 @@ class Connection(CallsOf[Direct]):
         max_pending: int | None = None,
         max_inflight_bytes: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        group_size: int | None = None,
     ) -> Batch:
         """Start a batch of concurrent transfers; use it in a ``with`` block.
 
@@ -294,9 +311,15 @@ class Connection(CallsOf[Direct]):
                 ``2 * max_workers``).
             max_inflight_bytes: Part buffers of all multipart uploads in the batch share
                 this many bytes (default: 4 parts per worker, at least 256 MiB).
-            on_progress: Called with a :class:`~s3po.BatchProgress` after each transfer.
+            on_progress: Called with a :class:`~s3po.BatchProgress` after each transfer
+                (after each group, for jobs sent in groups).
+            group_size: Jobs per task for :meth:`Batch.stream <s3po.Batch.stream>` and
+                :meth:`Batch.run <s3po.Batch.run>` (default: 500 on a cluster executor, 1
+                on a thread pool).
 
         .. versionadded:: 0.1.0
+        .. versionchanged:: 0.4.0
+           ``group_size``.
         """
         pool = self.backend.capabilities.max_connections
         if pool and max_workers > pool:
@@ -315,6 +338,7 @@ class Connection(CallsOf[Direct]):
             max_pending=max_pending,
             max_inflight_bytes=max_inflight_bytes,
             on_progress=on_progress,
+            group_size=group_size,
         )
 
     def wait(self) -> None:
@@ -333,9 +357,14 @@ class Connection(CallsOf[Direct]):
     ) -> list[MultipartUpload]:
         """Abort incomplete multipart uploads under ``prefix`` started before ``older_than`` ago.
 
-        Returns the uploads aborted.
+        Returns the uploads aborted. The resume journals of this store's ``bucket``/``prefix``
+        (see :mod:`s3po.resume`) go too: those begun before ``older_than`` ago (with a
+        download's partial file), those of the uploads aborted, and damaged ones.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           Removes stale resume journals.
         """
         import datetime as dt  # noqa: PLC0415
 
@@ -350,6 +379,13 @@ class Connection(CallsOf[Direct]):
                 "aborted multipart upload %s of s3://%s/%s", upload.upload_id, bucket, upload.key
             )
             aborted.append(upload)
+        ids = {u.upload_id for u in aborted}
+        store = store_name(self.backend)
+        for entry in stale_journals(store, bucket, prefix, older_than=older_than, aborted=ids):
+            remove_journal(entry)
+            log.info(
+                "removed the resume journal of s3://%s/%s (%s)", bucket, entry.key, entry.local
+            )
         return aborted
 
     def close(self) -> None:

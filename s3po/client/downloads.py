@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Literal, TypeVar, overload
 from s3po.client.base import CallBase, M, Owner
 from s3po.client.options import (
     Direct,
+    DownloadFileOptions,
     DownloadOptions,
     DownloadStringOptions,
     DownloadToOptions,
@@ -233,7 +234,7 @@ class DownloadCalls(CallBase[M]):
         path: str | os.PathLike[str],
         *,
         background: bool = ...,
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> Handle[DownloadResult]: ...
     @overload
     def download_file(
@@ -243,7 +244,7 @@ class DownloadCalls(CallBase[M]):
         path: str | os.PathLike[str],
         *,
         background: Literal[True],
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> Handle[DownloadResult]: ...
     @overload
     def download_file(
@@ -253,7 +254,7 @@ class DownloadCalls(CallBase[M]):
         path: str | os.PathLike[str],
         *,
         background: Literal[False] = ...,
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> DownloadResult: ...
     @overload
     def download_file(
@@ -263,7 +264,7 @@ class DownloadCalls(CallBase[M]):
         path: str | os.PathLike[str],
         *,
         background: bool,
-        **options: Unpack[DownloadToOptions],
+        **options: Unpack[DownloadFileOptions],
     ) -> DownloadResult | Handle[DownloadResult]: ...
     @seed_keywords
     def download_file(
@@ -277,15 +278,32 @@ class DownloadCalls(CallBase[M]):
         callback: Callable[[DownloadResult], object] | None = None,
         background: bool = False,
         progress: Progress | None = None,
+        resume: bool | None = None,
     ) -> DownloadResult | Handle[DownloadResult]:
         """Download to a file, written atomically (a failure leaves no partial file).
 
+        A new file gets the mode ``0666 & ~umask``; a file it replaces keeps its mode, as
+        with ``cp`` (see :class:`~s3po.backend.sinks.FileSink`).
+
+        With ``resume=True`` (default: the Connection's ``TransferConfig.resume``), a
+        ranged download that is interrupted keeps its partial file beside ``path`` and a
+        journal, and the same download run again fetches only the ranges missing, pinned
+        to the object's ETag (If-Match); an object that changed meanwhile is downloaded
+        afresh. See :mod:`s3po.resume`.
+
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           ``resume``; the mode follows the umask, or the replaced file (it was
+           always 0600).
         """
         target = pathlib.Path(path)
         check_download_path(target)
+        check_options("download_file", resume=resume)
 
         def run(conn: Owner, config: TransferConfig, scope: Scope | None) -> DownloadResult:
+            if resume is not None and resume != config.resume:
+                config = config.evolve(resume=resume)
             return conn.transfer.download(
                 bucket, key, target, config=config, progress=progress, scope=scope, checked=True
             )

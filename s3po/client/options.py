@@ -24,6 +24,7 @@ from s3po.transfer import DownloadResult, Progress, UploadResult
 
 __all__ = [
     "Direct",
+    "DownloadFileOptions",
     "DownloadOptions",
     "DownloadPathOptions",
     "DownloadStringOptions",
@@ -70,12 +71,18 @@ class UploadOptions(TypedDict, total=False):
 
 
 class UploadFileOptions(UploadOptions, total=False):
-    """Options of ``upload_file``: those of every upload, plus ``delete``.
+    """Options of ``upload_file``: those of every upload, plus two of its own.
+
+    ``delete`` and ``guess_content_type``.
 
     .. versionadded:: 0.3.0
+    .. versionchanged:: 0.4.0
+       ``guess_content_type``.
     """
 
     delete: bool | None
+    guess_content_type: bool | None
+    resume: bool | None
 
 
 class DownloadOptions(TypedDict, Generic[T], total=False):
@@ -105,6 +112,15 @@ class DownloadToOptions(DownloadOptions[DownloadResult], total=False):
     """
 
     progress: Progress | None
+
+
+class DownloadFileOptions(DownloadToOptions, total=False):
+    """Options of ``download_file``: those of ``download_fileobj``, plus ``resume``.
+
+    .. versionadded:: 0.4.0
+    """
+
+    resume: bool | None
 
 
 class DownloadPathOptions(DownloadOptions[str], total=False):
@@ -178,7 +194,8 @@ def check_options(op: str, **values: object) -> None:
     """Refuse an option of the wrong type with ConfigError, before any I/O.
 
     Only the options whose wrong type would otherwise surface late or obscurely are checked:
-    ``compress`` (a codec name), ``retries`` (a count), ``decompress`` (a flag).
+    ``compress`` (a codec name), ``retries`` (a count), ``decompress`` and
+    ``guess_content_type`` (flags).
     """
     compress = values.get("compress")
     if compress is not None and not isinstance(compress, str):
@@ -189,6 +206,12 @@ def check_options(op: str, **values: object) -> None:
     decompress = values.get("decompress", True)
     if not isinstance(decompress, bool):
         _refuse(op, "decompress", "True or False", decompress)
+    guess = values.get("guess_content_type")
+    if guess is not None and not isinstance(guess, bool):
+        _refuse(op, "guess_content_type", "True, False or None", guess)
+    resume = values.get("resume")
+    if resume is not None and not isinstance(resume, bool):
+        _refuse(op, "resume", "True, False or None", resume)
 
 
 def _refuse(op: str, name: str, wants: str, value: object) -> None:

@@ -12,6 +12,7 @@ import pathlib
 from collections.abc import Callable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
+from s3po._headers import guess_content_type as guess_type
 from s3po._headers import parse_headers
 from s3po._types import Headers
 from s3po.backend.models import WriteCondition
@@ -226,12 +227,14 @@ class UploadCalls(CallBase[M]):
         metadata: Mapping[str, str] | None = None,
         retries: int | None = None,
         delete: bool | None = None,
+        guess_content_type: bool | None = None,
         callback: Callable[[UploadResult], object] | None = None,
         background: bool | None = None,
         progress: Progress | None = None,
         if_none_match: str | None = None,
         if_match: str | None = None,
         silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
+        resume: bool | None = None,
     ) -> UploadResult | Handle[UploadResult]:
         """Upload a local file, streamed in parts.
 
@@ -242,6 +245,12 @@ class UploadCalls(CallBase[M]):
         and is kept; a path that is not a regular file (a FIFO, a device, a ``/proc`` file)
         raises :class:`~s3po.InvalidRequest`: open it and use :meth:`upload_fileobj`.
 
+        Without a Content-Type (in ``headers`` or the Connection's), the file gets the one
+        its extension names (:func:`mimetypes.guess_type`, as aws-cli): ``x.json`` is
+        ``application/json``, also when ``compress=`` stores it gzip-encoded; ``x.json.gz``
+        is ``application/gzip``, or ``application/json`` when uploaded with
+        ``Content-Encoding: gzip``. ``guess_content_type=False`` stores none.
+
         Args:
             bucket: The bucket.
             key: The key.
@@ -251,6 +260,8 @@ class UploadCalls(CallBase[M]):
             metadata: User metadata.
             retries: Retries after the first attempt (default 3).
             delete: Remove the local file after a verified upload, if it did not change.
+            guess_content_type: Guess a missing Content-Type from the file's extension
+                (default: the Connection's ``guess_content_type=``, True).
             callback: Called with the :class:`~s3po.UploadResult`.
             background: Return a :class:`~s3po.Handle` at once (default: the Connection's
                 ``background=``, False).
@@ -261,24 +272,34 @@ class UploadCalls(CallBase[M]):
             if_match: An ETag: replace only that version of the object (compare-and-swap);
                 else :class:`~s3po.PreconditionFailed`.
             silent: Accepted for the original s3po's code and ignored (it warns).
+            resume: Continue an interrupted multipart upload of this file to this key,
+                sending only the parts the store does not hold, and keep the upload when
+                this one is interrupted (default: the Connection's
+                ``TransferConfig.resume``, False). See :mod:`s3po.resume`.
 
         .. versionadded:: 0.1.0
 
         .. versionchanged:: 0.4.0
-           ``if_none_match`` and ``if_match``.
+           ``if_none_match`` and ``if_match``; ``resume``; ``guess_content_type``: the
+           Content-Type is guessed by default.
         """
+        check_options("upload_file", guess_content_type=guess_content_type)
         file = pathlib.Path(path)
         if not file.exists():
             raise InvalidRequest(f"{file} does not exist")
         if file.is_dir():
             raise InvalidRequest(f"{file} is a folder; upload_file takes a file")
-        delete = self._conn.defaults.delete if delete is None else delete
+        defaults = self._conn.defaults
+        delete = defaults.delete if delete is None else delete
+        parsed = parse_headers(headers, metadata)
+        if defaults.guess_content_type if guess_content_type is None else guess_content_type:
+            parsed = self._guessed(file, parsed)
         return self._upload(
             "upload_file",
             bucket,
             key,
             file,
-            parse_headers(headers, metadata),
+            parsed,
             compress,
             retries,
             callback,
@@ -286,6 +307,7 @@ class UploadCalls(CallBase[M]):
             progress,
             file if delete else None,
             write_condition(if_none_match, if_match),
+            resume=resume,
         )
 
     @overload
@@ -378,6 +400,17 @@ class UploadCalls(CallBase[M]):
             write_condition(if_none_match, if_match),
         )
 
+    def _guessed(self, file: pathlib.Path, headers: Headers | None) -> Headers | None:
+        """``headers`` with the Content-Type ``file``'s extension names, if none was given."""
+        base = self._conn.config.headers
+        if (headers is not None and headers.content_type) or base.content_type:
+            return headers
+        encoding = (headers.content_encoding if headers else None) or base.content_encoding
+        kind = guess_type(file, encoding)
+        if kind is None:
+            return headers
+        return dataclasses.replace(headers or Headers(), content_type=kind)
+
     def _upload(
         self,
         op: str,
@@ -392,12 +425,16 @@ class UploadCalls(CallBase[M]):
         progress: Progress | None,
         delete_after: pathlib.Path | None,
         condition: WriteCondition | None = None,
+        *,
+        resume: bool | None = None,
     ) -> UploadResult | Handle[UploadResult]:
-        check_options(op, compress=None if compress is UNSET else compress, retries=retries)
+        check_options(
+            op, compress=None if compress is UNSET else compress, retries=retries, resume=resume
+        )
         check_bucket(bucket)
         check_key(key)
         conn = self._conn
-        config = conn.config_for(compress=compress, retries=retries)
+        config = conn.config_for(compress=compress, retries=retries, resume=resume)
         callback = callback if callback is not None else conn.defaults.callback
         background = conn.defaults.background if background is None else background
         scope = self._scope

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from s3po.backend.models import WriteCondition
     from s3po.config import ChunkConfig
     from s3po.plugins import CodecRegistry
+    from s3po.resume import UploadJournal
 
 __all__ = ["CODEC_METADATA", "CodecLayer", "EncodedSource", "encoding_tokens"]
 
@@ -57,9 +58,9 @@ class EncodedSource(UploadSource):
     .. versionadded:: 0.4.0
     """
 
-    def __init__(self, reader: EncodingReader) -> None:
-        """Hand out what ``reader`` compresses."""
-        super().__init__(size=None)
+    def __init__(self, reader: EncodingReader, *, resume: UploadJournal | None = None) -> None:
+        """Hand out what ``reader`` compresses; ``resume``: the journal of the encoded stream."""
+        super().__init__(size=None, resume=resume)
         self._reader = reader
 
     def read(self, size: int = -1, /) -> bytes:
@@ -138,7 +139,13 @@ class CodecLayer(ForwardingBackend):
             packed = encoder.encode(data) + encoder.flush()
             encoded, new_size = packed, len(packed)
         else:
-            encoded = EncodedSource(EncodingReader(body, encoder))
+            resume = body.resume if isinstance(body, UploadSource) else None
+            if resume is not None:
+                # Resumable only if this codec at this level encodes the file again into
+                # the same parts; the multipart layer checks each stored part, and the
+                # journal refuses another codec or level.
+                resume = resume.encoded(self.codec.name, self.level)
+            encoded = EncodedSource(EncodingReader(body, encoder), resume=resume)
             new_size = None
         tokens = [*encoding_tokens(headers.content_encoding), self.codec.name]
         headers = dataclasses.replace(

@@ -9,7 +9,19 @@ file of known size) is not buffered at all: its parts go to the backend as
 included) is read and buffered.
 
 Any failure, including KeyboardInterrupt and an error raised by the caller's stream, aborts
-the multipart upload before it propagates, so no orphaned parts are left behind.
+the multipart upload before it propagates, so no orphaned parts are left behind. This layer
+starts the uploads, so it also aborts those a lost CreateMultipartUpload reply made: when
+the start needed more than one attempt (:func:`~s3po.middleware.retry.recorded_retries`
+tells), the uploads of the key initiated meanwhile are listed and aborted
+(:mod:`s3po.middleware._lost_starts`). A start that succeeds at once costs nothing more.
+
+A source with a resume journal (``upload_file(..., resume=True)``,
+:class:`~s3po.resume.UploadJournal`) changes two things, and only those: the upload the
+journal names is continued if the store still lists it and nothing about the file or the
+plan changed, each part the store holds (ListParts) is checked against the part planned
+(size and MD5) and not sent again; and an interruption (Ctrl-C, cancellation, a network
+that failed for good, see :func:`~s3po.resume.keeps_state`) keeps the upload and its
+journal instead of aborting them.
 
 .. versionadded:: 0.4.0
 """
@@ -19,18 +31,23 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from s3po._types import PartBody, Readable, UploadBody
+from s3po._types import PartBody, PartInfo, Readable, UploadBody
 from s3po.backend.protocol import conditioned
-from s3po.backend.sources import BytesSource, FileSource
-from s3po.errors import ConfigError, NotSupported
+from s3po.backend.sources import BytesSource, FileSource, UploadSource
+from s3po.errors import ConfigError, NotSupported, RetriesExhausted
 from s3po.middleware._chunked import ChunkedLayer, part_size_for
+from s3po.middleware._lost_starts import LostStarts, abort_lost
+from s3po.middleware.retry import recorded_retries
+from s3po.resume import find_upload, headers_digest, keeps_state, part_md5
 
 if TYPE_CHECKING:
-    from s3po._types import Headers, ObjectInfo, PartInfo
+    from s3po._types import Headers, ObjectInfo
     from s3po.backend.models import WriteCondition
+    from s3po.resume import Resumable, UploadJournal
 
 __all__ = ["Multipart"]
 
@@ -133,6 +150,8 @@ class Multipart(ChunkedLayer):
                 lambda _parts: self._windows(source, size),
                 before_commit=source.check_unchanged,
                 condition=condition,
+                resume=source.resume,
+                size=size,
             )
         else:
             # One window over the whole file: the backend reads it as it sends (or copies it
@@ -163,7 +182,29 @@ class Multipart(ChunkedLayer):
             headers,
             lambda parts: self._cut(stream, size, head, parts),
             condition=condition,
+            resume=stream.resume if isinstance(stream, UploadSource) else None,
+            size=size,
         )
+
+    def _start(
+        self,
+        bucket: str,
+        key: str,
+        headers: Headers,
+        resume: UploadJournal | None,
+        size: int | None,
+    ) -> _Parts:
+        """The parts of a new upload, or of the journaled one the store still holds."""
+        if resume is not None:
+            part_size = part_size_for(self.config, self.capabilities, size, 1)
+            found = find_upload(self.inner, bucket, key, headers, resume, part_size)
+            if found is not None:
+                return _Parts(self, bucket, key, found.upload_id, resume=resume, found=found)
+        upload_id = self._create(bucket, key, headers)
+        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
+        if resume is not None:
+            resume.begin(upload_id, part_size, headers_digest(headers))
+        return _Parts(self, bucket, key, upload_id, resume=resume)
 
     def _run_multipart(
         self,
@@ -173,18 +214,21 @@ class Multipart(ChunkedLayer):
         plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
         before_commit: Callable[[], None] | None = None,
         condition: WriteCondition | None = None,
+        resume: UploadJournal | None = None,
+        size: int | None = None,
     ) -> ObjectInfo:
         """Start an upload, send the planned parts, complete it, or abort it on any failure.
 
         ``before_commit`` runs once every part is stored, before the upload is completed
         (a file upload checks there that the file is unchanged); if it raises, the upload
         is aborted. ``condition`` goes with CompleteMultipartUpload; a failed one aborts
-        the upload too, so nothing is left behind.
+        the upload too, so nothing is left behind. With ``resume`` (a journal), an earlier
+        upload is continued when it can be, and an interruption keeps the upload instead
+        of aborting it.
         """
         self._supports("complete", condition, bucket, key)
-        upload_id = self.inner.start_multipart(bucket, key, headers=headers)
-        log.debug("multipart upload %s of s3://%s/%s started", upload_id, bucket, key)
-        parts = _Parts(self, bucket, key, upload_id)
+        parts = self._start(bucket, key, headers, resume, size)
+        upload_id = parts.upload_id
         try:
             for number, data in plan(parts):
                 if not parts.send(number, data):
@@ -197,6 +241,11 @@ class Multipart(ChunkedLayer):
             )
         except BaseException as exc:
             parts.cancel()
+            if resume is not None and keeps_state(exc):
+                _kept(resume, parts, exc, bucket, key)
+                raise
+            if resume is not None:
+                resume.finish()
             log.warning(
                 "aborting multipart upload of s3://%s/%s after %s", bucket, key, type(exc).__name__
             )
@@ -207,8 +256,41 @@ class Multipart(ChunkedLayer):
             raise
         finally:
             parts.close()
+        if resume is not None:
+            resume.finish()
+            log.info(
+                "multipart upload of s3://%s/%s complete: %d parts sent, %d already stored",
+                bucket,
+                key,
+                parts.count - parts.skipped,
+                parts.skipped,
+            )
         log.debug("multipart upload of s3://%s/%s complete: %d parts", bucket, key, parts.count)
         return info
+
+    def _create(self, bucket: str, key: str, headers: Headers) -> str:
+        """CreateMultipartUpload; if an attempt failed, abort the upload its lost reply made.
+
+        Only uploads initiated while this start was under way are aborted, so an upload
+        a resume journal names (started by an earlier run) is never one of them.
+        """
+        began = time.time()
+        try:
+            with recorded_retries() as retries:
+                upload_id = self.inner.start_multipart(bucket, key, headers=headers)
+        except BaseException as exc:
+            # Out of retries, every attempt failed, and each may have made an upload.
+            failed = exc.attempts if isinstance(exc, RetriesExhausted) else len(retries)
+            if failed:
+                lost = LostStarts(began=began, ended=time.time(), failed=failed)
+                abort_lost(self.inner, bucket, key, lost)
+            raise
+        if retries:
+            lost = LostStarts(
+                began=began, ended=time.time(), failed=len(retries), started=upload_id
+            )
+            abort_lost(self.inner, bucket, key, lost)
+        return upload_id
 
     def _windows(self, source: FileSource, size: int) -> Iterator[tuple[int, PartBody]]:
         """Yield numbered windows of the file, counting each as sent."""
@@ -251,8 +333,23 @@ class Multipart(ChunkedLayer):
 class _Parts:
     """Uploads parts concurrently with at most ``max_concurrency`` buffers alive."""
 
-    def __init__(self, owner: Multipart, bucket: str, key: str, upload_id: str) -> None:
+    def __init__(
+        self,
+        owner: Multipart,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        resume: UploadJournal | None = None,
+        found: Resumable | None = None,
+    ) -> None:
         self._owner = owner
+        self.upload_id = upload_id
+        self._resume = resume
+        self._stored = found.stored if found is not None else {}
+        self._known = found.known if found is not None else {}
+        self.skipped = 0
+        self.stored = 0
         self._bucket = bucket
         self._key = key
         self._upload_id = upload_id
@@ -264,6 +361,7 @@ class _Parts:
         self._budget = owner.scope.budget if owner.scope is not None else None
         # Bytes taken from the budget for the part being read, not yet handed to send().
         self._reserved = 0
+        self._lock = threading.Lock()
 
     def reserve(self, n: int) -> None:
         """Take ``n`` bytes from the batch's budget before a part is read into memory.
@@ -286,15 +384,45 @@ class _Parts:
     def _upload(self, number: int, data: PartBody, reserved: int) -> PartInfo:
         try:
             self._owner.check()
-            return self._owner.inner.put_part(
-                self._bucket, self._key, self._upload_id, number, data
-            )
+            if self._resume is None:
+                return self._owner.inner.put_part(
+                    self._bucket, self._key, self._upload_id, number, data
+                )
+            return self._resumable(number, data, self._resume)
         except BaseException:
             self._failed.set()
             raise
         finally:
             self._slots.release()
             self._give_back(reserved)
+
+    def _resumable(self, number: int, data: PartBody, journal: UploadJournal) -> PartInfo:
+        """Keep the stored part ``number`` if it is the one planned; else send and journal it."""
+        md5 = part_md5(data)
+        size = len(data)
+        have = self._stored.get(number)
+        if have is not None and have.size == size:
+            etag = have.etag.strip('"')
+            noted = self._known.get(number)
+            if etag == md5 or (noted is not None and noted.etag == etag and noted.md5 == md5):
+                with self._lock:
+                    self.skipped += 1
+                    self.stored += 1
+                # Some stores' ListParts omit the part's checksum, which completing repeats.
+                known = noted.checksum if noted is not None and noted.etag == etag else None
+                return PartInfo(number, have.etag, size, have.checksum or known)
+        if have is not None:
+            log.info(
+                "part %d of s3://%s/%s differs from the stored one; sending it again",
+                number,
+                self._bucket,
+                self._key,
+            )
+        info = self._owner.inner.put_part(self._bucket, self._key, self._upload_id, number, data)
+        journal.part(number, size, info.etag.strip('"'), md5, info.checksum)
+        with self._lock:
+            self.stored += 1
+        return info
 
     def send(self, number: int, data: PartBody) -> bool:
         """Queue a part once a buffer slot frees up; False if a part already failed."""
@@ -322,6 +450,20 @@ class _Parts:
         self._reserved = 0
         if self._own_pool:
             self._pool.shutdown(wait=False)
+
+
+def _kept(resume: UploadJournal, parts: _Parts, exc: BaseException, bucket: str, key: str) -> None:
+    """Keep an interrupted upload and its journal for the next run."""
+    resume.keep()
+    log.warning(
+        "kept multipart upload %s of s3://%s/%s after %s (%d parts stored); upload the "
+        "same file again with resume on to continue it, or run s3po cleanup to discard it",
+        parts.upload_id,
+        bucket,
+        key,
+        type(exc).__name__,
+        parts.stored,
+    )
 
 
 class _ViewReader:

@@ -220,6 +220,9 @@ class _Drain:
         pool = body._pool  # noqa: SLF001
         futures: list[cf.Future[None]] = []
         try:
+            if first is not None and self._sink.present(0, first_size):
+                first.close()  # a resumed download already has it
+                first = None
             if first is not None:
                 # The opening response streams at once, beside the ranges, so it never
                 # sits idle while they are queued.
@@ -227,6 +230,8 @@ class _Drain:
                 futures.append(pool.submit(self._copy, first, 0, first_size))
             part, size = body._part, body._size  # noqa: SLF001
             for lo in range(first_size, size, part):
+                if self._sink.present(lo, min(lo + part, size)):
+                    continue
                 self._slots.acquire()
                 if self._failed.is_set():
                     break

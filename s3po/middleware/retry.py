@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3po._types import Body, CommonPrefix, ForwardingBackend, GetResult, UploadBody
 from s3po.backend.protocol import conditioned
-from s3po.errors import PreconditionFailed, RetriesExhausted, TransientError, UnrewindableBody
+from s3po.errors import (
+    PreconditionFailed,
+    RetriesExhausted,
+    Throttled,
+    TransientError,
+    UnrewindableBody,
+)
+from s3po.middleware._retry_events import RetryEvent, recorded_retries, report
 from s3po.middleware._speed import Speed
 
 if TYPE_CHECKING:
@@ -39,32 +46,13 @@ if TYPE_CHECKING:
     )
     from s3po.backend.models import WriteCondition
     from s3po.config import RetryConfig
+    from s3po.middleware.pacing import Pacer
 
-__all__ = ["Retry", "RetryEvent"]
+__all__ = ["Retry", "RetryEvent", "recorded_retries"]
 
 log = logging.getLogger("s3po.retry")
 
 T = TypeVar("T")
-
-
-class RetryEvent:
-    """What the ``on_retry`` callback receives before each retry.
-
-    .. versionadded:: 0.1.0
-    """
-
-    __slots__ = ("attempt", "delay", "error", "operation")
-
-    def __init__(self, operation: str, attempt: int, delay: float, error: TransientError) -> None:
-        """Describe retry number ``attempt`` of ``operation`` after ``error``."""
-        self.operation = operation
-        self.attempt = attempt
-        self.delay = delay
-        self.error = error
-
-    def __repr__(self) -> str:
-        """Show the retry."""
-        return f"RetryEvent({self.operation!r}, attempt={self.attempt}, delay={self.delay:.3f})"
 
 
 class _Attempts:
@@ -84,10 +72,16 @@ class _Attempts:
         """Record a failure: sleep before the next attempt, or raise RetriesExhausted."""
         self.count += 1
         delay = self.config.backoff(self.count - 1, self.owner.rng)
+        throttled = exc if isinstance(exc, Throttled) else None
+        delay = max(delay, throttled.retry_after or 0.0) if throttled else delay
         deadline = self.config.deadline
         past_deadline = deadline is not None and self.clock() + delay - self.started > deadline
-        if self.count > self.config.retries or past_deadline:
-            why = "deadline passed" if past_deadline else "no retries left"
+        pacer = self.owner.pacer if throttled else None
+        out = past_deadline or self.count > self.config.retries
+        why = "deadline passed" if past_deadline else "no retries left"
+        if not out and pacer is not None and not pacer.spend():
+            out, why = True, "the store keeps throttling; the retry budget is spent"
+        if out:
             raise RetriesExhausted(
                 f"{self.op} failed after {self.count} attempt(s) ({why}): {exc}",
                 attempts=self.count,
@@ -106,8 +100,9 @@ class _Attempts:
             self.config.retries,
             delay,
         )
-        if self.owner.on_retry is not None:
-            self.owner.on_retry(RetryEvent(self.op, self.count, delay, exc))
+        report(RetryEvent(self.op, self.count, delay, exc, bucket, key), self.owner.on_retry)
+        if pacer is not None:
+            pacer.pause(delay, self.clock)  # every transfer of the scope waits with this one
         self.owner.sleep(delay)
 
 
@@ -121,6 +116,9 @@ class Retry(ForwardingBackend):
         clock: Monotonic clock for the deadline and the low-speed limit.
         rng: Random source for jitter; seed one for repeatable schedules.
         on_retry: Called with a :class:`RetryEvent` before each retry.
+        pacer: Shared with the other transfers of a batch or Connection: a
+            :class:`~s3po.Throttled` error pauses all of them, and its retries spend from one
+            budget (:mod:`s3po.middleware.pacing`). None: this layer retries on its own.
 
     The deadline counts from when this layer is made; :class:`~s3po.Transfer` makes one for
     each call, so it bounds a whole transfer (every part and range of it).
@@ -128,6 +126,9 @@ class Retry(ForwardingBackend):
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        The deadline counts from the layer's creation and is checked during body reads.
+    .. versionchanged:: 0.4.0
+       ``pacer``; the wait before retrying a :class:`~s3po.Throttled` error is at least its
+       ``retry_after``.
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class Retry(ForwardingBackend):
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         """Wrap ``inner`` with the policy ``config``."""
         super().__init__(inner)
@@ -147,6 +149,7 @@ class Retry(ForwardingBackend):
         self.clock = clock
         self.rng = rng
         self.on_retry = on_retry
+        self.pacer = pacer
         self.started = clock()
 
     def past_deadline(self) -> bool:
@@ -165,9 +168,12 @@ class Retry(ForwardingBackend):
     ) -> T:
         attempts = _Attempts(self, op)
         retried = False
+        pacer = self.pacer
         while True:
+            if pacer is not None:
+                pacer.wait(self.clock, self.sleep)
             try:
-                return fn()
+                result = fn()
             except TransientError as exc:
                 attempts.failed(exc, bucket, key)
                 retried = True
@@ -186,6 +192,10 @@ class Retry(ForwardingBackend):
                     key=exc.key,
                     backend=exc.backend,
                 ) from exc
+            else:
+                if pacer is not None:
+                    pacer.refund()
+                return result
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """Retry the HEAD."""
@@ -380,6 +390,20 @@ class Retry(ForwardingBackend):
                 lambda: list(self.inner.list_multipart(bucket, prefix)),
                 bucket,
                 prefix,
+            )
+        )
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> Iterator[PartInfo]:
+        """Retry the listing of an upload's parts (collected whole).
+
+        .. versionadded:: 0.4.0
+        """
+        return iter(
+            self._call(
+                "list_parts",
+                lambda: list(super(Retry, self).list_parts(bucket, key, upload_id)),
+                bucket,
+                key,
             )
         )
 

@@ -4,7 +4,6 @@
 - :mod:`~s3po.transfer.sources`: what a caller passes, turned into an upload source.
 - :mod:`~s3po.transfer.sinks`: where a download goes.
 - :mod:`~s3po.transfer.results`: :class:`UploadResult`, :class:`DownloadResult`.
-- :mod:`~s3po.transfer.orphans`: uploads a lost CreateMultipartUpload reply left behind.
 
 .. versionadded:: 0.1.0
 """

@@ -37,13 +37,13 @@ from s3po._types import (
     ObjectInfo,
 )
 from s3po.backend.models import WriteCondition
-from s3po.backend.protocol import ForwardingBackend
+from s3po.backend.protocol import ForwardingBackend, conditioned
 from s3po.backend.sinks import DownloadSink, FileSink, StreamSink
 from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, NotSupported, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
-from s3po.transfer.orphans import StartWatch, put_watched
+from s3po.resume import DownloadJournal, UploadJournal, open_download, store_name
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
 from s3po.validation import check_bucket, check_download_path, check_key
@@ -105,8 +105,10 @@ class Transfer:
 
     def _build(self, cfg: TransferConfig, scope: Scope | None, base: Backend) -> Backend:
         """The one place the stack is put together, innermost first."""
-        layer: Backend = Retry(base, cfg.retry, sleep=self.sleep, on_retry=self.on_retry)
         scope = scope or self.scope
+        layer: Backend = Retry(
+            base, cfg.retry, sleep=self.sleep, on_retry=self.on_retry, pacer=scope.pacer
+        )
         layer = Chunking(layer, cfg.chunk, scope=scope)
         layer = CodecLayer(
             layer,
@@ -164,14 +166,18 @@ class Transfer:
             _check(bucket, key)
         cfg = config or self.config
         merged = _merge_headers(cfg.headers, headers)
-        # Below the retry layer, so it sees every CreateMultipartUpload attempt.
-        watch = StartWatch(self.backend)
-        stack = self._build(cfg, scope, watch)
+        stack = self._build(cfg, scope, self.backend)
         if condition is not None:
             _check_carried(stack, condition)
         started = time.monotonic()
         with open_source(source, progress) as src:
-            info = put_watched(stack, watch, bucket, key, src, merged, src.size, condition)
+            if cfg.resume and isinstance(src, FileSource):
+                src.resume = UploadJournal(
+                    store_name(self.backend), bucket, key, src.path, src.identity
+                )
+            info = stack.put(
+                bucket, key, src, headers=merged, size=src.size, **conditioned(condition)
+            )
         result = UploadResult(
             bucket=bucket,
             key=key,
@@ -307,10 +313,20 @@ class Transfer:
             _check(bucket, key)
             if path is not None:
                 check_download_path(path)
-        with self.stack(config, scope).get(bucket, key) as raw:
+        cfg = config or self.config
+        stack = self.stack(cfg, scope)
+        journal = None
+        if cfg.resume and path is not None:
+            journal = DownloadJournal(store_name(self.backend), bucket, key, path)
+            raw, ranges = open_download(stack, bucket, key, journal, decompress=cfg.decompress)
+        else:
+            raw, ranges = stack.get(bucket, key), []
+        with raw:
             sink: DownloadSink
             if path is not None:
-                with FileSink(path, bucket=bucket, key=key, progress=progress) as sink:
+                with FileSink(
+                    path, bucket=bucket, key=key, progress=progress, resume=journal, ranges=ranges
+                ) as sink:
                     size = raw.body.drain(sink)
             else:
                 sink = StreamSink(dest, progress)  # type: ignore[arg-type]

@@ -255,6 +255,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
+    # boto3's endpoint settings, and obstore's
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_store_settings() -> None:
@@ -360,11 +363,11 @@ def _generic(status: str, code: str | None) -> oe.GenericError:
         (oe.PreconditionError("412 Precondition Failed"), s3po.PreconditionFailed),
         (oe.PermissionDeniedError("403"), s3po.AccessDenied),
         (oe.UnauthenticatedError("401"), s3po.AccessDenied),
-        (_generic("503 Service Unavailable", "SlowDown"), s3po.TransientError),
+        (_generic("503 Service Unavailable", "SlowDown"), s3po.Throttled),
         (_generic("500 Internal Server Error", "InternalError"), s3po.TransientError),
         (_generic("502 Bad Gateway", None), s3po.TransientError),
-        (_generic("429 Too Many Requests", "TooManyRequests"), s3po.TransientError),
-        (_generic("429 Too Many Requests", None), s3po.TransientError),
+        (_generic("429 Too Many Requests", "TooManyRequests"), s3po.Throttled),
+        (_generic("429 Too Many Requests", None), s3po.Throttled),
         (_generic("400 Bad Request", "RequestTimeout"), s3po.TransientError),
         (_generic("400 Bad Request", "BadDigest"), s3po.TransientError),
         (_generic("403 Forbidden", None), s3po.AccessDenied),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from typing import Any
 
 import botocore.exceptions as bce
 import pytest
 import urllib3.exceptions
-from s3po_s3._errors import StreamBody, translate
+from s3po_s3._errors import StreamBody, s3_errors, translate
 from s3po_s3.backend import S3Backend
 
 import s3po
@@ -54,6 +55,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # boto3's endpoint settings
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
 
 
 def _config(backend: S3Backend) -> Any:
@@ -171,16 +174,16 @@ def _client_error(code: str | None, status: int, op: str = "GetObject") -> bce.C
         ("EntityTooSmall", 400, s3po.InvalidPart),
         ("InvalidPart", 400, s3po.InvalidPart),
         ("InvalidPartOrder", 400, s3po.InvalidPart),
-        ("SlowDown", 503, s3po.TransientError),
+        ("SlowDown", 503, s3po.Throttled),
         ("InternalError", 500, s3po.TransientError),
         ("RequestTimeout", 400, s3po.TransientError),
-        ("ThrottlingException", 400, s3po.TransientError),
+        ("ThrottlingException", 400, s3po.Throttled),
         ("BadDigest", 400, s3po.TransientError),
         (None, 500, s3po.TransientError),
         (None, 502, s3po.TransientError),
-        (None, 503, s3po.TransientError),
+        (None, 503, s3po.Throttled),
         (None, 504, s3po.TransientError),
-        (None, 429, s3po.TransientError),
+        (None, 429, s3po.Throttled),
         ("Teapot", 599, s3po.TransientError),
         ("RequestTimeTooSkewed", 403, s3po.AccessDenied),
         ("InvalidArgument", 400, s3po.BackendError),
@@ -217,6 +220,45 @@ def test_missing_credentials_are_access_denied() -> None:
     err = translate(bce.NoCredentialsError(), op="put", bucket="b", key="k", where="AWS S3")
     assert type(err) is s3po.AccessDenied
     assert "AWS_ACCESS_KEY_ID" in str(err)
+
+
+# -- the error edge (s3_errors): the unit side; tests/reliability/test_s3_error_edge.py forces
+# each failure on the wire.
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (bce.ReadTimeoutError(endpoint_url="http://x"), s3po.TransientError),
+        (bce.ParamValidationError(report="bad Key"), s3po.InvalidRequest),
+        (
+            bce.ChecksumError(checksum_type="crc32", expected_checksum="a", actual_checksum="b"),
+            s3po.BackendError,
+        ),
+        # Past botocore, unwrapped: urllib3 and http.client while a response is read, sockets.
+        (urllib3.exceptions.ProtocolError("Connection broken"), s3po.TransientError),
+        (http.client.IncompleteRead(b"ab", 2), s3po.TransientError),
+        (ConnectionResetError(104, "reset"), s3po.TransientError),
+        (urllib3.exceptions.LocationParseError("x"), s3po.BackendError),
+    ],
+)
+def test_the_edge_types_every_failure_of_the_http_stack(
+    raised: Exception, expected: type[Exception]
+) -> None:
+    with pytest.raises(s3po.S3poError) as caught, s3_errors("get", "b", "k", where="here"):
+        raise raised
+    assert type(caught.value) is expected
+    assert caught.value.__cause__ is raised
+    assert "s3://b/k" in str(caught.value)
+
+
+def test_the_edge_passes_s3po_errors_and_bugs_through_unchanged() -> None:
+    own = s3po.NoSuchKey("gone", bucket="b", key="k", backend="s3")
+    with pytest.raises(s3po.NoSuchKey) as caught, s3_errors("get", "b", "k", where="here"):
+        raise own
+    assert caught.value is own
+    with pytest.raises(KeyError), s3_errors("get", "b", "k", where="here"):  # a bug stays one
+        raise KeyError("ContentLength")
 
 
 class _Stream:

@@ -33,7 +33,8 @@ _TITLE = re.compile(r"""title=(?:"([^"]+)"|'([^']+)')""")
 _RUN = {"python", "py", "toml"}
 #: Settings read from the environment that would point examples away from the local backend.
 _ENV = ("S3PO_BACKEND", "S3PO_DISABLE_PLUGINS", "S3PO_ENDPOINT_URL", "S3PO_REGION",
-        "S3PO_PROFILE", "S3PO_ADDRESSING_STYLE", "S3PO_CHECKSUM")  # fmt: skip
+        "S3PO_PROFILE", "S3PO_ADDRESSING_STYLE", "S3PO_CHECKSUM", "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3")  # fmt: skip
 
 
 @dataclass(frozen=True)

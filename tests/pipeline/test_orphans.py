@@ -7,16 +7,18 @@ as a reply cut after the server acted would; the retry layer starts a second upl
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from s3po_local import LocalBackend
 
 import s3po
-from s3po._types import ForwardingBackend, Headers
+from s3po._types import ForwardingBackend, Headers, MultipartUpload
+from s3po.middleware import Chunking, Retry
 
 BIG = 300 * 1024
+PART = 64 * 1024
 
 
 class LoseStartReply(ForwardingBackend):
@@ -72,3 +74,48 @@ def test_out_of_retries_leaves_no_upload(
     assert len(lossy.created) == 3
     assert _uploads(store) == []
     assert path.exists()
+
+
+# -- the multipart layer alone: no Transfer around it --------------------------------------
+
+
+def _layer(backend: s3po.Backend, retries: int = 3) -> Chunking:
+    """Chunking over Retry, as Transfer stacks them, with nothing else around."""
+    retry = Retry(backend, s3po.RetryConfig(retries=retries, base=0.0), sleep=lambda _s: None)
+    chunk = s3po.ChunkConfig(threshold=PART, part_size=PART, max_concurrency=2)
+    return Chunking(retry, chunk)
+
+
+def test_the_multipart_layer_aborts_the_upload_a_lost_reply_made(store: LocalBackend) -> None:
+    theirs = store.start_multipart("bucket", "big.bin", headers=Headers())  # before ours
+    lossy = LoseStartReply(store, times=2)
+    data = random.Random(2).randbytes(3 * PART)
+    _layer(lossy).put("bucket", "big.bin", data, headers=Headers(), size=len(data))
+    assert len(lossy.created) == 2
+    assert _uploads(store) == [("big.bin", theirs)]
+    assert store.get("bucket", "big.bin").body.read() == data
+
+
+def test_the_multipart_layer_aborts_lost_uploads_when_retries_run_out(
+    store: LocalBackend,
+) -> None:
+    lossy = LoseStartReply(store, times=10)
+    data = random.Random(3).randbytes(3 * PART)
+    with pytest.raises(s3po.RetriesExhausted):
+        _layer(lossy, retries=1).put("bucket", "big.bin", data, headers=Headers())
+    assert len(lossy.created) == 2
+    assert _uploads(store) == []
+
+
+def test_the_multipart_layer_lists_nothing_when_the_start_succeeded(store: LocalBackend) -> None:
+    listed: list[str] = []
+
+    class CountLists(ForwardingBackend):
+        def list_multipart(self, bucket: str, prefix: str = "") -> Iterator[MultipartUpload]:
+            listed.append(prefix)
+            return self.inner.list_multipart(bucket, prefix)
+
+    data = random.Random(4).randbytes(3 * PART)
+    _layer(CountLists(store)).put("bucket", "big.bin", data, headers=Headers())
+    assert listed == []
+    assert _uploads(store) == []

@@ -383,3 +383,45 @@ def test_third_party_codec_package(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "UnknownCodec" in done.stderr
+
+
+# -- backend options ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "typo", "meant"),
+    [
+        ({"backend": "s3", "endpoit_url": "http://127.0.0.1:9"}, "endpoit_url", "endpoint_url"),
+        ({"backend": "obstore", "regon_name": "eu-west-1"}, "regon_name", "region_name"),
+        ({"endpoit_url": "http://127.0.0.1:9"}, "endpoit_url", "endpoint_url"),  # the default
+        ({"backend": "local", "fsynk": False}, "fsynk", "fsync"),
+        ({"backend": "memory", "create_bucket": False}, "create_bucket", "create_buckets"),
+    ],
+)
+def test_an_unknown_backend_option_is_a_config_error_naming_it(
+    registries: s3po.Registries, options: dict[str, Any], typo: str, meant: str
+) -> None:
+    """Not the backend's TypeError: ConfigError, the option, and the closest real one."""
+    with pytest.raises(s3po.ConfigError, match=rf"{typo}= \(did you mean {meant}=\?\)"):
+        s3po.Connection(registries=registries, **options)
+
+
+def test_options_of_a_factory_taking_any_keyword_are_left_to_it() -> None:
+    registry = s3po.BackendRegistry()
+    seen: dict[str, Any] = {}
+
+    def factory(**options: Any) -> Any:
+        seen.update(options)
+        return object()
+
+    registry.register("open", factory)
+    registry.create("open", anything=1)
+    assert seen == {"anything": 1}
+
+
+def test_fsspec_without_its_extra_gives_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch, registries: s3po.Registries
+) -> None:
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # as if it were not installed
+    with pytest.raises(s3po.UnknownBackend, match=r"not installed.*pip install 's3po\[fsspec\]'"):
+        s3po.Connection(backend="fsspec", protocol="memory", registries=registries)

@@ -124,7 +124,7 @@ def orphans_expected(proxy: Any) -> int:
     whose upload nothing aborted since.
 
     S3 gives the upload id only in that answer, so the client cannot know these ids; s3po
-    looks for such uploads of the key after the upload ends and aborts them, so only those
+    looks for such uploads of the key once the start is over and aborts them, so only those
     it could not find (its listing or abort failed too) remain. ``Connection.cleanup`` is
     the remedy for those, and the tests check it finds exactly these.
     """

@@ -145,15 +145,16 @@ def test_a_ready_client_serves_every_call(
 # -- start-up: boto3's client is made only for a call that needs it ---------------------------
 
 
-def test_gets_and_puts_make_no_boto3_client(s3_server: Any, bucket: str) -> None:
+def test_gets_puts_and_lists_make_no_boto3_client(s3_server: Any, bucket: str) -> None:
     backend = ObstoreBackend(**s3_server.options())
     with _connection(s3_server, backend) as conn:
         conn.upload_string(bucket, "lazy.txt", "no botocore model loaded")
         assert conn.download_string(bucket, "lazy.txt") == "no botocore model loaded"
-        conn.delete(bucket, "lazy.txt")
+        assert conn.list_names(bucket) == ["lazy.txt"]  # LIST is signed without boto3 too
         assert backend.s3._made is None
-        assert conn.list_names(bucket) == []  # LIST is boto3's: made now
+        assert conn.head(bucket, "lazy.txt").size == 24  # HEAD is boto3's: made now
         assert backend.s3._made is not None
+        conn.delete(bucket, "lazy.txt")
 
 
 def test_options_boto3_refuses_are_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

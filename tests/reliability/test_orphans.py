@@ -2,20 +2,31 @@
 
 The proxy forwards CreateMultipartUpload to the server and then resets the connection
 (``reset_after``) or cuts the reply (``truncate``): the server made an upload whose id the
-client never learns. After the upload finishes, or fails, s3po lists the uploads of that
-very key and aborts the ones its failed attempts made; an upload of another key, even one
+client never learns. Once the start is over (it succeeded on a later attempt, or ran out of
+retries), the multipart layer lists the uploads of that very key and aborts the ones its
+failed attempts made; an upload of another key, even one
 the key is a prefix of, is left alone.
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from s3po_reliability import MIB, connect, data, open_uploads  # type: ignore[import-not-found]
+from s3po_reliability import (  # type: ignore[import-not-found]
+    MIB,
+    PARTS,
+    connect,
+    data,
+    open_uploads,
+)
+from s3po_s3.backend import S3Backend
 
 import s3po
+from s3po.backend import Headers
+from s3po.middleware import Chunking, Retry
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +73,26 @@ def test_no_listing_when_every_start_succeeded(
         conn.upload_file(bucket, "big.bin", source)
     assert proxy.requests("ListMultipartUploads") == []
     assert proxy.requests("AbortMultipartUpload") == []
+
+
+def test_the_multipart_layer_alone_aborts_what_a_lost_reply_made(
+    moto_server: Any, moto_proxy: Any
+) -> None:
+    """Chunking over Retry over the s3 backend, no Transfer: the layer cleans up by itself."""
+    bucket = f"s3po-lost-{uuid.uuid4().hex[:12]}"
+    moto_server.admin.create_bucket(Bucket=bucket)
+    backend = S3Backend(**{**moto_server.options(), "endpoint_url": moto_proxy.url})
+    retry = Retry(backend, s3po.RetryConfig(retries=3, base=0.01), sleep=lambda _s: None)
+    layer = Chunking(retry, PARTS)
+    moto_proxy.inject("reset_after", operation="CreateMultipartUpload")
+    try:
+        content = data(10 * MIB, 4)
+        layer.put(bucket, "big.bin", content, headers=Headers(), size=len(content))
+    finally:
+        backend.close()
+    starts = moto_proxy.requests("CreateMultipartUpload")
+    assert [(r.fault, r.status) for r in starts] == [("reset_after", 200), (None, 200)]
+    assert len(moto_proxy.requests("ListMultipartUploads")) == 1
+    assert open_uploads(moto_server, bucket) == []
+    stored = moto_server.admin.get_object(Bucket=bucket, Key="big.bin")["Body"].read()
+    assert stored == content

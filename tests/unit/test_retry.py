@@ -15,7 +15,7 @@ from s3po_local import LocalBackend
 import s3po
 from s3po import Headers, RetryConfig
 from s3po.middleware import Retry
-from s3po.middleware.retry import RetryEvent
+from s3po.middleware.retry import RetryEvent, recorded_retries
 from s3po.testing import FlakyBackend
 
 BUCKET = "bucket"
@@ -70,6 +70,22 @@ def test_on_retry_sees_every_retry(store: LocalBackend, fake_time: Any) -> None:
     assert [(e.operation, e.attempt) for e in events] == [("put", 1), ("put", 2)]
     assert [e.delay for e in events] == fake_time.sleeps
     assert all(isinstance(e.error, s3po.TransientError) for e in events)
+    assert all((e.bucket, e.key) == (BUCKET, "k") for e in events)
+
+
+def test_recorded_retries_sees_the_retries_made_inside_and_nests(
+    store: LocalBackend, fake_time: Any
+) -> None:
+    store.put(BUCKET, "k", b"x", headers=Headers())
+    retry = _retry(FlakyBackend(store, {"head": 3}), fake_time, retries=5, base=0.1)
+    retry.head(BUCKET, "k")  # recorded by nobody
+    retry = _retry(FlakyBackend(store, {"head": 1, "put": 2}), fake_time, retries=5)
+    with recorded_retries() as outer:
+        retry.head(BUCKET, "k")
+        with recorded_retries() as inner:
+            retry.put(BUCKET, "k", b"y", headers=Headers())
+    assert [(e.operation, e.attempt) for e in inner] == [("put", 1), ("put", 2)]
+    assert [(e.operation, e.attempt) for e in outer] == [("head", 1), ("put", 1), ("put", 2)]
 
 
 @pytest.mark.parametrize("retries", [0, 1, 4])

@@ -1,0 +1,54 @@
+"""Resumable transfers: the journals that let an interrupted upload or download continue.
+
+A journal is a small JSON-lines file in the user's cache folder
+(``$XDG_CACHE_HOME/s3po/resume``, else ``~/.cache/s3po/resume``), named by a hash of the
+store, the object and the local path. Its first line describes the transfer; every later
+line records one piece that was finished (a part stored, a range written). Lines are
+appended and flushed as pieces finish, so a crash, a SIGKILL or a lost network loses at
+most the pieces in flight; a torn last line is ignored.
+
+The journals live in the cache folder, not beside the files, because the source folder may
+be read-only or synced (a journal beside it would be uploaded by the next ``sync``), and
+because ``s3po cleanup`` then finds every journal in one place.
+
+A journal is only a hint. For an upload the store is the truth: the upload must still be
+listed (ListMultipartUploads) and each part it holds (ListParts) is checked against the
+file before it is skipped. For a download the object's ETag pins the ranges fetched
+(If-Match), and the content checksum verifies the whole file at the end.
+
+.. versionadded:: 0.4.0
+"""
+
+from __future__ import annotations
+
+from s3po.resume.cleanup import JournalEntry, journals, remove_journal, stale_journals
+from s3po.resume.journal import (
+    DownloadJournal,
+    Journal,
+    StoredPart,
+    UploadJournal,
+    journal_dir,
+    keeps_state,
+    part_md5,
+    store_name,
+)
+from s3po.resume.store import Resumable, find_upload, headers_digest, open_download
+
+__all__ = [
+    "DownloadJournal",
+    "Journal",
+    "JournalEntry",
+    "Resumable",
+    "StoredPart",
+    "UploadJournal",
+    "find_upload",
+    "headers_digest",
+    "journal_dir",
+    "journals",
+    "keeps_state",
+    "open_download",
+    "part_md5",
+    "remove_journal",
+    "stale_journals",
+    "store_name",
+]

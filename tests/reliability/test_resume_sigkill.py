@@ -1,0 +1,295 @@
+"""A process SIGKILLed mid-transfer with resume on: the next run continues where it stopped.
+
+The child uploads (or downloads) with ``resume=True`` and parts sent one at a time. On the
+local backend the store holds three parts (the file three ranges) when the fourth request
+blocks; on S3 servers (5 MiB parts, so two to keep it quick) one part is stored when the
+second request stalls at the fault proxy; then the child is killed. Run again, the transfer
+sends only the missing parts (counted at the proxy, or by the store below the stack), the
+result is byte-identical, and nothing is left behind: no open upload, no journal, no
+partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from s3po_local import LocalBackend
+from s3po_reliability import faults, open_uploads  # type: ignore[import-not-found]
+
+import s3po
+
+KIB = 1024
+MIB = 1024 * KIB
+
+#: The child: one upload or download with resume on; on the local backend, the fourth
+#: UploadPart (or ranged GET) blocks until the process is killed.
+_CHILD = textwrap.dedent(
+    """
+    import json, sys, threading
+    import s3po
+    from s3po_local import LocalBackend
+
+    args = json.loads(sys.argv[1])
+
+    class Blocking(s3po.ForwardingBackend):
+        calls = 0
+        def _count(self):
+            Blocking.calls += 1
+            if Blocking.calls >= 4:
+                threading.Event().wait()  # until killed
+        def put_part(self, *a, **kw):
+            self._count()
+            return self.inner.put_part(*a, **kw)
+        def get(self, *a, **kw):
+            self._count()
+            return self.inner.get(*a, **kw)
+
+    chunk = s3po.ChunkConfig(
+        threshold=args["part"], part_size=args["part"], max_concurrency=1
+    )
+    config = s3po.TransferConfig(chunk=chunk, resume=True)
+    if args["local"]:
+        backend = Blocking(LocalBackend(args["local"], min_part_size=args["part"], fsync=False))
+        conn = s3po.Connection(backend, config=config)
+    else:
+        conn = s3po.Connection("s3", config=config, **args["options"])
+    with conn:
+        if args["op"] == "upload":
+            conn.upload_file(args["bucket"], args["key"], args["path"])
+        else:
+            conn.download_file(args["bucket"], args["key"], args["path"])
+    """
+)
+
+
+def _run_and_kill(tmp_path: Path, args: dict[str, Any], ready: Callable[[], bool]) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), json.dumps(args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        for _ in range(400):
+            if ready():
+                break
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.025)
+        else:
+            pytest.fail("the child never got three parts across")
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _journal_lines(cache: Path) -> int:
+    folder = cache / "s3po" / "resume"
+    files = list(folder.glob("*.jsonl")) if folder.is_dir() else []
+    return len(files[0].read_text().splitlines()) if files else 0
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+# -- the local backend ---------------------------------------------------------------------
+
+LOCAL_PART = 64 * KIB
+
+
+class Counting(s3po.ForwardingBackend):
+    """Counts what the store is asked, below the stack."""
+
+    def __init__(self, inner: s3po.Backend) -> None:
+        super().__init__(inner)
+        self.parts: list[int] = []
+        self.gets: list[tuple[int, str | None]] = []
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
+    ) -> s3po.PartInfo:
+        self.parts.append(part_number)
+        return self.inner.put_part(bucket, key, upload_id, part_number, data)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> s3po.GetResult:
+        self.gets.append((start, if_match))
+        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[tuple[LocalBackend, Counting, s3po.Connection]]:
+    store = LocalBackend(tmp_path / "store", min_part_size=LOCAL_PART, fsync=False)
+    store.create_bucket("bucket")
+    counting = Counting(store)
+    chunk = s3po.ChunkConfig(threshold=LOCAL_PART, part_size=LOCAL_PART, max_concurrency=1)
+    with s3po.Connection(counting, config=s3po.TransferConfig(chunk=chunk, resume=True)) as conn:
+        yield store, counting, conn
+
+
+def test_local_upload_killed_after_three_parts_resumes_with_the_rest(
+    local: tuple[LocalBackend, Counting, s3po.Connection], tmp_path: Path, cache: Path
+) -> None:
+    store, counting, conn = local
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(6 * LOCAL_PART - 5))
+    args = {"local": str(store.root), "part": LOCAL_PART, "op": "upload"}
+    args |= {"bucket": "bucket", "key": "k", "path": str(path)}
+
+    def three_parts() -> bool:
+        uploads = list(store.list_multipart("bucket"))
+        return (
+            bool(uploads) and len(list(store.list_parts("bucket", "k", uploads[0].upload_id))) == 3
+        )
+
+    _run_and_kill(tmp_path, args, three_parts)
+    (upload,) = store.list_multipart("bucket")
+    before = list(store.list_parts("bucket", "k", upload.upload_id))
+
+    conn.upload_file("bucket", "k", path)
+
+    assert counting.parts == [4, 5, 6]
+    assert conn.download_bytes("bucket", "k") == path.read_bytes()
+    assert list(store.list_multipart("bucket")) == []
+    assert [p.part_number for p in before] == [1, 2, 3]
+    assert _journal_lines(cache) == 0
+
+
+def test_local_download_killed_after_three_ranges_resumes_with_the_rest(
+    local: tuple[LocalBackend, Counting, s3po.Connection], tmp_path: Path, cache: Path
+) -> None:
+    store, counting, conn = local
+    data = os.urandom(6 * LOCAL_PART - 5)
+    conn.upload_string("bucket", "k", data)
+    dest = tmp_path / "copy.bin"
+    args = {"local": str(store.root), "part": LOCAL_PART, "op": "download"}
+    args |= {"bucket": "bucket", "key": "k", "path": str(dest)}
+    # The journal's header and three ranges (the opening GET's, then two more).
+    _run_and_kill(tmp_path, args, lambda: _journal_lines(cache) >= 4)
+    assert dest.with_name(".copy.bin.s3po-partial").is_file()
+    counting.gets.clear()
+
+    result = conn.download_file("bucket", "k", dest)
+
+    etag = result.info.etag
+    starts = [start for start, _ in counting.gets]
+    assert starts == [0, 3 * LOCAL_PART, 4 * LOCAL_PART, 5 * LOCAL_PART]
+    assert {pin for _, pin in counting.gets} == {etag}
+    assert dest.read_bytes() == data
+    assert list(tmp_path.glob(".copy.bin*")) == []
+    assert _journal_lines(cache) == 0
+
+
+# -- S3 servers, through the fault proxy ---------------------------------------------------
+
+S3_PART = 5 * MIB
+
+
+@pytest.fixture
+def stalling(s3_server: Any) -> Iterator[Any]:
+    """A proxy whose stalls last until the test ends (the child is killed before)."""
+    with faults.FaultProxy(s3_server.endpoint_url, stall_seconds=60) as proxy:
+        yield proxy
+
+
+@pytest.mark.integration
+def test_s3_upload_killed_after_one_part_resumes_with_the_other(
+    s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
+) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(S3_PART + 4093))  # two parts: the least S3 allows
+    options = {**s3_server.options(), "endpoint_url": stalling.url}
+    stalling.inject(
+        "stall", operation="UploadPart", match=lambda r: r.params.get("partNumber") == "2"
+    )
+    args = {"local": None, "part": S3_PART, "op": "upload", "options": options}
+    args |= {"bucket": s3_bucket, "key": "k", "path": str(path)}
+    admin = s3_server.admin
+
+    def one_part() -> bool:
+        if not stalling.faults():  # part 2 reached the proxy and stalls there
+            return False
+        uploads = open_uploads(s3_server, s3_bucket)
+        if not uploads:
+            return False
+        listed = admin.list_parts(Bucket=s3_bucket, Key="k", UploadId=uploads[0]["UploadId"])
+        return len(listed.get("Parts", [])) == 1
+
+    _run_and_kill(tmp_path, args, one_part)
+    sent_before = len(stalling.requests("UploadPart"))
+
+    chunk = s3po.ChunkConfig(threshold=S3_PART, part_size=S3_PART, max_concurrency=1)
+    config = s3po.TransferConfig(chunk=chunk, resume=True)
+    with s3po.Connection("s3", config=config, **options) as conn:
+        conn.upload_file(s3_bucket, "k", path)
+
+    sent = stalling.requests("UploadPart")[sent_before:]
+    assert [r.request.params["partNumber"] for r in sent] == ["2"]
+    body = admin.get_object(Bucket=s3_bucket, Key="k")["Body"]
+    try:
+        assert body.read() == path.read_bytes()
+    finally:
+        body.close()
+    assert open_uploads(s3_server, s3_bucket) == []
+    assert _journal_lines(cache) == 0
+
+
+@pytest.mark.integration
+def test_s3_download_killed_after_one_range_resumes_with_the_other(
+    s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
+) -> None:
+    part = S3_PART
+    data = os.urandom(part + 4093)  # two ranges
+    s3_server.admin.put_object(Bucket=s3_bucket, Key="k", Body=data)
+    options = {**s3_server.options(), "endpoint_url": stalling.url}
+    stalling.inject("stall", operation="GetObject", match=lambda r: r.range_start == part)
+    dest = tmp_path / "copy.bin"
+    args = {"local": None, "part": part, "op": "download", "options": options}
+    args |= {"bucket": s3_bucket, "key": "k", "path": str(dest)}
+    # The header and the first range journaled, and the second range stalled at the proxy.
+    _run_and_kill(tmp_path, args, lambda: bool(stalling.faults()) and _journal_lines(cache) >= 2)
+    seen = len(stalling.requests("GetObject"))
+
+    chunk = s3po.ChunkConfig(threshold=part, part_size=part, max_concurrency=1)
+    config = s3po.TransferConfig(chunk=chunk, resume=True)
+    with s3po.Connection("s3", config=config, **options) as conn:
+        result = conn.download_file(s3_bucket, "k", dest)
+
+    gets = [r.request for r in stalling.requests("GetObject")[seen:]]
+    starts = [r.range_start or 0 for r in gets]
+    # The opening GET (its first range is on disk), then only the second range (a body the
+    # server cut is resumed from its offset, so there may be more than one request for it).
+    assert starts[0] == 0
+    assert starts[1] == part
+    assert all(start > part for start in starts[2:])
+    assert {r.if_match.strip('"') for r in gets if r.if_match} == {result.info.etag}
+    assert all(r.if_match for r in gets)
+    assert dest.read_bytes() == data
+    assert list(tmp_path.glob(".copy.bin*")) == []
+    assert _journal_lines(cache) == 0
