@@ -20,7 +20,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from s3po._cli import buckets, listing, presign
+from s3po._cli import buckets, check, listing, presign
 from s3po._cli.commands import COMMANDS
 from s3po._cli.common import Context, UsageError
 from s3po._cli.filters import add_filter_options
@@ -263,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="move: delete each source once its copy is stored and verified",
     )
+    cp.add_argument(
+        "-n",
+        "--no-clobber",
+        action="store_true",
+        help="skip destinations that exist (as cp -n, rclone --ignore-existing); uploads "
+        "send If-None-Match: *, so a key created meanwhile is kept too",
+    )
     add_filter_options(cp)
 
     mv = command("mv", "move: copy, then delete each source once its copy is verified", transfer)
@@ -316,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     buckets.add_parsers(command)
     presign.add_parsers(command)
+    check.add_parsers(command)
     return parser
 
 

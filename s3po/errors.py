@@ -20,7 +20,7 @@ The tree::
     │   │   │   ├── NoSuchKey
     │   │   │   └── NoSuchUpload
     │   │   ├── AccessDenied(BackendError, PermissionError)
-    │   │   ├── PreconditionFailed                  the object changed (If-Match failed)
+    │   │   ├── PreconditionFailed                  If-Match / If-None-Match failed
     │   │   ├── InvalidPart                         S3 refused a part plan
     │   │   └── TransientError                      the only errors that are retried
     │   │       └── Throttled                       SlowDown, 503, 429: .retry_after
@@ -248,9 +248,19 @@ class AccessDenied(BackendError, PermissionError):
 
 
 class PreconditionFailed(BackendError):
-    """The object changed between requests (its ETag no longer matches).
+    """A condition on the object's version did not hold; nothing was read or written.
+
+    Raised when a read pinned to an ETag finds the object changed, and when a conditional
+    write is refused: ``if_none_match="*"`` onto a key that holds an object, or
+    ``if_match=<etag>`` onto a key that holds another version (or none). A refused write
+    changes nothing, and a multipart upload it ended is aborted. It is not retried: a
+    concurrent conditional write that S3 answers with 409 ConditionalRequestConflict is a
+    :class:`TransientError` instead.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       Raised by conditional writes too.
     """
 
 

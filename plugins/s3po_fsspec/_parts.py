@@ -16,9 +16,10 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-from s3po.backend import Headers, ObjectInfo, PartBody, PartInfo
+from s3po.backend import Headers, ObjectInfo, PartBody, PartInfo, WriteCondition
 from s3po.backend.multipart import PartChanged, part_name, part_number
 
 from ._errors import fs_errors
@@ -39,6 +40,8 @@ class FsspecParts:
         folder: The folder of a bucket's uploads.
         target: The path of an object's file.
         commit: Writes the object's record: ``commit(bucket, key, size, etag, headers)``.
+        guard: ``guard(bucket, key, condition)`` holds the key's write lock and checks the
+            condition (the backend's); the object's file and record are written inside it.
     """
 
     def __init__(
@@ -47,8 +50,10 @@ class FsspecParts:
         folder: Callable[[str], str],
         target: Callable[[str, str], str],
         commit: Callable[[str, str, int, str, Headers], ObjectInfo],
+        guard: Callable[[str, str, WriteCondition | None], AbstractContextManager[None]],
     ) -> None:
         """Keep uploads on ``fs`` in ``folder(bucket)``."""
+        self._guard = guard
         self._fs = fs
         self._folder = folder
         self._target = target
@@ -124,18 +129,27 @@ class FsspecParts:
         *,
         etag: str,
         headers: Headers,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Write the parts into the object's file in order, then the object's record."""
+        """Write the parts into the object's file in order, then the object's record.
+
+        ``condition`` is checked before the object's file is touched, under the key's lock.
+        """
         total = 0
         target = self._target(bucket, key)
-        with fs_errors(bucket, key, "complete an upload of"), self._fs.open(target, "wb") as out:
-            for part in parts:
-                blob = self._fs.cat_file(self._path(bucket, upload_id, part_name(part.part_number)))
-                if _md5(blob) != part.etag:
-                    raise PartChanged(part.part_number)
-                out.write(blob)
-                total += len(blob)
-        return self._commit(bucket, key, total, etag, headers)
+        with self._guard(bucket, key, condition):
+            with (
+                fs_errors(bucket, key, "complete an upload of"),
+                self._fs.open(target, "wb") as out,
+            ):
+                for part in parts:
+                    name = part_name(part.part_number)
+                    blob = self._fs.cat_file(self._path(bucket, upload_id, name))
+                    if _md5(blob) != part.etag:
+                        raise PartChanged(part.part_number)
+                    out.write(blob)
+                    total += len(blob)
+            return self._commit(bucket, key, total, etag, headers)
 
     def remove_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """Remove the upload's folder."""

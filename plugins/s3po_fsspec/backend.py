@@ -20,11 +20,13 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import s3po
 from s3po.backend import (
+    ALL_CONDITIONS,
     Body,
     Capabilities,
     CommonPrefix,
@@ -35,6 +37,7 @@ from s3po.backend import (
     PartBody,
     PartInfo,
     UploadBody,
+    WriteCondition,
     emulation,
 )
 from s3po.backend.multipart import MultipartEmulation
@@ -46,6 +49,9 @@ __all__ = ["FsspecBackend"]
 
 _RESERVED = ".s3po"
 _CHUNK = 4 * 1024 * 1024
+#: Writes to keys hashing to one stripe are serialised (a conditional write's check and
+#: its write are one step for the writers of this backend).
+_STRIPES = 64
 
 
 class _RangeBody(Body):
@@ -111,7 +117,7 @@ class FsspecBackend:
     """
 
     name = "fsspec"
-    capabilities = Capabilities()
+    capabilities = Capabilities(conditions=ALL_CONDITIONS)
 
     def __init__(
         self,
@@ -133,8 +139,15 @@ class FsspecBackend:
             fs = fsspec.filesystem(protocol, **storage_options)
         self.fs = fs
         self.root = root.rstrip("/")
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self._multipart = MultipartEmulation(
-            FsspecParts(fs, self._uploads_folder, lambda b, k: self._paths(b, k)[0], self._commit),
+            FsspecParts(
+                fs,
+                self._uploads_folder,
+                lambda b, k: self._paths(b, k)[0],
+                self._commit,
+                self._guard,
+            ),
             backend=self.name,
             capabilities=self.capabilities,
         )
@@ -203,6 +216,24 @@ class FsspecBackend:
             headers=emulation.headers_from_record(record["headers"]),
         )
 
+    @contextlib.contextmanager
+    def _guard(self, bucket: str, key: str, condition: WriteCondition | None) -> Iterator[None]:
+        """Hold the key's write lock and check ``condition`` against its record, before writing.
+
+        fsspec filesystems have no conditional write of their own, so the condition is
+        checked and the file and record written under one lock of this backend instance:
+        atomic between the threads using it, not between processes (or other instances)
+        writing to the same filesystem.
+        """
+        with self._stripes[hash((bucket, key)) % _STRIPES]:
+            if condition is not None:
+                try:
+                    current: str | None = self._read_record(bucket, key)[1]["etag"]
+                except s3po.NoSuchKey:
+                    current = None
+                emulation.check_write(condition, current, bucket, key, self.name)
+            yield
+
     def _uploads_folder(self, bucket: str) -> str:
         return f"{self._bucket_path(bucket)}/{_RESERVED}/uploads"
 
@@ -257,15 +288,21 @@ class FsspecBackend:
         *,
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - the body is read whole
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object (bodies here are at most the multipart threshold)."""
+        """Store the object (bodies here are at most the multipart threshold).
+
+        ``condition`` is checked before anything is written, under the key's lock (see
+        :meth:`_guard`: atomic within this backend instance).
+        """
         data_path, meta = self._paths(bucket, key)
         self._require_bucket(bucket)
         data = bytes(body) if isinstance(body, bytes | bytearray | memoryview) else body.read()
-        with fs_errors(bucket, key, "write"):
-            self.fs.pipe_file(data_path, data)
         etag = hashlib.md5(data).hexdigest()  # noqa: S324 - S3's ETag is an MD5
-        return self._store(bucket, key, meta, len(data), etag, headers)
+        with self._guard(bucket, key, condition):
+            with fs_errors(bucket, key, "write"):
+                self.fs.pipe_file(data_path, data)
+            return self._store(bucket, key, meta, len(data), etag, headers)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object; a missing key is not an error."""
@@ -349,10 +386,16 @@ class FsspecBackend:
         return self._multipart.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Join the parts, checking S3's rules."""
-        return self._multipart.complete(bucket, key, upload_id, parts)
+        """Join the parts, checking S3's rules and ``condition`` (as for :meth:`put`)."""
+        return self._multipart.complete(bucket, key, upload_id, parts, condition=condition)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload's parts."""

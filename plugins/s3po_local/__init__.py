@@ -42,6 +42,7 @@ symbolic link out of the root raises :class:`~s3po.AccessDenied`. The disk's ref
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -53,6 +54,7 @@ from typing import TYPE_CHECKING
 
 import s3po
 from s3po.backend import (
+    ALL_CONDITIONS,
     Capabilities,
     CommonPrefix,
     GetResult,
@@ -61,12 +63,13 @@ from s3po.backend import (
     ObjectInfo,
     PartBody,
     PartInfo,
+    WriteCondition,
     emulation,
 )
 from s3po.backend.admin import BucketInfo
 from s3po.backend.multipart import MultipartEmulation
 
-from ._files import FileBody, os_errors
+from ._files import FileBody, folder_lock, os_errors
 from ._parts import LocalParts
 from ._records import XATTR, Records
 from ._store import META_DIR, Store, when
@@ -115,7 +118,7 @@ class LocalBackend(Store):
     """
 
     name = "local"
-    capabilities = Capabilities()
+    capabilities = Capabilities(conditions=ALL_CONDITIONS)
 
     def __init__(
         self,
@@ -146,6 +149,7 @@ class LocalBackend(Store):
             self.capabilities = Capabilities(
                 min_part_size=min_part_size or Capabilities().min_part_size,
                 max_parts=max_parts or Capabilities().max_parts,
+                conditions=ALL_CONDITIONS,
             )
         self._records = Records(self.root / META_DIR, fsync=fsync)
         self._legacy = (self.root / META_DIR / "meta").is_dir()
@@ -215,10 +219,16 @@ class LocalBackend(Store):
         *,
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - files need no size hint
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object: one rename commits the body and its record together."""
+        """Store the object: one rename commits the body and its record together.
+
+        ``condition`` is checked under the folder's ``flock`` in the step that renames
+        (``If-None-Match`` by a no-replace ``link(2)``), so it holds between threads and
+        processes.
+        """
         fill, etag, window = self._filler(body)
-        return self._store(bucket, key, fill, etag, headers, window)
+        return self._store(bucket, key, fill, etag, headers, window, condition)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object; a missing key is not an error."""
@@ -229,7 +239,10 @@ class LocalBackend(Store):
         for path in (data, meta):
             with os_errors("delete", path, bucket, key):
                 try:
-                    path.unlink()
+                    # Under the folder's lock, as commits rename: a conditional write's
+                    # check and rename never straddle a delete.
+                    with folder_lock(path.parent) if path is data else contextlib.nullcontext():
+                        path.unlink()
                 except (FileNotFoundError, NotADirectoryError):
                     pass
                 except IsADirectoryError:
@@ -354,10 +367,19 @@ class LocalBackend(Store):
         return self._multipart.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Join the parts, checking S3's rules, and commit the object with one rename."""
-        return self._multipart.complete(bucket, key, upload_id, parts)
+        """Join the parts, checking S3's rules, and commit the object with one rename.
+
+        ``condition`` is checked as for :meth:`put`, as the object is renamed into place.
+        """
+        return self._multipart.complete(bucket, key, upload_id, parts, condition=condition)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload's parts (or a staging file or record file a crash left)."""

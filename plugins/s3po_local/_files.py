@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 import uuid
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import s3po
-from s3po.backend import Body, FileWindow
+from s3po.backend import Body, FileWindow, WriteCondition, emulation
 
 if TYPE_CHECKING:
     from s3po.backend import UploadBody
@@ -261,6 +262,52 @@ def open_staging(folder: Path, bucket: str, key: str, *, make: bool) -> tuple[in
     )
 
 
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` (between threads and processes alike).
+
+    Every commit of an object and every delete renames or unlinks under it, so a
+    conditional write's check and its rename are one step for every other s3po writer.
+    The folder cannot vanish meanwhile: the staging file inside keeps it non-empty.
+    """
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def _place(
+    tmp: Path,
+    target: Path,
+    condition: WriteCondition | None,
+    current: Callable[[], str | None] | None,
+    bucket: str,
+    key: str,
+) -> None:
+    """Rename ``tmp`` onto ``target`` under the folder's lock, if ``condition`` holds.
+
+    ``If-None-Match: *`` links the staging file to the target (``link(2)`` never replaces,
+    so even a writer that takes no lock cannot be overwritten), then drops the staging
+    name; a file already there that is no object (no record) is replaced as any put does.
+    ``If-Match`` reads the current ETag and renames while holding the lock.
+    """
+    with folder_lock(target.parent):
+        if condition is not None and current is not None:
+            if condition.if_none_match:
+                try:
+                    os.link(tmp, target, follow_symlinks=False)
+                except FileExistsError:
+                    emulation.check_write(condition, current(), bucket, key, "local")
+                else:
+                    tmp.unlink()
+                    return
+            else:
+                emulation.check_write(condition, current(), bucket, key, "local")
+        tmp.replace(target)
+
+
 def commit(
     target: Path,
     fill: Callable[[int], None],
@@ -270,6 +317,8 @@ def commit(
     *,
     durable: bool,
     make: bool = True,
+    condition: WriteCondition | None = None,
+    current: Callable[[], str | None] | None = None,
 ) -> None:
     """Write ``target`` as one atomic step: stage, fill, seal, fsync, rename, fsync folder.
 
@@ -283,9 +332,13 @@ def commit(
         key: For messages.
         durable: fsync the file before the rename and its folder after.
         make: Create the target's folder if missing.
+        condition: Rename only if it holds for the ETag ``current()`` reads (None: no
+            object), checked and renamed under the folder's lock (see :func:`_place`).
+        current: Reads the ETag of the object at ``target`` now.
 
     Raises:
         InvalidKey: The target is a folder of other keys.
+        PreconditionFailed: ``condition`` does not hold; the staging file is removed.
         BackendError: The disk refused (ENOSPC, EIO, EROFS...); nothing was committed.
     """
     if target.is_dir() and not target.is_symlink():
@@ -303,7 +356,7 @@ def commit(
         finally:
             os.close(fd)
         try:
-            tmp.replace(target)
+            _place(tmp, target, condition, current, bucket, key)
         except IsADirectoryError:
             raise s3po.InvalidKey(
                 f"key {key!r} names a folder of other keys in bucket {bucket!r}; "

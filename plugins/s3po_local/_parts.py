@@ -15,10 +15,10 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import s3po
-from s3po.backend import FileWindow, Headers, ObjectInfo, PartBody, PartInfo
+from s3po.backend import FileWindow, Headers, ObjectInfo, PartBody, PartInfo, WriteCondition
 from s3po.backend.multipart import PartChanged, UploadGone, part_name, part_number
 
 from ._files import commit, copy_window, os_errors, write_all
@@ -28,7 +28,20 @@ from ._store import when
 if TYPE_CHECKING:
     import datetime as dt
 
-    StoreObject = Callable[[str, str, Callable[[int], int], Callable[[], str], Headers], ObjectInfo]
+    class StoreObject(Protocol):
+        """The backend's commit of an object (``Store._store``)."""
+
+        def __call__(
+            self,
+            bucket: str,
+            key: str,
+            fill: Callable[[int], int],
+            etag: Callable[[], str],
+            headers: Headers,
+            *,
+            condition: WriteCondition | None = None,
+        ) -> ObjectInfo: ...
+
 
 _RECORD = "upload.json"
 
@@ -150,8 +163,12 @@ class LocalParts:
         *,
         etag: str,
         headers: Headers,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Copy the parts (in the kernel) into the object's staging file; commit it."""
+        """Copy the parts (in the kernel) into the object's staging file; commit it.
+
+        ``condition`` is checked as the object is renamed into place, under its lock.
+        """
         folder = self._root(bucket) / upload_id
         fds: list[int] = []
         try:
@@ -176,7 +193,7 @@ class LocalParts:
                     size += copy_window(FileWindow(fd, 0, os.fstat(fd).st_size), out, size)
                 return size
 
-            return self._store(bucket, key, join, lambda: etag, headers)
+            return self._store(bucket, key, join, lambda: etag, headers, condition=condition)
         finally:
             for fd in fds:
                 os.close(fd)

@@ -25,6 +25,7 @@ from s3po.backend import (
     Headers,
     MultipartUpload,
     ObjectInfo,
+    WriteCondition,
 )
 
 from ._files import TMP, chunks, commit, copy_window, os_errors, store_error, write_all
@@ -181,6 +182,15 @@ class Store:
             return fd, info
         raise corrupt(bucket, key, "its record file keeps disappearing")
 
+    def _current_etag(self, bucket: str, key: str) -> str | None:
+        """The ETag of the object at the key now; None if there is none (or no record)."""
+        try:
+            fd, info = self._open(bucket, key)
+        except s3po.NoSuchKey:
+            return None
+        os.close(fd)
+        return info.etag
+
     def _describe_fd(self, fd: int, data: Path, meta: Path, bucket: str, key: str) -> ObjectInfo:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -247,11 +257,14 @@ class Store:
         window: FileWindow | None = None,
         durable: bool = True,
         make: bool = True,
+        condition: WriteCondition | None = None,
     ) -> dict[str, Any]:
         """Commit what ``fill(fd) -> size`` writes to ``target``, with its record.
 
         ``record(size, etag)`` builds the record set on the staging file before its rename;
-        a window's source is checked unchanged then. Returns the record.
+        a window's source is checked unchanged then. ``condition`` is checked against the
+        object at ``bucket``/``key`` under the folder's lock, in the step that renames.
+        Returns the record.
         """
         state: dict[str, Any] = {}
 
@@ -266,7 +279,17 @@ class Store:
 
         old = self._records.ref_of(target)
         try:
-            commit(target, write, seal, bucket, key, durable=durable and self.fsync, make=make)
+            commit(
+                target,
+                write,
+                seal,
+                bucket,
+                key,
+                durable=durable and self.fsync,
+                make=make,
+                condition=condition,
+                current=lambda: self._current_etag(bucket, key),
+            )
         except BaseException:
             self._records.drop(bucket, state.get("version"))
             raise
@@ -282,13 +305,16 @@ class Store:
         etag: Callable[[], str],
         headers: Headers,
         window: FileWindow | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         data, meta = self._paths(bucket, key, create=True)
 
         def record(size: int, digest: str) -> dict[str, Any]:
             return make_record(size, digest, headers)
 
-        stored = self._commit(data, fill, etag, record, bucket, key, window=window)
+        stored = self._commit(
+            data, fill, etag, record, bucket, key, window=window, condition=condition
+        )
         if self._legacy:
             meta.unlink(missing_ok=True)  # the old JSON record no longer describes the file
         return info_from(bucket, key, stored)

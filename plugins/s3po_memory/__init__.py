@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import s3po
 from s3po.backend import (
+    ALL_CONDITIONS,
     MIB,
     BytesBody,
     Capabilities,
@@ -43,6 +44,7 @@ from s3po.backend import (
     PartBody,
     PartInfo,
     UploadBody,
+    WriteCondition,
     emulation,
 )
 from s3po.backend.admin import BucketInfo
@@ -51,7 +53,7 @@ from s3po.backend.multipart import MultipartEmulation, PartChanged, UploadGone
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    _Commit = Callable[[str, str, bytes, str, Headers], ObjectInfo]
+    _Commit = Callable[[str, str, bytes, str, Headers, WriteCondition | None], ObjectInfo]
 
 __all__ = ["MemoryBackend", "s3po_register_backends"]
 
@@ -132,6 +134,7 @@ class _Parts:
         *,
         etag: str,
         headers: Headers,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         with self._lock:
             upload = self._uploads.get(bucket, {}).get(upload_id)
@@ -144,7 +147,7 @@ class _Parts:
             if json.loads(record)["etag"] != part.etag:
                 raise PartChanged(part.part_number)
             blobs.append(blob)
-        return self._commit(bucket, key, b"".join(blobs), etag, headers)
+        return self._commit(bucket, key, b"".join(blobs), etag, headers, condition)
 
     def remove_upload(self, bucket: str, key: str, upload_id: str) -> None:  # noqa: ARG002
         with self._lock:
@@ -192,7 +195,7 @@ class MemoryBackend:
     """
 
     name = "memory"
-    capabilities = Capabilities()
+    capabilities = Capabilities(conditions=ALL_CONDITIONS)
 
     def __init__(
         self,
@@ -207,6 +210,7 @@ class MemoryBackend:
             self.capabilities = Capabilities(
                 min_part_size=min_part_size or Capabilities().min_part_size,
                 max_parts=max_parts or Capabilities().max_parts,
+                conditions=ALL_CONDITIONS,
             )
         self._lock = threading.Lock()
         self._buckets: dict[str, dict[str, _Object]] = {}
@@ -244,8 +248,15 @@ class MemoryBackend:
         return found
 
     def _commit(
-        self, bucket: str, key: str, data: bytes, etag: str, headers: Headers
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        etag: str,
+        headers: Headers,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
+        """Store the object under the lock; ``condition`` is checked under the same lock."""
         if headers.content_type is None:
             headers = replace(headers, content_type=emulation.DEFAULT_CONTENT_TYPE)
         info = ObjectInfo(
@@ -257,7 +268,12 @@ class MemoryBackend:
             headers=headers,
         )
         with self._lock:
-            self._bucket(bucket, write=True)[key] = _Object(data, info)
+            objects = self._bucket(bucket, write=True)
+            if condition is not None:
+                current = objects.get(key)
+                held = None if current is None else current.info.etag
+                emulation.check_write(condition, held, bucket, key, self.name)
+            objects[key] = _Object(data, info)
         return info
 
     # -- objects --------------------------------------------------------------------------
@@ -294,12 +310,16 @@ class MemoryBackend:
         *,
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - the body is read whole
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object: read the body to its end, then commit it whole."""
+        """Store the object: read the body to its end, then commit it whole.
+
+        ``condition`` is checked under the lock that commits, so it is atomic.
+        """
         with self._lock:
             self._bucket(bucket, write=True)
         data = _read(body)
-        return self._commit(bucket, key, data, _md5(data), headers)
+        return self._commit(bucket, key, data, _md5(data), headers, condition)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object; a missing key is not an error."""
@@ -380,10 +400,16 @@ class MemoryBackend:
         return self._multipart.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Join the parts, checking S3's rules, and commit the object."""
-        return self._multipart.complete(bucket, key, upload_id, parts)
+        """Join the parts, checking S3's rules, and commit the object (if ``condition`` holds)."""
+        return self._multipart.complete(bucket, key, upload_id, parts, condition=condition)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Discard the upload and its parts."""

@@ -101,7 +101,7 @@ def _kind(  # noqa: PLR0911 - one return per kind of failure, in order of preced
         fallback = _BY_CODE["NoSuchKey" if key else "NoSuchBucket"]
         found = _BY_CODE.get(code)
         return found if found is not None and issubclass(found[0], s3po.NotFound) else fallback
-    if isinstance(exc, oe.PreconditionError):
+    if isinstance(exc, oe.PreconditionError | oe.AlreadyExistsError):
         return _BY_CODE["PreconditionFailed"]
     if isinstance(exc, oe.PermissionDeniedError | oe.UnauthenticatedError):
         return _BY_CODE.get(code) or _BY_CODE["AccessDenied"]

@@ -15,6 +15,7 @@ import obstore.exceptions as oe
 
 import s3po
 from s3po.backend import (
+    ALL_CONDITIONS,
     Capabilities,
     CommonPrefix,
     FileWindow,
@@ -22,6 +23,8 @@ from s3po.backend import (
     GetResult,
     Headers,
     ObjectInfo,
+    WriteCondition,
+    emulation,
 )
 from s3po_obstore._errors import StreamBody, error_code, translate
 from s3po_obstore._listing import Lister, entries, lean_environment, static_keys
@@ -29,11 +32,11 @@ from s3po_obstore._resolve import PROFILE_ENV, resolve
 from s3po_obstore._store import StoreOptions, Stores, key_is_plain
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     import boto3
     from mypy_boto3_s3 import S3Client
-    from obstore import Attributes, GetOptions
+    from obstore import Attributes, GetOptions, PutMode
     from s3po_s3.backend import S3Backend
 
     from s3po.backend import Backend, Readable, UploadBody
@@ -163,6 +166,9 @@ class ObstoreBackend(ForwardingBackend):
             accepts and never answers fails each attempt after this long, so with the
             default 4 attempts a call gives up in about 80 s. A body that trickles in is
             caught by :class:`~s3po.RetryConfig`'s low-speed limit instead.
+        conditions: The conditional writes the store honours (default: all of
+            :data:`~s3po.backend.ALL_CONDITIONS`); leave out what it ignores, so s3po
+            refuses it rather than writing unconditionally (docs/s3-compatible.md).
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
@@ -192,6 +198,7 @@ class ObstoreBackend(ForwardingBackend):
         max_pool_connections: int = 64,
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
+        conditions: Iterable[str] | None = None,
     ) -> None:
         """Resolve the options (boto3 only when they need it), then the obstore settings.
 
@@ -213,11 +220,18 @@ class ObstoreBackend(ForwardingBackend):
             "max_pool_connections": max_pool_connections,
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
+            "conditions": conditions,
         }
         self._s3: S3Backend | None = None
         self._s3_lock = threading.Lock()
         self.name = "obstore"
-        self.capabilities = Capabilities(max_connections=max_pool_connections)
+        declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
+        if not declared <= ALL_CONDITIONS:
+            raise s3po.ConfigError(
+                f"conditions= names unknown conditional writes {sorted(declared - ALL_CONDITIONS)}"
+                f"; choose from {sorted(ALL_CONDITIONS)}"
+            )
+        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
         resolved = resolve(
             endpoint_url=endpoint_url,
             region_name=region_name,
@@ -413,16 +427,38 @@ class ObstoreBackend(ForwardingBackend):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object in one PutObject; a stream is read whole first."""
+        """Store the object in one PutObject; a stream is read whole first.
+
+        ``condition`` becomes obstore's ``PutMode``: ``"create"`` (If-None-Match: *) or
+        ``UpdateVersion`` (If-Match), checked by the server as it commits.
+        """
         attributes = _attributes(headers)
         if not self._fast_put or attributes is None or not key_is_plain(key):
-            return self.s3.put(bucket, key, body, headers=headers, size=size)
+            return self.s3.put(bucket, key, body, headers=headers, size=size, condition=condition)
         data = body if isinstance(body, bytes | bytearray | memoryview) else _read_all(body)
-        with self._errors("put", bucket, key):
-            result = obstore.put(
-                self.stores.get(bucket), key, data, attributes=attributes, use_multipart=False
+        mode: PutMode = "overwrite"
+        if condition is not None:
+            mode = "create" if condition.if_none_match else {"e_tag": f'"{condition.etag}"'}
+        try:
+            with self._errors("put", bucket, key):
+                result = obstore.put(
+                    self.stores.get(bucket),
+                    key,
+                    data,
+                    attributes=attributes,
+                    use_multipart=False,
+                    mode=mode,
+                )
+        except (s3po.PreconditionFailed, s3po.NoSuchKey) as exc:
+            # 412 for either condition; a 404 answers If-Match on a missing key (moto, S3).
+            if condition is None:
+                raise
+            refused = emulation.write_refused(
+                condition, None, bucket, key, self.name, known=condition.if_none_match
             )
+            raise refused from exc
         return ObjectInfo(
             bucket=bucket,
             key=key,

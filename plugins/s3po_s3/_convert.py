@@ -14,7 +14,15 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import s3po
-from s3po.backend import CommonPrefix, FileWindow, Headers, ObjectInfo, PartInfo, emulation
+from s3po.backend import (
+    CommonPrefix,
+    FileWindow,
+    Headers,
+    ObjectInfo,
+    PartInfo,
+    WriteCondition,
+    emulation,
+)
 
 if TYPE_CHECKING:
     from s3po.backend import Readable, UploadBody
@@ -22,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTENT_RANGE",
     "as_bytes",
+    "condition_params",
     "content_crc32",
     "content_md5",
     "entry_key",
@@ -46,7 +55,7 @@ _EXTRA_FIELDS = ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "Website
 _RESERVED = frozenset(
     {"Bucket", "Key", "Body", "ContentMD5", "ChecksumCRC32", "ChecksumAlgorithm",
      "ContentLength", "UploadId", "PartNumber",
-     "CopySource", "CopySourceIfMatch", "MetadataDirective", "IfMatch", "Range"}
+     "CopySource", "CopySourceIfMatch", "MetadataDirective", "IfMatch", "IfNoneMatch", "Range"}
 )  # fmt: skip
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _MD5_HEX = re.compile(r"[0-9a-f]{32}")
@@ -144,6 +153,15 @@ def header_params(headers: Headers, bucket: str, key: str) -> dict[str, Any]:
         )
     params.update(headers.extra)
     return params
+
+
+def condition_params(condition: WriteCondition | None) -> dict[str, str]:
+    """boto3's ``IfNoneMatch`` / ``IfMatch`` parameters of PutObject and CompleteMultipartUpload."""
+    if condition is None:
+        return {}
+    if condition.if_none_match:
+        return {"IfNoneMatch": "*"}
+    return {"IfMatch": quote(condition.etag or "")}
 
 
 def entry_key(entry: ObjectInfo | CommonPrefix) -> str:

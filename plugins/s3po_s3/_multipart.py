@@ -13,10 +13,27 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions as bce
 
 import s3po
-from s3po.backend import FileWindow, Headers, MultipartUpload, ObjectInfo, PartBody, PartInfo
-from s3po_s3._convert import as_bytes, header_params, multipart_etag, quote, unquote, utc
+from s3po.backend import (
+    FileWindow,
+    Headers,
+    MultipartUpload,
+    ObjectInfo,
+    PartBody,
+    PartInfo,
+    WriteCondition,
+)
+from s3po_s3._convert import (
+    as_bytes,
+    condition_params,
+    header_params,
+    multipart_etag,
+    quote,
+    unquote,
+    utc,
+)
 from s3po_s3._errors import error_code, status_code
 from s3po_s3._objects import S3Objects
+from s3po_s3._session import refused_write
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
@@ -164,13 +181,21 @@ class S3Multipart(S3Objects):
             pass
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Assemble the parts (CompleteMultipartUpload).
 
         A 200 response carrying an ``<Error>`` is an error like any other (transient for
         InternalError and SlowDown). If a retry finds the upload gone because the first
         attempt did complete, the stored object's ETag is checked and accepted.
+        ``condition`` is sent as ``If-None-Match: *`` or ``If-Match``; when it fails the
+        upload stays, for the caller to abort.
         """
         listed: list[CompletedPartTypeDef] = []
         for part in parts:
@@ -181,10 +206,18 @@ class S3Multipart(S3Objects):
             if part.checksum:
                 entry["ChecksumCRC32"] = part.checksum
             listed.append(entry)
-        with self._errors("complete_multipart", bucket, key):
+        # refused_write outside the error edge: it reads the s3po error the edge raised
+        with (
+            refused_write(condition, bucket, key, self.name),
+            self._errors("complete_multipart", bucket, key),
+        ):
             try:
                 response = self._client.complete_multipart_upload(
-                    Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": listed},
+                    **condition_params(condition),  # type: ignore[arg-type]
                 )
             except bce.ClientError as exc:
                 if error_code(exc) == "NoSuchUpload":

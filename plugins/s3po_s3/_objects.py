@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions as bce
 
 import s3po
-from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo
+from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo, WriteCondition
 from s3po_s3._convert import (
     CONTENT_RANGE,
     as_bytes,
+    condition_params,
     header_params,
     headers_from,
     quote,
@@ -21,7 +22,7 @@ from s3po_s3._convert import (
     utc,
 )
 from s3po_s3._errors import StreamBody, error_code, status_code
-from s3po_s3._session import S3Session
+from s3po_s3._session import S3Session, refused_write
 
 if TYPE_CHECKING:
     from s3po.backend import UploadBody
@@ -140,13 +141,23 @@ class S3Objects(S3Session):
         *,
         headers: Headers,
         size: int | None = None,  # noqa: ARG002 - the body is read whole
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store the object in one PutObject; a stream is read whole first, a file window not."""
+        """Store the object in one PutObject; a stream is read whole first, a file window not.
+
+        ``condition`` is sent as ``If-None-Match: *`` or ``If-Match``; the server checks it
+        as it commits (412: PreconditionFailed, and a 404 to If-Match on a missing key is
+        one too).
+        """
         params = header_params(headers, bucket, key)
         data: Any = body if isinstance(body, FileWindow) else as_bytes(body)
         if isinstance(data, FileWindow):
             data.seek(0)
-        with self._errors("put", bucket, key, body=data):
+        # refused_write outside the error edge: it reads the s3po error the edge raised
+        with (
+            refused_write(condition, bucket, key, self.name),
+            self._errors("put", bucket, key, body=data),
+        ):
             response = self._client.put_object(
                 Bucket=bucket,
                 Key=key,
@@ -154,6 +165,7 @@ class S3Objects(S3Session):
                 ContentLength=len(data),
                 **self._body_check(data),
                 **params,
+                **condition_params(condition),  # type: ignore[arg-type]
             )
         return ObjectInfo(
             bucket=bucket,

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions as bce
 
 import s3po
-from s3po.backend import Capabilities, FileWindow, Headers, ObjectInfo
+from s3po.backend import (
+    ALL_CONDITIONS,
+    Capabilities,
+    FileWindow,
+    Headers,
+    ObjectInfo,
+    WriteCondition,
+    emulation,
+)
 from s3po_s3._client import ClientOptions, resolve_client
 from s3po_s3._convert import content_crc32, content_md5
 from s3po_s3._errors import s3_errors, status_code
@@ -22,6 +31,22 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 __all__ = ["S3Session"]
+
+
+@contextlib.contextmanager
+def refused_write(
+    condition: WriteCondition | None, bucket: str, key: str, backend: str
+) -> Iterator[None]:
+    """A conditional write's 412 (or the 404 to If-Match on a missing key) says so plainly."""
+    try:
+        yield
+    except (s3po.PreconditionFailed, s3po.NoSuchKey) as exc:
+        if condition is None:
+            raise
+        refused = emulation.write_refused(
+            condition, None, bucket, key, backend, known=condition.if_none_match
+        )
+        raise refused from exc
 
 
 class S3Session:
@@ -50,8 +75,15 @@ class S3Session:
         max_pool_connections: int = 64,
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
+        conditions: Iterable[str] | None = None,
     ) -> None:
         """Resolve the options; the client is made on the first call that needs it."""
+        declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
+        if not declared <= ALL_CONDITIONS:
+            raise s3po.ConfigError(
+                f"conditions= names unknown conditional writes {sorted(declared - ALL_CONDITIONS)}"
+                f"; choose from {sorted(ALL_CONDITIONS)}"
+            )
         recipe = resolve_client(
             ClientOptions(
                 endpoint_url=endpoint_url,
@@ -74,7 +106,7 @@ class S3Session:
         self._making = threading.Lock()
         self.checksum, self._owns_client = recipe.checksum, recipe.owns_client
         self.endpoint_url, self.addressing_style = recipe.endpoint_url, recipe.addressing_style
-        self.capabilities = Capabilities(max_connections=max_pool_connections)
+        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
         self._uploads: dict[str, Headers] = {}
         #: Only botocore knows the region when nothing names one: make the client now.
         self.region_name = recipe.region_name or self._client.meta.region_name

@@ -66,9 +66,16 @@ class S3Backend(S3Multipart, S3Listing):
             accepts and never answers fails each attempt after this long, so with the
             default 4 attempts a call gives up in about 80 s. A body that trickles in is
             caught by :class:`~s3po.RetryConfig`'s low-speed limit instead.
+        conditions: The conditional writes the store honours (default: all of
+            :data:`~s3po.backend.ALL_CONDITIONS`: If-None-Match and If-Match on PutObject
+            and CompleteMultipartUpload); leave out what it ignores, so s3po refuses it
+            rather than writing unconditionally (docs/s3-compatible.md).
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       ``conditions``; ``put`` and ``complete_multipart`` take a ``condition``.
     """

@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from s3po._cli.buckets import cmd_mb, cmd_rb
+from s3po._cli.check import cmd_check
 from s3po._cli.common import (
     Context,
     Remote,
@@ -28,7 +29,7 @@ from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
 from s3po._cli.manifest import cmd_cp_manifest
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
 from s3po._cli.presign import cmd_presign
-from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, run_actions
+from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, keep_existing, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
 from s3po.resume import stale_journals, store_name
@@ -56,6 +57,7 @@ def _settings(ctx: Context) -> Settings:
         retries=ctx.args.retries,
         jobs=jobs,
         guess_content_type=bool(ctx.opt("guess_mime_type", default=True)),
+        no_clobber=bool(ctx.opt("no_clobber")),
     )
 
 
@@ -75,6 +77,8 @@ def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     follow = bool(ctx.opt("follow_symlinks", default=True))
     actions = plan_cp(ctx.conn, src, dst, recursive=recursive, move=move, follow_symlinks=follow)
     actions = select(actions, Filters.of(ctx.opt("filters")), src)
+    if settings.no_clobber:
+        actions = keep_existing(ctx.conn, actions)
     return run_actions(ctx, actions, settings, single=not recursive)
 
 
@@ -238,6 +242,7 @@ def cmd_cleanup(ctx: Context) -> int:
 
 COMMANDS: dict[str, Callable[[Context], int]] = {
     "cat": cmd_cat,
+    "check": cmd_check,
     "cleanup": cmd_cleanup,
     "cp": cmd_cp,
     "du": cmd_du,

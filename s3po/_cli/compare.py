@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from s3po._types import ObjectInfo
 
-__all__ = ["sync_rule"]
+__all__ = ["same_content", "sync_rule"]
 
 _PLAIN_MD5 = re.compile(r"^[0-9a-f]{32}$")
 _EXACT = 1e-6
@@ -91,16 +91,28 @@ def _same_objects(a: ObjectInfo, b: ObjectInfo) -> bool | None:
     return None
 
 
-def _checksum(src: Entry, dst: Entry, *, decompress: bool = True) -> bool:
+def same_content(src: Entry, dst: Entry, *, decompress: bool = True) -> bool | None:
+    """Whether two paired entries hold the same content, by checksums; None: none in common.
+
+    Different logical sizes are different content. Otherwise an object's stored s3po
+    checksum (or plain-MD5 ETag) is compared with the file's same hash, or two objects'
+    checksums (or plain ETags) with each other, as this module's docstring says.
+
+    .. versionadded:: 0.4.0
+    """
     if src.size is not None and dst.size is not None and src.size != dst.size:
-        return True
-    same: bool | None = None
+        return False
     if isinstance(src.location, Local) and dst.info is not None:
-        same = _same_file_and_object(src.location.path, dst.info, decompress=True)
-    elif isinstance(dst.location, Local) and src.info is not None:
-        same = _same_file_and_object(dst.location.path, src.info, decompress=decompress)
-    elif src.info is not None and dst.info is not None:
-        same = _same_objects(src.info, dst.info)
+        return _same_file_and_object(src.location.path, dst.info, decompress=True)
+    if isinstance(dst.location, Local) and src.info is not None:
+        return _same_file_and_object(dst.location.path, src.info, decompress=decompress)
+    if src.info is not None and dst.info is not None:
+        return _same_objects(src.info, dst.info)
+    return None
+
+
+def _checksum(src: Entry, dst: Entry, *, decompress: bool = True) -> bool:
+    same = same_content(src, dst, decompress=decompress)
     if same is None:
         return _size_only(src, dst)
     return not same

@@ -77,7 +77,7 @@ class Action:
     """One thing to do: ``upload``, ``download``, ``copy``, ``delete``, ``skip``, or none.
 
     ``skip`` is refused (``reason`` says why); ``up-to-date`` is a sync pair found equal,
-    with nothing to do.
+    with nothing to do; ``exists`` is kept as it is (``cp --no-clobber``).
 
     Attributes:
         kind: What to do.
@@ -104,6 +104,8 @@ class Action:
             return f"delete: {self.src}"
         if self.kind == "skip":
             return f"skip: {self.src}: {self.reason}"
+        if self.kind == "exists":
+            return f"skip (exists): {self.src} -> {self.dst}"
         if self.kind == "up-to-date":
             return f"up to date: {self.src}"
         verb = f"move ({self.kind})" if self.move else self.kind

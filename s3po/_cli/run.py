@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -15,17 +16,26 @@ from s3po._cli.common import Local, Remote, Stdio
 from s3po._cli.plan import download_size, file_metadata, object_mtime
 from s3po.batch import Handle
 from s3po.connection import Batch
-from s3po.errors import BatchError, ConfigError, InvalidRequest, PluginError, S3poError
+from s3po.errors import (
+    BatchError,
+    ConfigError,
+    InvalidRequest,
+    NoSuchKey,
+    PluginError,
+    PreconditionFailed,
+    S3poError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from s3po._calls import Calls
     from s3po._cli.common import Context
+    from s3po._cli.output import Output
     from s3po._cli.plan import Action
     from s3po.transfer import DownloadResult
 
-__all__ = ["LARGE_JOBS", "SMALL_JOBS", "Settings", "jobs_for", "run_actions"]
+__all__ = ["LARGE_JOBS", "SMALL_JOBS", "Settings", "jobs_for", "keep_existing", "run_actions"]
 
 #: Errors that mean the input was wrong, not that a transfer failed: exit status 2.
 USAGE_ERRORS = (InvalidRequest, ConfigError, PluginError)
@@ -67,6 +77,7 @@ class Settings:
         jobs: Concurrent transfers of a batch; None sizes it from the batch
             (:func:`jobs_for`).
         guess_content_type: Guess a file's Content-Type from its extension.
+        no_clobber: Keep what exists at the destination (``cp --no-clobber``).
     """
 
     compress: str | None = None
@@ -75,6 +86,36 @@ class Settings:
     retries: int | None = None
     jobs: int | None = None
     guess_content_type: bool = True
+    no_clobber: bool = False
+
+
+def keep_existing(conn: Calls, actions: Sequence[Action]) -> list[Action]:
+    """``--no-clobber``: downloads and copies onto something that exists become ``exists``.
+
+    A local file is looked at and a destination object asked for (HEAD) now, as planned;
+    uploads are left to the store's If-None-Match: * (atomic, so a key another writer
+    creates meanwhile is kept too), which :func:`_start` sends.
+    """
+    kept = []
+    for action in actions:
+        dst = action.dst
+        there = False
+        if action.kind == "download" and isinstance(dst, Local):
+            there = dst.path.exists()
+        elif action.kind == "copy" and isinstance(dst, Remote):
+            try:
+                conn.head(dst.bucket, dst.key)
+            except NoSuchKey:
+                there = False
+            else:
+                there = True
+        kept.append(dataclasses.replace(action, kind="exists") if there else action)
+    return kept
+
+
+def _kept(settings: Settings, action: Action, error: BaseException | None) -> bool:
+    """Whether ``error`` is a ``--no-clobber`` upload refused because the key exists."""
+    return settings.no_clobber and action.kind == "upload" and isinstance(error, PreconditionFailed)
 
 
 def run_actions(
@@ -93,7 +134,7 @@ def run_actions(
     refused = [a for a in actions if a.kind == "skip" and not a.warning]
     warned = [a for a in actions if a.kind == "skip" and a.warning]
     same = sum(1 for a in actions if a.kind == "up-to-date")
-    todo = [a for a in actions if a.kind not in {"skip", "up-to-date"}]
+    todo = [a for a in actions if a.kind not in {"skip", "up-to-date", "exists"}]
     for action in refused:
         out.error(action.describe())
         if out.json_mode:
@@ -102,6 +143,7 @@ def run_actions(
         out.warning(action.describe())
         if out.json_mode:
             out.result("", action.record("skipped", warning=action.reason))
+    _say_kept(out, actions)
     if ctx.args.dry_run:
         for action in todo:
             out.action(f"(dry run) {action.describe()}", action.record("dry-run"))
@@ -116,13 +158,24 @@ def run_actions(
     return 2 if warned else 0
 
 
+def _say_kept(out: Output, actions: Sequence[Action]) -> None:
+    """Print the destinations ``--no-clobber`` keeps, as they were planned."""
+    for action in actions:
+        if action.kind == "exists":
+            out.action(action.describe(), action.record("exists"))
+
+
 def _say_up_to_date(ctx: Context, count: int) -> None:
     """Say ``N up to date`` on stderr for the sync pairs found equal (stdout: actions only)."""
     if count:
         ctx.out.note(f"{count} up to date")
 
 
-def _report(ctx: Context, action: Action, error: BaseException | None) -> None:
+def _report(ctx: Context, action: Action, error: BaseException | None, settings: Settings) -> None:
+    if _kept(settings, action, error):
+        kept = dataclasses.replace(action, kind="exists")
+        ctx.out.action(kept.describe(), kept.record("exists"))
+        return
     if error is None:
         ctx.out.action(action.describe(), action.record("ok"))
         return
@@ -144,16 +197,20 @@ def _run_one(ctx: Context, action: Action, settings: Settings) -> int:
     except USAGE_ERRORS:
         raise
     except (S3poError, OSError) as exc:
+        if _kept(settings, action, exc):
+            _report(ctx, action, exc, settings)
+            return 0
         if ctx.args.debug:
             raise
-        _report(ctx, action, exc)
+        _report(ctx, action, exc, settings)
         return 1
-    _report(ctx, action, None)
+    _report(ctx, action, None, settings)
     return 0
 
 
 def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> int:
     failed = 0
+    kept: list[Action] = []
     total_bytes = sum(a.size or 0 for a in actions)
     with ctx.out.batch_bar("transfers", len(actions), total_bytes) as bar:
         try:
@@ -164,21 +221,27 @@ def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> i
                         handle = _start(batch, ctx.conn, action, settings, bar.bytes_moved)
                     except S3poError as exc:
                         failed += 1
-                        _report(ctx, action, exc)
+                        _report(ctx, action, exc, settings)
                         continue
-                    handle.add_done_callback(_reporter(ctx, action))
+                    handle.add_done_callback(_reporter(ctx, action, settings, kept))
         except BatchError as group:
-            failed += len(group.exceptions)
+            # --no-clobber uploads refused because the key exists were reported as kept.
+            failed += len(group.exceptions) - len(kept)
     return failed
 
 
-def _reporter(ctx: Context, action: Action) -> Callable[[Any], None]:
+def _reporter(
+    ctx: Context, action: Action, settings: Settings, kept: list[Action]
+) -> Callable[[Any], None]:
     def done(handle: Handle[Any]) -> None:
+        error = handle.exception()
+        if _kept(settings, action, error):
+            kept.append(action)
         # A done-callback must not raise: on a handle that finished already it runs on the
         # main thread, where a closed stdout raises BrokenPipeError (the futures module would
         # log it). The closed pipe is recorded on ctx.out, and the command ends with 141.
         with contextlib.suppress(BrokenPipeError):
-            _report(ctx, action, handle.exception())
+            _report(ctx, action, error, settings)
 
     return done
 
@@ -204,6 +267,7 @@ def _start(
                 delete=action.move,
                 guess_content_type=settings.guess_content_type,
                 progress=progress,
+                if_none_match="*" if settings.no_clobber else None,
                 **_overrides(settings),
             )
         return calls.upload_fileobj(
@@ -212,6 +276,7 @@ def _start(
             sys.stdin.buffer,
             headers=settings.headers,
             progress=progress,
+            if_none_match="*" if settings.no_clobber else None,
             **_overrides(settings),
         )
     if action.kind == "download":

@@ -8,7 +8,7 @@ Everything a storage plugin needs is importable from here, and only from here (o
   and :class:`Capabilities` (multipart limits).
 - :mod:`s3po.backend.models`: the values that cross the interface: :class:`Headers`,
   :class:`ObjectInfo`, :class:`CommonPrefix`, :class:`PartInfo`, :class:`MultipartUpload`,
-  :class:`GetResult`.
+  :class:`GetResult`, :class:`WriteCondition`.
 - :mod:`s3po.backend.bodies`: the bytes: :class:`Body` and :class:`BytesBody` for downloads;
   :data:`UploadBody`, :data:`PartBody`, :class:`FileWindow` and :class:`FileIdentity` for
   uploads.
@@ -53,10 +53,18 @@ from s3po.backend.models import (
     MultipartUpload,
     ObjectInfo,
     PartInfo,
+    WriteCondition,
 )
-from s3po.backend.protocol import Backend, Capabilities, ForwardingBackend, Middleware
+from s3po.backend.protocol import (
+    ALL_CONDITIONS,
+    Backend,
+    Capabilities,
+    ForwardingBackend,
+    Middleware,
+)
 
 __all__ = [
+    "ALL_CONDITIONS",
     "MIB",
     "Backend",
     "Body",
@@ -75,6 +83,7 @@ __all__ = [
     "PartInfo",
     "Readable",
     "UploadBody",
+    "WriteCondition",
     "emulation",
     "s3errors",
 ]

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from s3po.backend.models import CommonPrefix, Headers, PartInfo
+from s3po.backend.models import CommonPrefix, Headers, PartInfo, WriteCondition
 from s3po.backend.protocol import Capabilities
 from s3po.errors import InvalidPart, PreconditionFailed
 
@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_CONTENT_TYPE",
     "check_part_number",
     "check_part_plan",
+    "check_write",
     "fold_listing",
     "headers_from_record",
     "headers_to_record",
@@ -31,6 +32,7 @@ __all__ = [
     "multipart_etag_from",
     "read_range",
     "s3_key_order",
+    "write_refused",
 ]
 
 #: The Content-Type S3 gives an object stored without one.
@@ -166,6 +168,64 @@ def read_range(
         )
     stop = size if end is None else min(end, size)
     return min(max(start, 0), stop), stop
+
+
+def write_refused(
+    condition: WriteCondition,
+    current: str | None,
+    bucket: str,
+    key: str,
+    backend: str,
+    *,
+    known: bool = True,
+) -> PreconditionFailed:
+    """The error of a write whose ``condition`` failed on a key holding ETag ``current``.
+
+    ``known=False``: the store refused without saying what the key holds (an S3 server's
+    412), so ``current`` is not named.
+
+    .. versionadded:: 0.4.0
+    """
+    if not condition.if_none_match and not known:
+        why = (
+            f"the write was to replace only the object with ETag {condition.etag!r} "
+            "(if_match), but the key holds another version now, or none; nothing was "
+            "written: read it again and decide"
+        )
+    elif condition.if_none_match:
+        why = (
+            "the key holds an object already and the write was to create it only "
+            "(if_none_match='*'); nothing was replaced: delete it first, or write without "
+            "the condition to replace it"
+        )
+    elif current is None:
+        why = (
+            f"the write was to replace only the object with ETag {condition.etag!r} "
+            "(if_match), but the key holds no object now (deleted meanwhile?); nothing was "
+            "written"
+        )
+    else:
+        why = (
+            f"the write was to replace only the object with ETag {condition.etag!r} "
+            f"(if_match), but the key holds ETag {current!r} now (another writer replaced "
+            "it); nothing was written: read it again and decide"
+        )
+    return PreconditionFailed(why, bucket=bucket, key=key, backend=backend)
+
+
+def check_write(
+    condition: WriteCondition | None, current: str | None, bucket: str, key: str, backend: str
+) -> None:
+    """Raise :func:`write_refused`'s error unless ``condition`` allows the write.
+
+    ``current`` is the ETag the key holds (None: no object). A store that emulates S3 must
+    call it inside the step that commits (under the lock, or as the no-replace link), so no
+    other write lands between the check and the commit.
+
+    .. versionadded:: 0.4.0
+    """
+    if condition is not None and not condition.holds(current):
+        raise write_refused(condition, current, bucket, key, backend)
 
 
 def check_part_number(number: int, caps: Capabilities, bucket: str, key: str, backend: str) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from s3po.backend.bodies import Body
+from s3po.errors import InvalidRequest
 
 __all__ = [
     "CommonPrefix",
@@ -19,6 +20,7 @@ __all__ = [
     "MultipartUpload",
     "ObjectInfo",
     "PartInfo",
+    "WriteCondition",
 ]
 
 
@@ -138,3 +140,50 @@ class GetResult:
     def __exit__(self, *exc: object) -> None:
         """Close the body."""
         self.body.close()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteCondition:
+    """When a write may commit: S3's ``If-None-Match: *`` or ``If-Match: <etag>``.
+
+    Backends check it in the step that commits (PutObject, CompleteMultipartUpload), so no
+    other write can land between the check and the commit. A write whose condition does not
+    hold raises :class:`~s3po.PreconditionFailed` and changes nothing.
+
+    Attributes:
+        if_none_match: True: commit only if the key holds no object (create, never replace).
+        if_match: Commit only if the key holds the object with this ETag (compare-and-swap);
+            quotes are ignored. A missing key fails the condition too.
+
+    Raises:
+        InvalidRequest: Neither or both conditions are given, or the ETag is empty.
+
+    .. versionadded:: 0.4.0
+    """
+
+    if_none_match: bool = False
+    if_match: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse an empty or contradictory condition."""
+        if self.if_none_match == (self.if_match is not None):
+            raise InvalidRequest(
+                "a write condition takes exactly one of if_none_match=True or if_match=<etag>"
+            )
+        if self.if_match is not None and not self.if_match.strip('"'):
+            raise InvalidRequest("if_match= takes an ETag, not an empty string")
+
+    @property
+    def etag(self) -> str | None:
+        """The ETag of ``if_match`` without quotes (None for ``if_none_match``)."""
+        return None if self.if_match is None else self.if_match.strip('"')
+
+    def holds(self, current: str | None) -> bool:
+        """Whether a key whose object has ETag ``current`` (None: no object) may be written."""
+        if self.if_none_match:
+            return current is None
+        return current is not None and current.strip('"') == self.etag
+
+    def describe(self) -> str:
+        """The condition as S3's header, for messages: ``If-None-Match: *``, ``If-Match: "e"``."""
+        return "If-None-Match: *" if self.if_none_match else f'If-Match: "{self.etag}"'

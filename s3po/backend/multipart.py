@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol
 from s3po import errors
 from s3po.backend import emulation
 from s3po.backend.bodies import FileWindow, PartBody
-from s3po.backend.models import Headers, MultipartUpload, ObjectInfo, PartInfo
+from s3po.backend.models import Headers, MultipartUpload, ObjectInfo, PartInfo, WriteCondition
 from s3po.backend.protocol import Capabilities
 
 __all__ = [
@@ -153,11 +153,14 @@ class PartStore(Protocol):
         *,
         etag: str,
         headers: Headers,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Commit the object ``key``: the ``parts`` joined in order, with ``etag`` and ``headers``.
 
         ``parts`` carry the stored ETags the checks passed; the bytes joined must be of
-        those parts.
+        those parts. ``condition`` is checked in the step that commits, atomically
+        (:func:`~s3po.backend.emulation.check_write`); when it fails nothing is committed
+        and the upload stays.
 
         Raises:
             PartChanged: A part was replaced since it was checked.
@@ -337,15 +340,26 @@ class MultipartEmulation:
         return iter(found)
 
     def complete(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Check ``parts`` as S3 does and commit the object (CompleteMultipartUpload).
+
+        ``condition`` (If-None-Match / If-Match) is checked by the store as it commits;
+        when it fails, :class:`~s3po.PreconditionFailed` is raised and the upload stays
+        (as on S3), for the caller to abort.
 
         Raises:
             InvalidPart: No parts, too many, out of order or repeated (InvalidPartOrder),
                 one never uploaded or of another ETag (InvalidPart), one but the last too
                 small (EntityTooSmall).
             NoSuchUpload: The upload is unknown, or went away meanwhile.
+            PreconditionFailed: ``condition`` does not hold.
         """
         record = self._upload(bucket, key, upload_id)
         stored: dict[int, PartInfo | None] = {}
@@ -375,7 +389,9 @@ class MultipartEmulation:
             etag = f"{uuid.uuid4().hex}-{len(plan)}"
         headers = emulation.headers_from_record(record["headers"])
         try:
-            info = self.store.join_parts(bucket, key, upload_id, plan, etag=etag, headers=headers)
+            info = self.store.join_parts(
+                bucket, key, upload_id, plan, etag=etag, headers=headers, condition=condition
+            )
         except PartChanged as exc:
             raise self._refuse(
                 bucket, key, f"part {exc.number} was uploaded again while the upload completed"

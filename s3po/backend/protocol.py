@@ -25,9 +25,22 @@ if TYPE_CHECKING:
         MultipartUpload,
         ObjectInfo,
         PartInfo,
+        WriteCondition,
     )
 
-__all__ = ["Backend", "Capabilities", "ForwardingBackend", "Middleware"]
+__all__ = [
+    "ALL_CONDITIONS",
+    "Backend",
+    "Capabilities",
+    "ForwardingBackend",
+    "Middleware",
+    "conditioned",
+]
+
+#: Every conditional write a backend can honour: the request, then the header.
+ALL_CONDITIONS = frozenset(
+    {"put-if-none-match", "put-if-match", "complete-if-none-match", "complete-if-match"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,14 +52,28 @@ class Capabilities:
         max_part_size: Largest part, in bytes (S3: 5 GiB).
         max_parts: Most parts in one upload (S3: 10,000).
         max_connections: Connections the backend keeps open at once; 0 means unbounded.
+        conditions: The conditional writes the backend honours atomically, from
+            :data:`ALL_CONDITIONS` (``"put-if-none-match"``, ``"put-if-match"``,
+            ``"complete-if-none-match"``, ``"complete-if-match"``). Default: none, so a
+            condition given to a backend that never declared it is refused with
+            :class:`~s3po.NotSupported` before any I/O rather than ignored.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       ``conditions``.
     """
 
     min_part_size: int = 5 * MIB
     max_part_size: int = 5 * 1024 * MIB
     max_parts: int = 10_000
     max_connections: int = 0
+    conditions: frozenset[str] = frozenset()
+
+    def supports(self, request: str, condition: WriteCondition) -> bool:
+        """Whether ``request`` (``"put"`` or ``"complete"``) honours ``condition``."""
+        header = "if-none-match" if condition.if_none_match else "if-match"
+        return f"{request}-{header}" in self.conditions
 
 
 @runtime_checkable
@@ -89,8 +116,13 @@ class Backend(Protocol):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Store an object in one request; ``size`` is a hint for streams."""
+        """Store an object in one request; ``size`` is a hint for streams.
+
+        ``condition`` is checked in the step that commits, atomically; when it does not
+        hold, :class:`~s3po.PreconditionFailed` is raised and nothing changes.
+        """
         ...
 
     def delete(self, bucket: str, key: str) -> None:
@@ -140,9 +172,18 @@ class Backend(Protocol):
         ...
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Assemble the parts into the object."""
+        """Assemble the parts into the object; ``condition`` as for :meth:`put`.
+
+        When the condition fails the upload stays (as on S3): the caller aborts it.
+        """
         ...
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
@@ -156,6 +197,19 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+def conditioned(condition: WriteCondition | None) -> dict[str, WriteCondition]:
+    """The keyword arguments that pass ``condition`` on: none at all when it is None.
+
+    So a backend or a middleware written before conditions existed (whose ``put`` and
+    ``complete_multipart`` take no ``condition``) keeps working for every unconditional
+    write; a conditional one reaches it only if it declared the condition in
+    :attr:`Capabilities.conditions`.
+
+    .. versionadded:: 0.4.0
+    """
+    return {} if condition is None else {"condition": condition}
 
 
 #: A middleware takes the backend below it and returns the backend above it.
@@ -201,9 +255,12 @@ class ForwardingBackend:
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Forward to the inner backend."""
-        return self.inner.put(bucket, key, body, headers=headers, size=size)
+        return self.inner.put(
+            bucket, key, body, headers=headers, size=size, **conditioned(condition)
+        )
 
     def delete(self, bucket: str, key: str) -> None:
         """Forward to the inner backend."""
@@ -247,10 +304,18 @@ class ForwardingBackend:
         return self.inner.put_part(bucket, key, upload_id, part_number, data)
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Forward to the inner backend."""
-        return self.inner.complete_multipart(bucket, key, upload_id, parts)
+        return self.inner.complete_multipart(
+            bucket, key, upload_id, parts, **conditioned(condition)
+        )
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         """Forward to the inner backend."""

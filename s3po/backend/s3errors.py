@@ -59,6 +59,8 @@ S3_ERRORS: Mapping[str, tuple[type[errors.BackendError], str]] = {
     "InvalidPart": (errors.InvalidPart, "a listed part was never uploaded or its ETag differs"),
     "InvalidPartOrder": (errors.InvalidPart, "list the parts in ascending order"),
     # Throttling and server faults: worth repeating.
+    # A conditional write met a concurrent write of the key (S3 documents: retry it).
+    "ConditionalRequestConflict": (errors.TransientError, RETRY_ADVICE),
     "SlowDown": (errors.Throttled, RETRY_ADVICE),
     "TooManyRequests": (errors.Throttled, RETRY_ADVICE),
     "ServiceUnavailable": (errors.Throttled, RETRY_ADVICE),

@@ -90,10 +90,17 @@ class FlakyBackend(ForwardingBackend):
         self._maybe_fail("put_part")
         return super().put_part(bucket, key, upload_id, n, data)
 
-    def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: Any) -> ObjectInfo:  # noqa: ANN401
+    def complete_multipart(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Any,  # noqa: ANN401
+        **kwargs: Any,  # noqa: ANN401
+    ) -> ObjectInfo:
         """Maybe fail, else forward."""
         self._maybe_fail("complete_multipart")
-        return super().complete_multipart(bucket, key, upload_id, parts)
+        return super().complete_multipart(bucket, key, upload_id, parts, **kwargs)
 
     def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
         """Maybe fail, else forward."""

@@ -65,6 +65,8 @@ class UploadOptions(TypedDict, total=False):
     retries: int | None
     callback: Callable[[UploadResult], object] | None
     progress: Progress | None
+    if_none_match: str | None
+    if_match: str | None
     silent: bool
 
 

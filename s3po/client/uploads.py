@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, overload
 from s3po._headers import guess_content_type as guess_type
 from s3po._headers import parse_headers
 from s3po._types import Headers
+from s3po.backend.models import WriteCondition
 from s3po.client.base import UNSET, CallBase, M
 from s3po.client.options import (
     Direct,
@@ -33,7 +34,30 @@ if TYPE_CHECKING:
     from s3po.client.background import Handle
     from s3po.transfer import Progress, UploadResult
 
-__all__ = ["UploadCalls"]
+__all__ = ["UploadCalls", "write_condition"]
+
+
+def write_condition(if_none_match: object, if_match: object) -> WriteCondition | None:
+    """The :class:`~s3po.backend.WriteCondition` of an upload's ``if_none_match``/``if_match``.
+
+    Raises:
+        InvalidRequest: ``if_none_match`` is not ``"*"``, ``if_match`` is not a non-empty
+            string, or both are given; before any I/O.
+
+    .. versionadded:: 0.4.0
+    """
+    if if_none_match is None and if_match is None:
+        return None
+    if if_none_match is not None and if_none_match != "*":
+        raise InvalidRequest(
+            f"if_none_match= takes only '*' (store only if the key holds no object), not "
+            f"{if_none_match!r}; to replace one version, pass its ETag as if_match="
+        )
+    if if_match is not None and not isinstance(if_match, str):
+        raise InvalidRequest(f"if_match= takes an ETag (str), not {type(if_match).__name__}")
+    if if_none_match is not None and if_match is not None:
+        raise InvalidRequest("give if_none_match='*' or if_match=<etag>, not both")
+    return WriteCondition(if_none_match=if_none_match is not None, if_match=if_match)
 
 
 class UploadCalls(CallBase[M]):
@@ -95,6 +119,8 @@ class UploadCalls(CallBase[M]):
         callback: Callable[[UploadResult], object] | None = None,
         background: bool | None = None,
         progress: Progress | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
         silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
     ) -> UploadResult | Handle[UploadResult]:
         """Upload text (stored as UTF-8) or bytes.
@@ -111,6 +137,11 @@ class UploadCalls(CallBase[M]):
             background: Return a :class:`~s3po.Handle` at once and upload in the background
                 (default: the Connection's ``background=``, False).
             progress: Called with each number of bytes read.
+            if_none_match: ``"*"``: store only if the key holds no object; else
+                :class:`~s3po.PreconditionFailed` and nothing changes (S3's If-None-Match,
+                for multipart uploads on CompleteMultipartUpload; the upload is aborted).
+            if_match: An ETag: replace only that version of the object (compare-and-swap);
+                else :class:`~s3po.PreconditionFailed`.
             silent: Accepted for the original s3po's code and ignored (it warns): failures
                 always raise.
 
@@ -118,6 +149,9 @@ class UploadCalls(CallBase[M]):
             The :class:`~s3po.UploadResult`, or a handle to it.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           ``if_none_match`` and ``if_match``.
         """
         if not isinstance(data, str | bytes | bytearray | memoryview):
             raise InvalidRequest(f"upload_string takes str or bytes, not {type(data).__name__}")
@@ -138,6 +172,7 @@ class UploadCalls(CallBase[M]):
             background,
             progress,
             None,
+            write_condition(if_none_match, if_match),
         )
 
     @overload
@@ -196,6 +231,8 @@ class UploadCalls(CallBase[M]):
         callback: Callable[[UploadResult], object] | None = None,
         background: bool | None = None,
         progress: Progress | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
         silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
         resume: bool | None = None,
     ) -> UploadResult | Handle[UploadResult]:
@@ -229,6 +266,11 @@ class UploadCalls(CallBase[M]):
             background: Return a :class:`~s3po.Handle` at once (default: the Connection's
                 ``background=``, False).
             progress: Called with each number of bytes read.
+            if_none_match: ``"*"``: store only if the key holds no object; else
+                :class:`~s3po.PreconditionFailed` and nothing changes (S3's If-None-Match,
+                for multipart uploads on CompleteMultipartUpload; the upload is aborted).
+            if_match: An ETag: replace only that version of the object (compare-and-swap);
+                else :class:`~s3po.PreconditionFailed`.
             silent: Accepted for the original s3po's code and ignored (it warns).
             resume: Continue an interrupted multipart upload of this file to this key,
                 sending only the parts the store does not hold, and keep the upload when
@@ -238,7 +280,8 @@ class UploadCalls(CallBase[M]):
         .. versionadded:: 0.1.0
 
         .. versionchanged:: 0.4.0
-           ``resume``; ``guess_content_type``: the Content-Type is guessed by default.
+           ``if_none_match`` and ``if_match``; ``resume``; ``guess_content_type``: the
+           Content-Type is guessed by default.
         """
         check_options("upload_file", guess_content_type=guess_content_type)
         file = pathlib.Path(path)
@@ -263,6 +306,7 @@ class UploadCalls(CallBase[M]):
             background,
             progress,
             file if delete else None,
+            write_condition(if_none_match, if_match),
             resume=resume,
         )
 
@@ -320,14 +364,20 @@ class UploadCalls(CallBase[M]):
         callback: Callable[[UploadResult], object] | None = None,
         background: bool | None = None,
         progress: Progress | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
         silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
     ) -> UploadResult | Handle[UploadResult]:
         """Upload from a binary stream, read in parts, never whole.
 
         A stream that cannot seek is fine: bodies up to the multipart threshold are
         buffered and parts are held until sent, so every request can be retried.
+        ``if_none_match`` and ``if_match`` are as for :meth:`upload_string`.
 
         .. versionadded:: 0.1.0
+
+        .. versionchanged:: 0.4.0
+           ``if_none_match`` and ``if_match``.
         """
         if not hasattr(fileobj, "read"):
             raise InvalidRequest(
@@ -347,6 +397,7 @@ class UploadCalls(CallBase[M]):
             background,
             progress,
             None,
+            write_condition(if_none_match, if_match),
         )
 
     def _guessed(self, file: pathlib.Path, headers: Headers | None) -> Headers | None:
@@ -373,6 +424,7 @@ class UploadCalls(CallBase[M]):
         background: bool | None,
         progress: Progress | None,
         delete_after: pathlib.Path | None,
+        condition: WriteCondition | None = None,
         *,
         resume: bool | None = None,
     ) -> UploadResult | Handle[UploadResult]:
@@ -397,6 +449,7 @@ class UploadCalls(CallBase[M]):
                 progress=progress,
                 scope=scope,
                 checked=True,
+                condition=condition,
             )
             if delete_after is not None:
                 conn.transfer.delete_source(result, delete_after, config)

@@ -20,6 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from s3po._types import BytesBody, ForwardingBackend, GetResult, UploadBody
+from s3po.backend.protocol import conditioned
 from s3po.backend.sources import BytesSource, UploadSource
 from s3po.codecs import (
     CODEC_METADATA,
@@ -38,6 +39,7 @@ from s3po.middleware.framed import FramedBody
 if TYPE_CHECKING:
     from s3po._scope import Scope
     from s3po._types import Backend, Headers, ObjectInfo
+    from s3po.backend.models import WriteCondition
     from s3po.config import ChunkConfig
     from s3po.plugins import CodecRegistry
     from s3po.resume import UploadJournal
@@ -123,10 +125,13 @@ class CodecLayer(ForwardingBackend):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Compress ``body`` as it streams, and label it with Content-Encoding."""
         if self.codec is None:
-            return self.inner.put(bucket, key, body, headers=headers, size=size)
+            return self.inner.put(
+                bucket, key, body, headers=headers, size=size, **conditioned(condition)
+            )
         encoder = self.codec.encoder(self.level)
         encoded: UploadBody
         if isinstance(body, bytes | bytearray | memoryview | BytesSource):
@@ -148,7 +153,9 @@ class CodecLayer(ForwardingBackend):
             content_encoding=", ".join(tokens),
             metadata={**headers.metadata, CODEC_METADATA: self.codec.name},
         )
-        return self.inner.put(bucket, key, encoded, headers=headers, size=new_size)
+        return self.inner.put(
+            bucket, key, encoded, headers=headers, size=new_size, **conditioned(condition)
+        )
 
     def get(
         self,

@@ -18,12 +18,14 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from s3po._types import ForwardingBackend, GetResult, Headers, UploadBody
+from s3po.backend.protocol import conditioned
 from s3po.backend.sources import UploadSource
 from s3po.codecs import encoding_tokens
 from s3po.integrity import Checksum, content_hash, verify_body
 
 if TYPE_CHECKING:
     from s3po._types import Backend, ObjectInfo
+    from s3po.backend.models import WriteCondition
 
 __all__ = ["Integrity"]
 
@@ -55,6 +57,7 @@ class Integrity(ForwardingBackend):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Declare the content's checksum in the metadata and to the source, then upload."""
         kind = self.kind
@@ -69,7 +72,9 @@ class Integrity(ForwardingBackend):
             if digest is not None:
                 metadata = {**headers.metadata, kind.metadata: digest.hexdigest}
                 headers = dataclasses.replace(headers, metadata=metadata)
-        return self.inner.put(bucket, key, body, headers=headers, size=size)
+        return self.inner.put(
+            bucket, key, body, headers=headers, size=size, **conditioned(condition)
+        )
 
     def get(
         self,

@@ -36,8 +36,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from s3po._types import PartBody, PartInfo, Readable, UploadBody
+from s3po.backend.protocol import conditioned
 from s3po.backend.sources import BytesSource, FileSource, UploadSource
-from s3po.errors import ConfigError, RetriesExhausted
+from s3po.errors import ConfigError, NotSupported, RetriesExhausted
 from s3po.middleware._chunked import ChunkedLayer, part_size_for
 from s3po.middleware._lost_starts import LostStarts, abort_lost
 from s3po.middleware.retry import recorded_retries
@@ -45,6 +46,7 @@ from s3po.resume import find_upload, headers_digest, keeps_state, part_md5
 
 if TYPE_CHECKING:
     from s3po._types import Headers, ObjectInfo
+    from s3po.backend.models import WriteCondition
     from s3po.resume import Resumable, UploadJournal
 
 __all__ = ["Multipart"]
@@ -79,31 +81,65 @@ class Multipart(ChunkedLayer):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Upload in one PUT up to the threshold, as multipart above it."""
+        """Upload in one PUT up to the threshold, as multipart above it.
+
+        ``condition`` goes with the PUT, or with CompleteMultipartUpload (the upload is
+        aborted when it fails); one the backend does not honour for the request it would
+        need is refused with NotSupported before anything is sent.
+        """
         threshold = self.config.threshold
+        cond = condition
+
+        def put(data: UploadBody, size: int | None) -> ObjectInfo:
+            self._supports("put", cond, bucket, key)
+            return self.inner.put(
+                bucket, key, data, headers=headers, size=size, **conditioned(cond)
+            )
+
         if isinstance(body, bytes | bytearray | memoryview):
             view = memoryview(body)
             if len(view) <= threshold:
-                return self.inner.put(bucket, key, bytes(view), headers=headers, size=len(view))
-            return self._multipart(bucket, key, _ViewReader(view), headers, len(view), b"")
+                return put(bytes(view), len(view))
+            return self._multipart(bucket, key, _ViewReader(view), headers, len(view), b"", cond)
         if isinstance(body, BytesSource):
             if len(body.data) <= threshold:
-                info = self.inner.put(bucket, key, body.data, headers=headers, size=len(body.data))
+                info = put(body.data, len(body.data))
                 body.sent(len(body.data))
                 return info
-            return self._multipart(bucket, key, body, headers, len(body.data), b"")
+            return self._multipart(bucket, key, body, headers, len(body.data), b"", cond)
         if isinstance(body, FileSource) and body.windowable():
-            return self._put_file(bucket, key, body, headers)
+            return self._put_file(bucket, key, body, headers, cond)
         if size is not None and size <= threshold:
             data = _read_exact(body, size + 1)
         else:
             data = _read_exact(body, threshold + 1)
         if len(data) <= threshold:
-            return self.inner.put(bucket, key, data, headers=headers, size=len(data))
-        return self._multipart(bucket, key, body, headers, size, data)
+            return put(data, len(data))
+        return self._multipart(bucket, key, body, headers, size, data, cond)
 
-    def _put_file(self, bucket: str, key: str, source: FileSource, headers: Headers) -> ObjectInfo:
+    def _supports(
+        self, request: str, condition: WriteCondition | None, bucket: str, key: str
+    ) -> None:
+        """Refuse ``condition`` if the backend does not honour it on ``request``."""
+        if condition is not None and not self.capabilities.supports(request, condition):
+            what = "a PUT" if request == "put" else "a CompleteMultipartUpload"
+            raise NotSupported(
+                f"the {self.name} backend cannot make {what} conditional on "
+                f"{condition.describe()} (it does not declare it), so s3://{bucket}/{key} was "
+                "not written; write without the condition, or use a backend that supports "
+                "it (docs/s3-compatible.md)"
+            )
+
+    def _put_file(
+        self,
+        bucket: str,
+        key: str,
+        source: FileSource,
+        headers: Headers,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
         """A regular file: one window up to the threshold, windows as parts above it."""
         size = source.planned
         if size > self.config.threshold:
@@ -113,14 +149,18 @@ class Multipart(ChunkedLayer):
                 headers,
                 lambda _parts: self._windows(source, size),
                 before_commit=source.check_unchanged,
+                condition=condition,
                 resume=source.resume,
                 size=size,
             )
         else:
             # One window over the whole file: the backend reads it as it sends (or copies it
             # in the kernel), and nothing is held in memory here.
+            self._supports("put", condition, bucket, key)
             window = source.window(0, size)
-            info = self.inner.put(bucket, key, window, headers=headers, size=size)
+            info = self.inner.put(
+                bucket, key, window, headers=headers, size=size, **conditioned(condition)
+            )
             source.sent(size)
         source.finish()
         return info
@@ -133,6 +173,7 @@ class Multipart(ChunkedLayer):
         headers: Headers,
         size: int | None,
         head: bytes,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """A multipart upload of a stream: parts are read, buffered and sent."""
         return self._run_multipart(
@@ -140,6 +181,7 @@ class Multipart(ChunkedLayer):
             key,
             headers,
             lambda parts: self._cut(stream, size, head, parts),
+            condition=condition,
             resume=stream.resume if isinstance(stream, UploadSource) else None,
             size=size,
         )
@@ -171,6 +213,7 @@ class Multipart(ChunkedLayer):
         headers: Headers,
         plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
         before_commit: Callable[[], None] | None = None,
+        condition: WriteCondition | None = None,
         resume: UploadJournal | None = None,
         size: int | None = None,
     ) -> ObjectInfo:
@@ -178,9 +221,12 @@ class Multipart(ChunkedLayer):
 
         ``before_commit`` runs once every part is stored, before the upload is completed
         (a file upload checks there that the file is unchanged); if it raises, the upload
-        is aborted. With ``resume`` (a journal), an earlier upload is continued when it
-        can be, and an interruption keeps the upload instead of aborting it.
+        is aborted. ``condition`` goes with CompleteMultipartUpload; a failed one aborts
+        the upload too, so nothing is left behind. With ``resume`` (a journal), an earlier
+        upload is continued when it can be, and an interruption keeps the upload instead
+        of aborting it.
         """
+        self._supports("complete", condition, bucket, key)
         parts = self._start(bucket, key, headers, resume, size)
         upload_id = parts.upload_id
         try:
@@ -190,7 +236,9 @@ class Multipart(ChunkedLayer):
             results = parts.results()
             if before_commit is not None:
                 before_commit()
-            info = self.inner.complete_multipart(bucket, key, upload_id, results)
+            info = self.inner.complete_multipart(
+                bucket, key, upload_id, results, **conditioned(condition)
+            )
         except BaseException as exc:
             parts.cancel()
             if resume is not None and keeps_state(exc):

@@ -24,7 +24,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3po._types import Body, CommonPrefix, ForwardingBackend, GetResult, UploadBody
-from s3po.errors import RetriesExhausted, Throttled, TransientError, UnrewindableBody
+from s3po.backend.protocol import conditioned
+from s3po.errors import (
+    PreconditionFailed,
+    RetriesExhausted,
+    Throttled,
+    TransientError,
+    UnrewindableBody,
+)
 from s3po.middleware._retry_events import RetryEvent, recorded_retries, report
 from s3po.middleware._speed import Speed
 
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
         PartBody,
         PartInfo,
     )
+    from s3po.backend.models import WriteCondition
     from s3po.config import RetryConfig
     from s3po.middleware.pacing import Pacer
 
@@ -156,8 +164,10 @@ class Retry(ForwardingBackend):
         bucket: str | None,
         key: str | None,
         rewind: Callable[[], None] | None = None,
+        condition: WriteCondition | None = None,
     ) -> T:
         attempts = _Attempts(self, op)
+        retried = False
         pacer = self.pacer
         while True:
             if pacer is not None:
@@ -166,8 +176,22 @@ class Retry(ForwardingBackend):
                 result = fn()
             except TransientError as exc:
                 attempts.failed(exc, bucket, key)
+                retried = True
                 if rewind is not None:
                     rewind()
+            except PreconditionFailed as exc:
+                if condition is None or not retried:
+                    raise
+                # An earlier attempt may have committed before its reply was lost; its
+                # own write then fails the condition of the repeat.
+                raise PreconditionFailed(
+                    f"{exc.message}; an earlier attempt of this write failed on the way "
+                    "back and may have committed it: compare the stored object (head()) "
+                    "with what you wrote",
+                    bucket=exc.bucket,
+                    key=exc.key,
+                    backend=exc.backend,
+                ) from exc
             else:
                 if pacer is not None:
                     pacer.refund()
@@ -205,8 +229,14 @@ class Retry(ForwardingBackend):
         *,
         headers: Headers,
         size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Retry the PUT; a stream body is rewound, or UnrewindableBody is raised."""
+        """Retry the PUT; a stream body is rewound, or UnrewindableBody is raised.
+
+        A conditional PUT is retried like any other (S3's 409 ConditionalRequestConflict
+        is a TransientError); a condition that fails on a repeat says that an earlier
+        attempt may have committed.
+        """
         rewind = None
         if not isinstance(body, bytes | bytearray | memoryview):
             stream: Any = body  # tell and seek are optional: checked here
@@ -227,10 +257,13 @@ class Retry(ForwardingBackend):
 
         return self._call(
             "put",
-            lambda: self.inner.put(bucket, key, body, headers=headers, size=size),
+            lambda: self.inner.put(
+                bucket, key, body, headers=headers, size=size, **conditioned(condition)
+            ),
             bucket,
             key,
             rewind,
+            condition,
         )
 
     def delete(self, bucket: str, key: str) -> None:
@@ -321,14 +354,23 @@ class Retry(ForwardingBackend):
         )
 
     def complete_multipart(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[PartInfo]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        *,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        """Retry CompleteMultipartUpload."""
+        """Retry CompleteMultipartUpload (a conditional one as :meth:`put` says)."""
         return self._call(
             "complete_multipart",
-            lambda: self.inner.complete_multipart(bucket, key, upload_id, parts),
+            lambda: self.inner.complete_multipart(
+                bucket, key, upload_id, parts, **conditioned(condition)
+            ),
             bucket,
             key,
+            condition=condition,
         )
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:

@@ -18,6 +18,7 @@ stack, and reports what happened.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import pathlib
@@ -35,10 +36,12 @@ from s3po._types import (
     MultipartUpload,
     ObjectInfo,
 )
+from s3po.backend.models import WriteCondition
+from s3po.backend.protocol import ForwardingBackend, conditioned
 from s3po.backend.sinks import DownloadSink, FileSink, StreamSink
 from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
-from s3po.errors import CorruptData, SourceChanged
+from s3po.errors import CorruptData, NotSupported, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
 from s3po.resume import DownloadJournal, UploadJournal, open_download, store_name
 from s3po.transfer.results import DownloadResult, Source, UploadResult
@@ -136,6 +139,7 @@ class Transfer:
         progress: Progress | None = None,
         scope: Scope | None = None,
         checked: bool = False,
+        condition: WriteCondition | None = None,
     ) -> UploadResult:
         """Upload ``source`` to ``bucket``/``key``.
 
@@ -145,22 +149,35 @@ class Transfer:
         ``checked=True`` says a front end already checked ``bucket`` and ``key`` (each
         argument is checked once, where the call enters s3po).
 
+        ``condition`` (If-None-Match / If-Match) goes down the stack to the request that
+        commits: the PUT, or CompleteMultipartUpload.
+
         Raises:
             InvalidRequest: A bad bucket, key or source, before any I/O.
+            NotSupported: ``condition`` is given and the backend, or a user middleware
+                whose ``put`` takes no ``condition``, cannot carry it; before any I/O.
+            PreconditionFailed: ``condition`` does not hold; nothing was changed.
             TransferError: The upload failed; nothing is left stored or half-written.
+
+        .. versionchanged:: 0.4.0
+           ``condition``.
         """
         if not checked:
             _check(bucket, key)
         cfg = config or self.config
         merged = _merge_headers(cfg.headers, headers)
         stack = self._build(cfg, scope, self.backend)
+        if condition is not None:
+            _check_carried(stack, condition)
         started = time.monotonic()
         with open_source(source, progress) as src:
             if cfg.resume and isinstance(src, FileSource):
                 src.resume = UploadJournal(
                     store_name(self.backend), bucket, key, src.path, src.identity
                 )
-            info = stack.put(bucket, key, src, headers=merged, size=src.size)
+            info = stack.put(
+                bucket, key, src, headers=merged, size=src.size, **conditioned(condition)
+            )
         result = UploadResult(
             bucket=bucket,
             key=key,
@@ -405,6 +422,26 @@ def _merge_headers(base: Headers, call: Headers | None) -> Headers:
         metadata={**base.metadata, **call.metadata},
         extra={**base.extra, **call.extra},
     )
+
+
+def _check_carried(stack: Backend, condition: WriteCondition) -> None:
+    """Refuse ``condition`` if a user middleware's ``put`` would drop it on the way down.
+
+    A middleware written before conditions existed overrides ``put`` without the
+    ``condition`` keyword; the write would then reach the store unconditionally.
+    """
+    layer: object = stack
+    while isinstance(layer, ForwardingBackend) and not isinstance(layer, Integrity):
+        put = type(layer).put
+        if put is not ForwardingBackend.put:
+            params = inspect.signature(put).parameters.values()
+            if not any(p.name == "condition" or p.kind is p.VAR_KEYWORD for p in params):
+                raise NotSupported(
+                    f"the middleware {type(layer).__name__} overrides put() without the "
+                    f"condition= keyword, so {condition.describe()} would be dropped; add "
+                    "`condition: WriteCondition | None = None` to its put() and pass it on"
+                )
+        layer = layer.inner
 
 
 def _check(bucket: str, key: str) -> None:

@@ -19,6 +19,7 @@ from s3po_local import LocalBackend
 
 import s3po
 from s3po._types import ForwardingBackend, Headers, ObjectInfo, PartBody, PartInfo, UploadBody
+from s3po.backend import WriteCondition
 from s3po.integrity import HASHES, Checksum
 
 KIB = 1024
@@ -59,9 +60,12 @@ def mutate_before_put(path: Path, mutation: Callable[[Path], None]) -> s3po.Midd
             *,
             headers: Headers,
             size: int | None = None,
+            condition: WriteCondition | None = None,
         ) -> ObjectInfo:
             mutation(path)
-            return self.inner.put(bucket, key, body, headers=headers, size=size)
+            return self.inner.put(
+                bucket, key, body, headers=headers, size=size, condition=condition
+            )
 
     return Mutate
 
@@ -91,14 +95,29 @@ class MutateAfterCommit(ForwardingBackend):
         self.path = path
 
     def put(
-        self, bucket: str, key: str, body: UploadBody, *, headers: Headers, size: int | None = None
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        info = self.inner.put(bucket, key, body, headers=headers, size=size)
+        info = self.inner.put(bucket, key, body, headers=headers, size=size, condition=condition)
         append(self.path)
         return info
 
-    def complete_multipart(self, bucket: str, key: str, upload_id: str, parts: Any) -> ObjectInfo:
-        info = self.inner.complete_multipart(bucket, key, upload_id, parts)
+    def complete_multipart(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Any,
+        *,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        info = self.inner.complete_multipart(bucket, key, upload_id, parts, condition=condition)
         append(self.path)
         return info
 
@@ -200,10 +219,13 @@ def test_a_batch_keeps_a_file_that_changed(
             *,
             headers: Headers,
             size: int | None = None,
+            condition: WriteCondition | None = None,
         ) -> ObjectInfo:
             if key == "changing.log":
                 append(changing)
-            return self.inner.put(bucket, key, body, headers=headers, size=size)
+            return self.inner.put(
+                bucket, key, body, headers=headers, size=size, condition=condition
+            )
 
     conn = make_conn(config=_config(small_config, AppendToOne))
     with pytest.raises(s3po.BatchError) as caught, conn.batch(2) as batch:  # noqa: PT012 - the batch raises on exit

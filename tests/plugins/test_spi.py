@@ -57,6 +57,7 @@ def test_backend_contract_is_every_mixin() -> None:
         contract.MultipartContract,
         contract.ConcurrencyContract,
         contract.CutOffBodyContract,
+        contract.ConditionalWritesContract,
     }
     assert mixins <= set(contract.BackendContract.__mro__)
     tests = {n for n in dir(contract.BackendContract) if n.startswith("test_")}

@@ -22,6 +22,7 @@ from s3po_s3.backend import S3Backend
 
 import s3po
 from s3po._types import ForwardingBackend, Headers, ObjectInfo, PartBody, PartInfo, UploadBody
+from s3po.backend import WriteCondition
 
 pytestmark = pytest.mark.integration
 
@@ -52,10 +53,17 @@ class MutateBeforePut(ForwardingBackend):
     mutation: Callable[[Path], None]
 
     def put(
-        self, bucket: str, key: str, body: UploadBody, *, headers: Headers, size: int | None = None
+        self,
+        bucket: str,
+        key: str,
+        body: UploadBody,
+        *,
+        headers: Headers,
+        size: int | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         self.mutation(self.path)
-        return self.inner.put(bucket, key, body, headers=headers, size=size)
+        return self.inner.put(bucket, key, body, headers=headers, size=size, condition=condition)
 
 
 class MutateAtPart(ForwardingBackend):

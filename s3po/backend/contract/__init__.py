@@ -20,6 +20,8 @@ Each mixin expects the fixtures ``backend`` (a fresh :class:`~s3po.Backend`) and
 - :class:`MultipartContract`: start, parts, complete, abort and S3's refusals.
 - :class:`ConcurrencyContract`: many threads at once; parts side by side.
 - :class:`CutOffBodyContract`: downloads abandoned part-way, uploads whose source fails.
+- :class:`ConditionalWritesContract`: If-None-Match and If-Match on PUT and Complete, and
+  threads racing to create one key (what a backend does not declare is proven refused).
 
 .. versionadded:: 0.2.0
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from s3po.backend.contract._base import ContractBase, md5_etag, multipart_etag, sample
 from s3po.backend.contract.concurrency import ConcurrencyContract
+from s3po.backend.contract.conditions import ConditionalWritesContract
 from s3po.backend.contract.cutoff import CutOffBodyContract
 from s3po.backend.contract.listing import ListingContract
 from s3po.backend.contract.multipart import MultipartContract
@@ -36,6 +39,7 @@ from s3po.backend.contract.objects import ObjectsContract
 __all__ = [
     "BackendContract",
     "ConcurrencyContract",
+    "ConditionalWritesContract",
     "ContractBase",
     "CutOffBodyContract",
     "ListingContract",
@@ -53,10 +57,13 @@ class BackendContract(
     MultipartContract,
     ConcurrencyContract,
     CutOffBodyContract,
+    ConditionalWritesContract,
 ):
     """The behaviour every full backend must show: all the feature mixins together.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
        Composed of per-feature mixins (see :mod:`s3po.backend.contract`).
+    .. versionchanged:: 0.4.0
+       With :class:`ConditionalWritesContract`.
     """
