@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import stat
 from typing import TYPE_CHECKING
 
 from s3po.errors import InvalidBucketName, InvalidKey, InvalidRequest
@@ -94,12 +95,27 @@ def check_key(key: str) -> str:
 
 
 def check_download_path(path: pathlib.Path) -> None:
-    """Refuse a download destination that is a folder, before any I/O.
+    """Refuse a download destination that is a folder, a device or a pipe, before any I/O.
+
+    A download is written to a temporary file and renamed over ``path``; over a device
+    (``/dev/null``) or a FIFO that rename would replace the device itself with a file.
 
     Raises:
-        InvalidRequest: ``path`` is a folder.
+        InvalidRequest: ``path`` is a folder, or exists and is not a regular file.
 
     .. versionadded:: 0.4.0
+    .. versionchanged:: 0.4.0
+       Devices, FIFOs and sockets are refused.
     """
     if path.is_dir():
         raise InvalidRequest(f"{path} is a folder; give the file path to write")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing (or unreadable: the write reports that in its own words)
+    if not stat.S_ISREG(mode):
+        raise InvalidRequest(
+            f"{path} is not a regular file (a device, pipe or socket): a download replaces "
+            "its destination by renaming a finished file over it; stream it instead "
+            "(download_fileobj, or s3po cp s3://BUCKET/KEY - > PATH)"
+        )

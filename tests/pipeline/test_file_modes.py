@@ -128,3 +128,17 @@ def test_a_failed_download_leaves_the_old_file_and_its_mode(
     assert _mode(target) == 0o640
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".kept")) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_download_onto_a_pipe_is_refused_and_the_pipe_kept(
+    conn: s3po.Connection, tmp_path: Path
+) -> None:
+    """The rename that makes a download atomic would replace a device or FIFO with a file."""
+    conn.create_bucket("bkt")
+    conn.upload_string("bkt", "k", "data")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(s3po.InvalidRequest, match="not a regular file"):
+        conn.download_file("bkt", "k", fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
