@@ -11,6 +11,9 @@ name. Formats:
   with ``"source"`` and ``"destination"``; other fields are ignored.
 - **S3 Inventory CSV** (``fmt="inventory"``): rows of ``bucket,key,...`` as S3 Inventory
   writes them (keys URL-encoded); each object is copied to ``to`` + its key.
+- **S3 Inventory Parquet** (``fmt="inventory"`` on a ``.parquet`` file, read in record
+  batches with pyarrow): the ``bucket`` and ``key`` columns (keys as they are, since
+  Parquet inventories do not URL-encode them); the failure report is CSV.
 
 :func:`copy_manifest` runs a manifest through one batch (on any executor, in groups on a
 dask cluster) and keeps, beside it:
@@ -152,6 +155,9 @@ def read_manifest(
         raise ConfigError(f"unknown manifest format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "inventory" and not to:
         raise ConfigError("an S3 Inventory manifest needs a destination prefix (to=s3://...)")
+    if fmt == "inventory" and Path(path).suffix.lower() == ".parquet":
+        yield from _parquet_rows(Path(path), str(to))
+        return
     with Path(path).open(encoding="utf-8", newline="") as file:
         if fmt == "jsonl":
             yield from _json_rows(file)
@@ -187,6 +193,34 @@ def _csv_rows(file: IO[str], to: str | None) -> Iterator[Entry]:
         else:
             yield Entry(index, line, row[0].strip(), row[1].strip())
         index += 1
+
+
+def _parquet_rows(path: Path, to: str) -> Iterator[Entry]:
+    """The rows of an S3 Inventory Parquet file, a record batch at a time."""
+    try:
+        import pyarrow.parquet as pq  # noqa: PLC0415 - only Parquet manifests need it
+    except ImportError as exc:
+        raise ConfigError(
+            f"{path} is a Parquet inventory, which needs pyarrow: pip install pyarrow"
+        ) from exc
+    table = pq.ParquetFile(path)
+    missing = {"bucket", "key"} - set(table.schema_arrow.names)
+    if missing:
+        raise ConfigError(
+            f"{path} has no {' or '.join(sorted(missing))} column; an S3 Inventory Parquet "
+            "file has bucket and key"
+        )
+    index = 0
+    for batch in table.iter_batches(columns=["bucket", "key"]):
+        for bucket, key in zip(
+            batch.column("bucket").to_pylist(), batch.column("key").to_pylist(), strict=True
+        ):
+            text = f"{bucket},{key}"
+            if not bucket or not key:
+                yield Entry(index, index + 1, text, "", "an inventory row needs bucket and key")
+            else:
+                yield Entry(index, index + 1, f"s3://{bucket}/{key}", _below(to, str(key)))
+            index += 1
 
 
 def _json_rows(file: IO[str]) -> Iterator[Entry]:

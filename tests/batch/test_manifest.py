@@ -149,3 +149,26 @@ def test_an_inventory_csv_is_copied_below_a_prefix(conn: s3po.Connection, tmp_pa
     assert conn.download_string("bucket", "backup/dir/a b.txt") == "spaced"
     with pytest.raises(s3po.ConfigError, match="destination prefix"):
         list(read_manifest(inventory, fmt="inventory"))
+
+
+def test_an_inventory_parquet_is_copied_below_a_prefix(
+    conn: s3po.Connection, tmp_path: Path
+) -> None:
+    """Parquet inventories keep keys as they are (no URL-encoding, unlike the CSV ones)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    conn.upload_string("bucket", "dir/a+b c.txt", "plus and space")
+    conn.upload_string("bucket", "dir/plain", "plain")
+    inventory = tmp_path / "inventory.parquet"
+    table = pa.table(
+        {"bucket": ["bucket", "bucket"], "key": ["dir/a+b c.txt", "dir/plain"], "size": [14, 5]}
+    )
+    pq.write_table(table, inventory, row_group_size=1)  # two record batches
+    result = copy_manifest(conn, inventory, fmt="inventory", to="s3://bucket/backup/")
+    assert (result.copied, result.failed) == (2, 0)
+    assert conn.download_string("bucket", "backup/dir/a+b c.txt") == "plus and space"
+    assert conn.download_string("bucket", "backup/dir/plain") == "plain"
+    assert copy_manifest(conn, inventory, fmt="inventory", to="s3://bucket/backup/").skipped == 2
+    pq.write_table(pa.table({"name": ["x"]}), tmp_path / "other.parquet")
+    with pytest.raises(s3po.ConfigError, match="no bucket or key column"):
+        list(read_manifest(tmp_path / "other.parquet", fmt="inventory", to="s3://bucket/b/"))
