@@ -226,11 +226,6 @@ class ObstoreBackend(ForwardingBackend):
         self._s3_lock = threading.Lock()
         self.name = "obstore"
         declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
-        if not declared <= ALL_CONDITIONS:
-            raise s3po.ConfigError(
-                f"conditions= names unknown conditional writes {sorted(declared - ALL_CONDITIONS)}"
-                f"; choose from {sorted(ALL_CONDITIONS)}"
-            )
         self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
         resolved = resolve(
             endpoint_url=endpoint_url,

@@ -78,12 +78,9 @@ class S3Session:
         conditions: Iterable[str] | None = None,
     ) -> None:
         """Resolve the options; the client is made on the first call that needs it."""
+        # Capabilities refuses unknown condition names: before any client is resolved.
         declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
-        if not declared <= ALL_CONDITIONS:
-            raise s3po.ConfigError(
-                f"conditions= names unknown conditional writes {sorted(declared - ALL_CONDITIONS)}"
-                f"; choose from {sorted(ALL_CONDITIONS)}"
-            )
+        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
         recipe = resolve_client(
             ClientOptions(
                 endpoint_url=endpoint_url,
@@ -106,7 +103,6 @@ class S3Session:
         self._making = threading.Lock()
         self.checksum, self._owns_client = recipe.checksum, recipe.owns_client
         self.endpoint_url, self.addressing_style = recipe.endpoint_url, recipe.addressing_style
-        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
         self._uploads: dict[str, Headers] = {}
         #: Only botocore knows the region when nothing names one: make the client now.
         self.region_name = recipe.region_name or self._client.meta.region_name

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from s3po.backend.admin import list_parts
 from s3po.backend.bodies import MIB
+from s3po.errors import ConfigError
 
 if TYPE_CHECKING:
     from s3po.backend.bodies import PartBody, UploadBody
@@ -69,6 +70,15 @@ class Capabilities:
     max_parts: int = 10_000
     max_connections: int = 0
     conditions: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        """Refuse a condition name outside :data:`ALL_CONDITIONS`."""
+        unknown = self.conditions - ALL_CONDITIONS
+        if unknown:
+            raise ConfigError(
+                f"conditions= names unknown conditional writes {sorted(unknown)}"
+                f"; choose from {sorted(ALL_CONDITIONS)}"
+            )
 
     def supports(self, request: str, condition: WriteCondition) -> bool:
         """Whether ``request`` (``"put"`` or ``"complete"``) honours ``condition``."""

@@ -9,7 +9,7 @@ import pytest
 from s3po_memory import MemoryBackend
 
 import s3po
-from s3po.backend import WriteCondition
+from s3po.backend import Capabilities, WriteCondition
 from s3po.backend.testing import FlakyBackend
 
 
@@ -76,3 +76,17 @@ def test_refusal_after_a_lost_reply_says_so() -> None:
         pytest.raises(s3po.PreconditionFailed, match="earlier attempt"),
     ):
         conn.upload_string("bkt", "k", "mine", if_none_match="*")
+
+
+def test_an_unknown_condition_name_is_refused_where_it_is_declared() -> None:
+    """Capabilities checks its own names, so every backend's ``conditions=`` is checked alike."""
+    with pytest.raises(s3po.ConfigError, match="unknown conditional writes"):
+        Capabilities(conditions=frozenset({"put-if-bogus"}))
+    s3_backend = pytest.importorskip("s3po_s3.backend")
+    with pytest.raises(s3po.ConfigError, match=r"\['put-if-bogus'\]"):
+        s3_backend.S3Backend(endpoint_url="http://127.0.0.1:9", conditions=["put-if-bogus"])
+    obstore_backend = pytest.importorskip("s3po_obstore.backend")
+    with pytest.raises(s3po.ConfigError, match="choose from"):
+        obstore_backend.ObstoreBackend(
+            endpoint_url="http://127.0.0.1:9", conditions=["put-if-bogus"]
+        )
