@@ -20,6 +20,9 @@ $(DEMO_STAMP): pyproject.toml
 	touch $(DEMO_STAMP)
 
 .PHONY: demo test lint bench docs
+# One pytest-xdist worker per core, at most 4 (each worker starts its own moto and SeaweedFS
+# on free ports); `make test PYTEST_WORKERS=` runs the suite in one process.
+PYTEST_WORKERS ?= --numprocesses=auto --maxprocesses=4
 demo: $(DEMO_STAMP)
 	$(BIN)/python examples/demo.py
 
@@ -27,7 +30,7 @@ test: $(STAMP)
 	$(BIN)/ruff check
 	$(BIN)/ruff format --check
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
