@@ -269,7 +269,20 @@ class Crt(Client):
         return Path(path).stat().st_size
 
     def get_file(self, key: str, path: str) -> int:
-        self.manager.download(self.bucket, key, path).result()
+        import threading  # noqa: PLC0415
+
+        from s3transfer.subscribers import BaseSubscriber  # noqa: PLC0415
+
+        renamed = threading.Event()
+
+        class Renamed(BaseSubscriber):  # type: ignore[misc]
+            def on_done(self, future: Any, **kwargs: Any) -> None:  # noqa: ANN401, ARG002
+                renamed.set()
+
+        # The future is done when the body is in the temporary file; the rename to ``path``
+        # runs in a done callback after that, and subscribers' on_done after the rename.
+        self.manager.download(self.bucket, key, path, subscribers=[Renamed()]).result()
+        renamed.wait()
         return Path(path).stat().st_size
 
     def _window(self, submit: Any, keys: list[str], width: int) -> None:  # noqa: ANN401
