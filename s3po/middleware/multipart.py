@@ -227,6 +227,26 @@ class Multipart(ChunkedLayer):
         of aborting it.
         """
         self._supports("complete", condition, bucket, key)
+        if resume is None:
+            return self._run_parts(bucket, key, headers, plan, before_commit, condition, None, size)
+        # One process at a time continues a journaled upload (TransferInProgress if not).
+        with resume.lock():
+            return self._run_parts(
+                bucket, key, headers, plan, before_commit, condition, resume, size
+            )
+
+    def _run_parts(
+        self,
+        bucket: str,
+        key: str,
+        headers: Headers,
+        plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
+        before_commit: Callable[[], None] | None,
+        condition: WriteCondition | None,
+        resume: UploadJournal | None,
+        size: int | None,
+    ) -> ObjectInfo:
+        """The body of :meth:`_run_multipart`, with the journal (if any) locked."""
         parts = self._start(bucket, key, headers, resume, size)
         upload_id = parts.upload_id
         try:

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po.backend.bodies import FileWindow
 from s3po.backend.protocol import ForwardingBackend
 from s3po.errors import Cancelled, RetriesExhausted, TransientError
+from s3po.resume.lock import JournalLock
 
 if TYPE_CHECKING:
     from s3po.backend.bodies import FileIdentity, PartBody
@@ -217,6 +218,10 @@ class UploadJournal:
         name = _name("upload", self.store, self.bucket, self.key, _abs(self.path))
         self.journal = Journal(self.folder / f"{name}.up.jsonl")
 
+    def lock(self) -> JournalLock:
+        """The journal's inter-process lock, to hold while the upload runs."""
+        return JournalLock(self.journal.path, bucket=self.bucket, key=self.key)
+
     def encoded(self, codec: str, level: int | None) -> UploadJournal:
         """The same upload's state, for the stream ``codec`` at ``level`` encodes."""
         return UploadJournal(
@@ -340,6 +345,10 @@ class DownloadJournal:
         where = _abs(self.path)
         name = _name("download", self.store, self.bucket, self.key, where)
         self.journal = Journal(self.folder / f"{name}.down.jsonl")
+
+    def lock(self) -> JournalLock:
+        """The journal's inter-process lock, to hold while the download runs."""
+        return JournalLock(self.journal.path, bucket=self.bucket, key=self.key)
 
     @property
     def partial(self) -> pathlib.Path:
