@@ -403,6 +403,10 @@ class DownloadJournal:
             }
         )
 
+    def restart(self) -> None:
+        """Forget the ranges written: the download starts again from the start."""
+        self.journal.begin({k: v for k, v in self.journal.header.items() if k != "v"})
+
     def written(self, lo: int, hi: int) -> None:
         """Journal that ``[lo, hi)`` is in the partial file."""
         self.journal.add({"lo": lo, "hi": hi})
