@@ -254,6 +254,9 @@ class Multipart(ChunkedLayer):
                 if not parts.send(number, data):
                     break
             results = parts.results()
+            # A batch cancelled while the last parts were in flight does not commit: the
+            # upload is aborted, or kept for resume, as when a part is left to send.
+            self.check()
             if before_commit is not None:
                 before_commit()
             info = self.inner.complete_multipart(
