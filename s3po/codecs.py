@@ -21,6 +21,8 @@ from s3po.errors import CorruptData
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from s3po.backend.sinks import DownloadSink
+
 __all__ = [
     "CODEC_METADATA",
     "DECODE_STEP",
@@ -349,6 +351,21 @@ class DecodingBody(Body):
                 exc.bucket, exc.key = self._bucket, self._key
             raise
         return _take(self._buffer, want)
+
+    def drain(self, sink: DownloadSink) -> int:
+        """Decode the whole content into ``sink``, in order, from its start.
+
+        A compressed stream decodes only from its start, so a resumable sink is told
+        (:meth:`~s3po.backend.sinks.DownloadSink.restart`) that what an earlier run left
+        is not continued.
+
+        .. versionadded:: 0.4.0
+        """
+        sink.restart(
+            "it is stored compressed as one stream with no frame index, and such a stream "
+            "decodes only from its start"
+        )
+        return super().drain(sink)
 
     def readall(self) -> bytes:
         """Read to the end into memory, where ``max_expansion_ratio`` applies."""

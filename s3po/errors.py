@@ -30,6 +30,7 @@ The tree::
     │   ├── UnrewindableBody                        a retry needed a stream that cannot seek back
     │   ├── SourceChanged                           the local file changed while it was uploaded
     │   ├── LocalFileError(TransferError, OSError)  reading or writing the local file failed
+    │   ├── TransferInProgress                      another process is resuming this transfer
     │   └── Cancelled                               the batch was cancelled (Ctrl-C)
     └── BatchError(S3poError, ExceptionGroup)       every failure of a batch, for ``except*``
 
@@ -67,6 +68,7 @@ __all__ = [
     "SourceChanged",
     "Throttled",
     "TransferError",
+    "TransferInProgress",
     "TransientError",
     "UndecodableText",
     "UnknownArgument",
@@ -417,6 +419,38 @@ class LocalFileError(TransferError, OSError):
         self.path = path
         self.errno = errno
         self.filename = path
+
+
+class TransferInProgress(TransferError):
+    """Another process (or thread) is resuming the same transfer now.
+
+    A resumable transfer (``resume=True``) locks its journal for as long as it runs (see
+    :mod:`s3po.resume.lock`); a second one of the same file and object finds the lock held
+    and stops before it sends or writes anything, rather than sending the same parts or
+    writing the same partial file at once. Nothing was changed: wait for the other one, or
+    transfer without resume.
+
+    Attributes:
+        journal: The journal of the transfer.
+        lock: The lock file that is held.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        journal: str | None = None,
+        lock: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        """Create the error; ``journal`` and ``lock`` name the files involved."""
+        super().__init__(message, bucket=bucket, key=key, backend=backend)
+        self.journal = journal
+        self.lock = lock
 
 
 class Cancelled(TransferError):

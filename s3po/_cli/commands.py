@@ -32,7 +32,7 @@ from s3po._cli.presign import cmd_presign
 from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, keep_existing, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
-from s3po.resume import stale_journals, store_name
+from s3po.resume import busy_uploads, stale_journals, store_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -197,10 +197,11 @@ def cmd_cleanup(ctx: Context) -> int:
     every = stale_journals(store, where.bucket, where.key)
     if ctx.args.dry_run:
         now = dt.datetime.now(dt.UTC)
+        busy = busy_uploads()
         uploads = [
             u
             for u in ctx.conn.transfer.list_multipart(where.bucket, where.key)
-            if u.initiated is None or now - u.initiated >= older_than
+            if (u.initiated is None or now - u.initiated >= older_than) and u.upload_id not in busy
         ]
     else:
         uploads = ctx.conn.cleanup(where.bucket, where.key, older_than=older_than)

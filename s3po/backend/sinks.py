@@ -83,6 +83,17 @@ class DownloadSink:
         """
         return False
 
+    def restart(self, reason: str) -> None:
+        """The body writes the whole content from its start, whatever the sink holds already.
+
+        A body that cannot skip what an earlier run left (a compressed stream with no frame
+        index decodes only from its start) says so before it writes, and ``reason`` says
+        why; a resumable file sink then logs it and discards what it held. Other sinks hold
+        nothing from before, and ignore it.
+
+        .. versionadded:: 0.4.0
+        """
+
     def copy_range(self, body: Body, lo: int, hi: int) -> None:  # noqa: ARG002 - overridden
         """Write ``body`` (the object's bytes ``[lo, hi)``) at its offsets.
 
@@ -185,6 +196,8 @@ class FileSink(DownloadSink):
         self._tmp: pathlib.Path | None = None
         self._pos = 0
         self._hasher: FileHasher | None = None
+        #: The bytes an earlier run left in the partial file (resume only).
+        self._found = 0
         #: The mode a new file gets here (``0666 & ~umask``), read from the temporary file.
         self._new_mode = 0o600
 
@@ -206,9 +219,15 @@ class FileSink(DownloadSink):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.resume is not None:
                 tmp = pathlib.Path(self.resume.partial)
-                fresh = 0 if self.ranges else os.O_TRUNC
                 # 0666 masked by the kernel, as a new file's (a kept partial file keeps its own)
-                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | fresh, 0o666)
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+                try:
+                    self._found = os.fstat(fd).st_size
+                    if not self.ranges:
+                        os.ftruncate(fd, 0)
+                except BaseException:
+                    os.close(fd)
+                    raise
             else:
                 fd, tmp = _create_beside(self.path)
             try:
@@ -282,6 +301,28 @@ class FileSink(DownloadSink):
         self._report(hi - lo)
         self._done(lo, hi)
         return True
+
+    def restart(self, reason: str) -> None:
+        """Discard what an earlier run left, saying why (``reason``), before the body writes.
+
+        The partial file is emptied and the journal started again, so a later run never
+        takes the old ranges for ones this run wrote.
+        """
+        if self.resume is None or not (self.ranges or self._found):
+            return
+        log.info(
+            "not resuming the download of s3://%s/%s: %s; downloading it from the start "
+            "(%d bytes of the earlier run are discarded)",
+            self.bucket,
+            self.key,
+            reason,
+            self._found,
+        )
+        self.ranges = ()
+        self._found = 0
+        with self._local_errors():
+            os.ftruncate(self.fd, 0)
+        self.resume.restart()
 
     def _local_errors(self) -> _Translating:
         return _Translating(self)

@@ -25,7 +25,7 @@ from s3po.client.options import Direct, take_async
 from s3po.config import TransferConfig
 from s3po.errors import ConfigError
 from s3po.plugins import Registries, default_registries
-from s3po.resume import remove_journal, stale_journals, store_name
+from s3po.resume import busy_uploads, remove_journal, stale_journals, store_name
 from s3po.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -359,20 +359,31 @@ class Connection(CallsOf[Direct]):
 
         Returns the uploads aborted. The resume journals of this store's ``bucket``/``prefix``
         (see :mod:`s3po.resume`) go too: those begun before ``older_than`` ago (with a
-        download's partial file), those of the uploads aborted, and damaged ones.
+        download's partial file), those of the uploads aborted, and damaged ones. A journal
+        a running transfer holds locked is never removed, nor the upload it names aborted.
 
         .. versionadded:: 0.1.0
 
         .. versionchanged:: 0.4.0
-           Removes stale resume journals.
+           Removes stale resume journals; leaves those in use, and their uploads, alone.
         """
         import datetime as dt  # noqa: PLC0415
 
         now = dt.datetime.now(dt.UTC)
         aborted = []
+        busy = busy_uploads()
         for upload in list(self.transfer.list_multipart(bucket, prefix)):
             started = upload.initiated
             if older_than is not None and started is not None and now - started < older_than:
+                continue
+            if upload.upload_id in busy:
+                log.info(
+                    "kept multipart upload %s of s3://%s/%s: a running transfer is resuming "
+                    "it (its resume journal is locked)",
+                    upload.upload_id,
+                    bucket,
+                    upload.key,
+                )
                 continue
             self.transfer.abort_multipart(upload)
             log.info(
@@ -382,7 +393,8 @@ class Connection(CallsOf[Direct]):
         ids = {u.upload_id for u in aborted}
         store = store_name(self.backend)
         for entry in stale_journals(store, bucket, prefix, older_than=older_than, aborted=ids):
-            remove_journal(entry)
+            if not remove_journal(entry):
+                continue
             log.info(
                 "removed the resume journal of s3://%s/%s (%s)", bucket, entry.key, entry.local
             )

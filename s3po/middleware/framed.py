@@ -94,15 +94,22 @@ class FramedBody(DecodingBody):
         return super().read(size)
 
     def drain(self, sink: DownloadSink) -> int:
-        """Write the content into ``sink``: frames in parallel at their offsets if it can."""
+        """Write the content into ``sink``: frames in parallel at their offsets if it can.
+
+        A frame whose content the sink already holds (a resumed download's partial file,
+        see :meth:`~s3po.backend.sinks.DownloadSink.present`) is not fetched again: only the
+        stored ranges of the frames missing are, pinned to the ETag.
+        """
         index = self._index() if sink.random_access else None
         if index is None:
+            if sink.random_access and not self._begun:
+                sink.restart(self._why_in_order())
             return super().drain(sink)
 
         def put(offset: int, data: bytes) -> None:
             sink.copy_range(BytesBody(data), offset, offset + len(data))
 
-        self._run(index, put)
+        self._run(index, put, sink)
         return index.size
 
     def readall(self) -> bytes:
@@ -119,6 +126,18 @@ class FramedBody(DecodingBody):
 
         self._run(index, put)
         return bytes(buffer)
+
+    def _why_in_order(self) -> str:
+        """Why the content is decoded in order from its start (for a resumed download)."""
+        if self._info.size <= self._chunk.threshold:
+            return (
+                f"it is compressed ({self._codec.name}) and no larger than the chunk threshold, "
+                "so it is fetched and decoded as one stream from its start"
+            )
+        return (
+            f"it is compressed ({self._codec.name}) as one stream with no frame index (or a "
+            "single frame), and such a stream decodes only from its start"
+        )
 
     def _index(self) -> FrameIndex | None:
         """The frame index, if the frames are worth fetching apart; closes the source then."""
@@ -137,6 +156,7 @@ class FramedBody(DecodingBody):
 
         index = read_index(self._codec, read_range, self._info.size)
         if index is None or len(index.frames) < 2:  # noqa: PLR2004 - one frame: in order
+            self._begun = False  # the source is still unread: decode it in order
             return None
         # The size the index declares is exact (each frame is checked against it), so the
         # bomb guards apply to it before anything is decoded.
@@ -145,11 +165,18 @@ class FramedBody(DecodingBody):
         self._source.close()
         return index
 
-    def _run(self, index: FrameIndex, put: Callable[[int, bytes], None]) -> None:
+    def _run(
+        self,
+        index: FrameIndex,
+        put: Callable[[int, bytes], None],
+        sink: DownloadSink | None = None,
+    ) -> None:
         # Runs of about a part, but at least two for each range that may be in flight.
         window = max(self._chunk.max_concurrency, 1)
         part = max(1, min(self._chunk.part_size, self._info.size // (2 * window)))
         runs = index.groups(part, part * _DECODED_PARTS)
+        if sink is not None:
+            runs = _missing(index, runs, sink)
         _Frames(self, index, put).run(runs)
         self._finished = True
 
@@ -168,6 +195,31 @@ class FramedBody(DecodingBody):
             raw = stored[frame.offset - start : frame.end - start]
             out.append((frame.decoded_offset, self._codec.decode_frame(raw, frame)))
         return out
+
+
+def _missing(
+    index: FrameIndex, runs: list[tuple[int, int]], sink: DownloadSink
+) -> list[tuple[int, int]]:
+    """``runs`` less the frames whose content ``sink`` already holds, split where they were.
+
+    An empty frame holds nothing to skip, and is fetched with its neighbours.
+    """
+    frames = index.frames
+    kept: list[tuple[int, int]] = []
+    for first, last in runs:
+        start: int | None = None
+        for i in range(first, last + 1):
+            frame = frames[i]
+            lo = frame.decoded_offset
+            have = frame.decoded_size > 0 and sink.present(lo, lo + frame.decoded_size)
+            if have and start is not None:
+                kept.append((start, i - 1))
+                start = None
+            elif not have and start is None:
+                start = i
+        if start is not None:
+            kept.append((start, last))
+    return kept
 
 
 class _Frames:

@@ -227,6 +227,26 @@ class Multipart(ChunkedLayer):
         of aborting it.
         """
         self._supports("complete", condition, bucket, key)
+        if resume is None:
+            return self._run_parts(bucket, key, headers, plan, before_commit, condition, None, size)
+        # One process at a time continues a journaled upload (TransferInProgress if not).
+        with resume.lock():
+            return self._run_parts(
+                bucket, key, headers, plan, before_commit, condition, resume, size
+            )
+
+    def _run_parts(
+        self,
+        bucket: str,
+        key: str,
+        headers: Headers,
+        plan: Callable[[_Parts], Iterator[tuple[int, PartBody]]],
+        before_commit: Callable[[], None] | None,
+        condition: WriteCondition | None,
+        resume: UploadJournal | None,
+        size: int | None,
+    ) -> ObjectInfo:
+        """The body of :meth:`_run_multipart`, with the journal (if any) locked."""
         parts = self._start(bucket, key, headers, resume, size)
         upload_id = parts.upload_id
         try:
@@ -234,6 +254,9 @@ class Multipart(ChunkedLayer):
                 if not parts.send(number, data):
                     break
             results = parts.results()
+            # A batch cancelled while the last parts were in flight does not commit: the
+            # upload is aborted, or kept for resume, as when a part is left to send.
+            self.check()
             if before_commit is not None:
                 before_commit()
             info = self.inner.complete_multipart(

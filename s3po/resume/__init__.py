@@ -11,6 +11,11 @@ The journals live in the cache folder, not beside the files, because the source 
 be read-only or synced (a journal beside it would be uploaded by the next ``sync``), and
 because ``s3po cleanup`` then finds every journal in one place.
 
+A running transfer holds its journal's lock (an ``flock`` on ``<journal>.lock``, see
+:mod:`s3po.resume.lock`): a second process resuming the same transfer at the same time gets
+:class:`~s3po.TransferInProgress`, and ``s3po cleanup`` leaves a locked journal (and the
+upload it names) alone.
+
 A journal is only a hint. For an upload the store is the truth: the upload must still be
 listed (ListMultipartUploads) and each part it holds (ListParts) is checked against the
 file before it is skipped. For a download the object's ETag pins the ranges fetched
@@ -21,7 +26,13 @@ file before it is skipped. For a download the object's ETag pins the ranges fetc
 
 from __future__ import annotations
 
-from s3po.resume.cleanup import JournalEntry, journals, remove_journal, stale_journals
+from s3po.resume.cleanup import (
+    JournalEntry,
+    busy_uploads,
+    journals,
+    remove_journal,
+    stale_journals,
+)
 from s3po.resume.journal import (
     DownloadJournal,
     Journal,
@@ -32,20 +43,24 @@ from s3po.resume.journal import (
     part_md5,
     store_name,
 )
+from s3po.resume.lock import JournalLock, lock_path
 from s3po.resume.store import Resumable, find_upload, headers_digest, open_download
 
 __all__ = [
     "DownloadJournal",
     "Journal",
     "JournalEntry",
+    "JournalLock",
     "Resumable",
     "StoredPart",
     "UploadJournal",
+    "busy_uploads",
     "find_upload",
     "headers_digest",
     "journal_dir",
     "journals",
     "keeps_state",
+    "lock_path",
     "open_download",
     "part_md5",
     "remove_journal",

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from s3po.backend.bodies import FileWindow
 from s3po.backend.protocol import ForwardingBackend
 from s3po.errors import Cancelled, RetriesExhausted, TransientError
+from s3po.resume.lock import JournalLock
 
 if TYPE_CHECKING:
     from s3po.backend.bodies import FileIdentity, PartBody
@@ -217,6 +218,10 @@ class UploadJournal:
         name = _name("upload", self.store, self.bucket, self.key, _abs(self.path))
         self.journal = Journal(self.folder / f"{name}.up.jsonl")
 
+    def lock(self) -> JournalLock:
+        """The journal's inter-process lock, to hold while the upload runs."""
+        return JournalLock(self.journal.path, bucket=self.bucket, key=self.key)
+
     def encoded(self, codec: str, level: int | None) -> UploadJournal:
         """The same upload's state, for the stream ``codec`` at ``level`` encodes."""
         return UploadJournal(
@@ -341,6 +346,10 @@ class DownloadJournal:
         name = _name("download", self.store, self.bucket, self.key, where)
         self.journal = Journal(self.folder / f"{name}.down.jsonl")
 
+    def lock(self) -> JournalLock:
+        """The journal's inter-process lock, to hold while the download runs."""
+        return JournalLock(self.journal.path, bucket=self.bucket, key=self.key)
+
     @property
     def partial(self) -> pathlib.Path:
         """The partial file beside the destination."""
@@ -393,6 +402,10 @@ class DownloadJournal:
                 "created": dt.datetime.now(dt.UTC).isoformat(),
             }
         )
+
+    def restart(self) -> None:
+        """Forget the ranges written: the download starts again from the start."""
+        self.journal.begin({k: v for k, v in self.journal.header.items() if k != "v"})
 
     def written(self, lo: int, hi: int) -> None:
         """Journal that ``[lo, hi)`` is in the partial file."""

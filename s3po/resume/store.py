@@ -135,11 +135,10 @@ def open_download(
             if raw.info.size == size:
                 ranges = journal.ranges()
                 log.info(
-                    "resuming the download of s3://%s/%s: %d of %d bytes on disk",
+                    "resuming the download of s3://%s/%s: %d bytes of its content on disk",
                     bucket,
                     key,
                     sum(hi - lo for lo, hi in ranges),
-                    size,
                 )
                 return raw, ranges
             raw.body.close()

@@ -18,6 +18,7 @@ stack, and reports what happened.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -316,21 +317,29 @@ class Transfer:
         cfg = config or self.config
         stack = self.stack(cfg, scope)
         journal = None
-        if cfg.resume and path is not None:
-            journal = DownloadJournal(store_name(self.backend), bucket, key, path)
-            raw, ranges = open_download(stack, bucket, key, journal, decompress=cfg.decompress)
-        else:
-            raw, ranges = stack.get(bucket, key), []
-        with raw:
-            sink: DownloadSink
-            if path is not None:
-                with FileSink(
-                    path, bucket=bucket, key=key, progress=progress, resume=journal, ranges=ranges
-                ) as sink:
-                    size = raw.body.drain(sink)
+        with contextlib.ExitStack() as held:
+            if cfg.resume and path is not None:
+                journal = DownloadJournal(store_name(self.backend), bucket, key, path)
+                # One process at a time continues a journaled download.
+                held.enter_context(journal.lock())
+                raw, ranges = open_download(stack, bucket, key, journal, decompress=cfg.decompress)
             else:
-                sink = StreamSink(dest, progress)  # type: ignore[arg-type]
-                size = raw.body.drain(sink)
+                raw, ranges = stack.get(bucket, key), []
+            with raw:
+                sink: DownloadSink
+                if path is not None:
+                    with FileSink(
+                        path,
+                        bucket=bucket,
+                        key=key,
+                        progress=progress,
+                        resume=journal,
+                        ranges=ranges,
+                    ) as sink:
+                        size = raw.body.drain(sink)
+                else:
+                    sink = StreamSink(dest, progress)  # type: ignore[arg-type]
+                    size = raw.body.drain(sink)
         out = DownloadResult(
             bucket=bucket,
             key=key,

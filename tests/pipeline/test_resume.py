@@ -360,3 +360,103 @@ def test_batch_cancellation_keeps_the_upload_only_with_resume_on(
     else:
         assert kept == []
         assert not cache.exists() or list(cache.iterdir()) == []
+
+
+class CancelInLastPart(Parts):
+    """Cancels the batch while the last part is being stored (every part already queued)."""
+
+    batch: s3po.Batch | None = None
+    last = 6
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
+    ) -> s3po.PartInfo:
+        if part_number == self.last and self.batch is not None:
+            self.batch.cancel()
+        return super().put_part(bucket, key, upload_id, part_number, data)
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_batch_cancelled_during_the_last_part_does_not_complete_the_upload(
+    make_conn: Callable[..., s3po.Connection],
+    store: LocalBackend,
+    small_config: s3po.TransferConfig,
+    source: Path,
+    cache: Path,
+    resume: bool,
+) -> None:
+    cancelling = CancelInLastPart(store)
+    # Every part in flight at once, so no part is left to start when the batch is cancelled.
+    conn = make_conn(cancelling, small_config.evolve(resume=resume, max_concurrency=8))
+    batch = conn.batch(max_workers=1)
+    cancelling.batch = batch
+    with pytest.raises(s3po.BatchError) as caught, batch:
+        batch.upload_file("bucket", "k", source)
+    assert caught.group_contains(s3po.Cancelled)
+    with pytest.raises(s3po.NoSuchKey):
+        store.head("bucket", "k")  # not committed
+    kept = list(store.list_multipart("bucket"))
+    if resume:
+        assert len(kept) == 1
+        assert len(list(cache.glob("*.jsonl"))) == 1
+        cancelling.sent.clear()
+        conn.upload_file("bucket", "k", source)
+        assert cancelling.sent == []  # every part was stored: only completed now
+        assert conn.download_bytes("bucket", "k") == source.read_bytes()
+    else:
+        assert kept == []
+        assert not cache.exists() or list(cache.iterdir()) == []
+
+
+class CancellingGets(Gets):
+    """Cancels the batch once the third GET is answered."""
+
+    batch: s3po.Batch | None = None
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> s3po.GetResult:
+        got = super().get(bucket, key, start=start, end=end, if_match=if_match)
+        if len(self.asked) == 3 and self.batch is not None:
+            self.batch.cancel()
+        return got
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_batch_cancellation_keeps_the_partial_download_only_with_resume_on(
+    make_conn: Callable[..., s3po.Connection],
+    store: LocalBackend,
+    small_config: s3po.TransferConfig,
+    stored: bytes,
+    tmp_path: Path,
+    cache: Path,
+    resume: bool,
+) -> None:
+    gets = CancellingGets(store)
+    conn = make_conn(gets, small_config.evolve(resume=resume, max_concurrency=1))
+    batch = conn.batch(max_workers=1)
+    gets.batch = batch
+    dest = tmp_path / "copy.bin"
+    with pytest.raises(s3po.BatchError) as caught, batch:
+        batch.download_file("bucket", "k", dest)
+    assert caught.group_contains(s3po.Cancelled)
+    assert not dest.exists()
+    partial = dest.with_name(".copy.bin.s3po-partial")
+    if resume:
+        assert partial.is_file()
+        assert len(list(cache.glob("*.jsonl"))) == 1
+        gets.batch = None
+        gets.asked.clear()
+        conn.download_file("bucket", "k", dest)
+        assert [start for start, _ in gets.asked][1:] == [3 * PART, 4 * PART, 5 * PART]
+        assert dest.read_bytes() == stored
+        assert not partial.exists()
+    else:
+        assert list(tmp_path.glob(".copy.bin*")) == []
+        assert not cache.exists() or list(cache.iterdir()) == []
