@@ -29,6 +29,7 @@ from s3po.resume.journal import (
     UploadJournal,
     journal_dir,
     keeps_state,
+    part_crc_matches,
     part_md5,
     store_name,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "journals",
     "keeps_state",
     "open_download",
+    "part_crc_matches",
     "part_md5",
     "remove_journal",
     "stale_journals",
