@@ -29,6 +29,7 @@ from s3po._cli.output import Output, StderrHandler, close_stdout
 from s3po._cli.run import USAGE_ERRORS
 from s3po._cli.throttle import TokenBucket, parse_rate
 from s3po._version import __version__
+from s3po.backend.checksums import CHECKSUM_POLICIES, CHECKSUM_TYPES
 from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
 from s3po.connection import DEFAULT_BACKEND_ENV, Connection, default_backend
 from s3po.errors import S3poError
@@ -205,6 +206,23 @@ def _transfer_options() -> argparse.ArgumentParser:
         "--threshold", metavar="SIZE", help="use multipart above this size (default 10MiB)"
     )
     group.add_argument(
+        "--checksum-algorithm",
+        type=str.lower,
+        choices=CHECKSUM_POLICIES,
+        metavar="NAME",
+        help="checksum the store verifies on uploads and keeps with each object: crc32 "
+        "(default), crc32c, crc64nvme (these two need s3po[crc]), md5 or when_supported; "
+        "see docs/s3-compatible.md for what each store takes",
+    )
+    group.add_argument(
+        "--checksum-type",
+        type=str.lower,
+        choices=CHECKSUM_TYPES,
+        metavar="TYPE",
+        help="a multipart upload's checksum: composite (default for crc32, crc32c) or "
+        "full_object (crc64nvme's only type)",
+    )
+    group.add_argument(
         "--resume",
         action="store_true",
         help="continue interrupted multipart uploads and ranged downloads of the same files, "
@@ -349,6 +367,10 @@ def _open_connection(args: argparse.Namespace) -> Connection:
         ("region", "region_name"),
     ):
         value = getattr(args, flag)
+        if value is not None:
+            options[option] = value
+    for option in ("checksum_algorithm", "checksum_type"):
+        value = getattr(args, option, None)
         if value is not None:
             options[option] = value
     chunk: dict[str, int] = {}

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import pluggy
 
 from s3po import hookspecs
-from s3po.errors import ConfigError, PluginError, UnknownBackend, UnknownCodec
+from s3po.errors import ConfigError, NotSupported, PluginError, UnknownBackend, UnknownCodec
 
 if TYPE_CHECKING:
     from s3po._types import Backend
@@ -182,13 +182,39 @@ class BackendRegistry(_Registry["Backend"]):
             UnknownBackend: No plugin provides ``name``.
             ConfigError: The backend takes no option of one of these names (checked
                 against its factory's signature, before it is called).
+            NotSupported: ``checksum_algorithm=`` names a wire checksum the backend
+                cannot send: it takes no such option, or does not declare the algorithm
+                in its :attr:`Capabilities.checksum_algorithms
+                <s3po.backend.Capabilities.checksum_algorithms>`. Before any I/O, never
+                silently dropped (a backend passing unknown options on, as fsspec's does,
+                would otherwise ignore it).
 
         .. versionchanged:: 0.4.0
-           An unknown option raises ``ConfigError`` naming it, not the factory's ``TypeError``.
+           An unknown option raises ``ConfigError`` naming it, not the factory's ``TypeError``;
+           ``checksum_algorithm=`` is checked against what the backend can send.
         """
         factory = self._factory(name)
+        algorithm = options.get("checksum_algorithm")
+        if algorithm is not None and not _names_option(factory, "checksum_algorithm"):
+            raise NotSupported(
+                f"backend {name!r} cannot send wire checksums (checksum_algorithm="
+                f"{algorithm!r}); use the s3 or obstore backend, or leave the option out"
+            )
         _check_options(name, factory, options)
-        return factory(**options)
+        backend = factory(**options)
+        if isinstance(algorithm, str):
+            backend.capabilities.require_checksum(algorithm, name)
+        return backend
+
+
+def _names_option(factory: Callable[..., Any], option: str) -> bool:
+    """Whether ``factory`` takes ``option`` by name (not merely through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return True  # no signature to read: the factory and its capabilities decide
+    found = parameters.get(option)
+    return found is not None and found.kind is not inspect.Parameter.VAR_KEYWORD
 
 
 def _check_options(name: str, factory: Callable[..., Any], options: dict[str, Any]) -> None:

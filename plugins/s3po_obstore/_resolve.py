@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 
 import s3po
+from s3po.backend.checksums import checksum_policy
 
 __all__ = ["Resolved", "resolve"]
 
@@ -30,7 +31,6 @@ ADDRESSING_STYLE_ENV = "S3PO_ADDRESSING_STYLE"
 CHECKSUM_ENV = "S3PO_CHECKSUM"
 
 _STYLES = ("path", "virtual", "auto")
-_CHECKSUMS = ("crc32", "md5", "when_supported")
 #: botocore reads the region from these, in this order, when no region is named.
 _PROFILE_VARS = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
 _REGION_VAR = "AWS_DEFAULT_REGION"
@@ -120,6 +120,8 @@ def resolve(
     addressing_style: str | None,
     checksum: str | None,
     max_pool_connections: int,
+    checksum_algorithm: str | None = None,
+    checksum_type: str | None = None,
 ) -> Resolved | None:
     """Resolve the options as the S3 backend does; None when that needs boto3.
 
@@ -133,9 +135,11 @@ def resolve(
     style = None if style is None else style.lower()
     if style is not None and style not in _STYLES:
         raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
-    policy = (_option(checksum, CHECKSUM_ENV) or "crc32").lower()
-    if policy not in _CHECKSUMS:
-        raise s3po.ConfigError(f"checksum must be one of {_CHECKSUMS}, not {policy!r}")
+    if checksum_algorithm is None and checksum is None:
+        chosen = checksum_policy(os.environ.get(CHECKSUM_ENV) or None)
+    else:
+        chosen = checksum_policy(checksum_algorithm, checksum=checksum)
+    policy = checksum_policy(chosen.name, checksum_type=checksum_type).name
     if max_pool_connections < 1:
         raise s3po.ConfigError("max_pool_connections must be 1 or more")
     if endpoint is None:

@@ -16,6 +16,7 @@ import obstore.exceptions as oe
 import s3po
 from s3po.backend import (
     ALL_CONDITIONS,
+    WIRE_CHECKSUMS,
     Capabilities,
     CommonPrefix,
     FileWindow,
@@ -63,6 +64,10 @@ _NOT_METADATA = frozenset({a.lower() for _, a in _FIELDS} | {"storage-class"})
 _NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchUpload"})
 #: A range that starts past the object's end.
 _UNSATISFIABLE = frozenset({"InvalidRange", "416"})
+#: The policies whose PUTs obstore cannot send (it has no CRC32C, CRC64NVME or Content-MD5).
+_BOTO3_PUTS = frozenset({"crc32c", "crc64nvme", "md5"})
+#: The policies whose whole-object GETs go through boto3, which verifies them.
+_VERIFIED_GETS = frozenset({"crc32c", "crc64nvme"})
 #: What obstore raises: its own errors, FileNotFoundError (404), ValueError (bad paths).
 _ERRORS = (oe.BaseError, OSError, ValueError)
 
@@ -141,9 +146,12 @@ class ObstoreBackend(ForwardingBackend):
     environment variables, else boto3's default chain.
 
     Checksums: obstore can send only SHA-256 (``x-amz-checksum-sha256``), so its PUTs carry
-    that one under ``"crc32"`` (default) and ``"when_supported"``; under ``"md5"`` PUTs go
-    through boto3 with ``Content-MD5``, as on the S3 backend. Multipart uploads go through
-    the S3 backend and follow its policy.
+    that one under ``"crc32"`` (default) and ``"when_supported"``; under ``"crc32c"``,
+    ``"crc64nvme"`` and ``"md5"`` PUTs go through boto3, as on the S3 backend. Multipart
+    uploads go through the S3 backend and follow its policy. obstore's GET can neither ask
+    for the stored checksum nor show it, so under ``"crc32c"`` and ``"crc64nvme"``
+    whole-object GETs go through boto3, which verifies them; under the default they stay
+    on obstore and are not checked against the store's checksum (ranged GETs never are).
 
     Args:
         endpoint_url: The store's URL (``$S3PO_ENDPOINT_URL``); None means AWS S3.
@@ -158,8 +166,7 @@ class ObstoreBackend(ForwardingBackend):
             connection options must be unset).
         addressing_style: ``"path"``, ``"virtual"`` or ``"auto"`` (``$S3PO_ADDRESSING_STYLE``);
             defaults to ``"path"`` with an endpoint, else ``"auto"``.
-        checksum: ``"crc32"`` (default), ``"md5"`` or ``"when_supported"``
-            (``$S3PO_CHECKSUM``).
+        checksum: The older name of ``checksum_algorithm``.
         max_pool_connections: Connections kept open at once, per client (default 64).
         connect_timeout: Seconds to wait for a connection (default 10).
         read_timeout: Seconds to wait for data on a connection (default 20): a server that
@@ -169,6 +176,9 @@ class ObstoreBackend(ForwardingBackend):
         conditions: The conditional writes the store honours (default: all of
             :data:`~s3po.backend.ALL_CONDITIONS`); leave out what it ignores, so s3po
             refuses it rather than writing unconditionally (docs/s3-compatible.md).
+        checksum_algorithm: ``"crc32"`` (default), ``"crc32c"``, ``"crc64nvme"``, ``"md5"``
+            or ``"when_supported"``, any case (``$S3PO_CHECKSUM``), as on the S3 backend.
+        checksum_type: ``"composite"`` or ``"full_object"``, as on the S3 backend.
 
     Raises:
         ConfigError: An option has a bad value, or options conflict.
@@ -177,6 +187,9 @@ class ObstoreBackend(ForwardingBackend):
         ``s3po.Connection(backend="obstore", endpoint_url="http://127.0.0.1:8333")``
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       ``checksum_algorithm`` and ``checksum_type``.
     """
 
     name = "obstore"
@@ -199,6 +212,8 @@ class ObstoreBackend(ForwardingBackend):
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
         conditions: Iterable[str] | None = None,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
     ) -> None:
         """Resolve the options (boto3 only when they need it), then the obstore settings.
 
@@ -221,12 +236,18 @@ class ObstoreBackend(ForwardingBackend):
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
             "conditions": conditions,
+            "checksum_algorithm": checksum_algorithm,
+            "checksum_type": checksum_type,
         }
         self._s3: S3Backend | None = None
         self._s3_lock = threading.Lock()
         self.name = "obstore"
         declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
-        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
+        self.capabilities = Capabilities(
+            max_connections=max_pool_connections,
+            conditions=declared,
+            checksum_algorithms=WIRE_CHECKSUMS,
+        )
         resolved = resolve(
             endpoint_url=endpoint_url,
             region_name=region_name,
@@ -236,6 +257,8 @@ class ObstoreBackend(ForwardingBackend):
             addressing_style=addressing_style,
             checksum=checksum,
             max_pool_connections=max_pool_connections,
+            checksum_algorithm=checksum_algorithm,
+            checksum_type=checksum_type,
         )
         if resolved is not None:
             self.endpoint_url = resolved.endpoint_url
@@ -251,7 +274,11 @@ class ObstoreBackend(ForwardingBackend):
         #: Which single-object calls obstore makes; the others go to boto3 (see above).
         self._fast = client is None
         self._fast_get = self._fast and self.checksum != "when_supported"
-        self._fast_put = self._fast and self.checksum != "md5"
+        #: obstore sends SHA-256 or nothing: CRC32C, CRC64NVME and MD5 PUTs go through boto3.
+        self._fast_put = self._fast and self.checksum not in _BOTO3_PUTS
+        #: Whole-object GETs go through boto3 to be verified (obstore's GET can neither ask
+        #: for the stored checksum nor show the headers that carry it).
+        self._verify_whole = self.checksum in _VERIFIED_GETS
         try:
             self.stores = Stores(
                 StoreOptions(
@@ -372,7 +399,13 @@ class ObstoreBackend(ForwardingBackend):
         reported raises :class:`~s3po.TransientError` (the retry layer resumes it).
         """
         start = max(start, 0)
-        if not self._fast_get or (end is not None and end <= start) or not key_is_plain(key):
+        whole = start == 0 and end is None
+        if (
+            not self._fast_get
+            or (whole and self._verify_whole)
+            or (end is not None and end <= start)
+            or not key_is_plain(key)
+        ):
             return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
         options: GetOptions = {}
         if end is not None:

@@ -15,6 +15,7 @@ import botocore.config
 import botocore.exceptions as bce
 
 import s3po
+from s3po.backend.checksums import ChecksumPolicy, checksum_policy
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -29,6 +30,7 @@ __all__ = [
     "REGION_ENV",
     "ClientOptions",
     "ClientRecipe",
+    "ask_checksums",
     "configured_endpoint",
     "make_client",
     "resolve_client",
@@ -43,7 +45,6 @@ ADDRESSING_STYLE_ENV = "S3PO_ADDRESSING_STYLE"
 CHECKSUM_ENV = "S3PO_CHECKSUM"
 
 _STYLES = ("path", "virtual", "auto")
-_CHECKSUMS = ("crc32", "md5", "when_supported")
 
 
 #: botocore's own endpoint settings, in its order: the S3 variable, then the global one.
@@ -109,6 +110,8 @@ class ClientOptions:
     client: S3Client | None = None
     addressing_style: str | None = None
     checksum: str | None = None
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
     max_pool_connections: int = 64
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
@@ -128,7 +131,8 @@ class ClientRecipe:
     Attributes:
         build: Makes the client (or returns the one given); may raise ``ValueError`` or a
             ``BotoCoreError`` for options botocore refuses.
-        checksum: The checksum policy.
+        checksum: The checksum policy (its name: ``"crc32"``, ``"md5"``, ...).
+        policy: The checksum policy, with its multipart checksum type.
         owns_client: Whether the backend made the client (and so closes it).
         endpoint_url: The endpoint; None for AWS S3's own endpoints.
         region_name: The region; None when only botocore can tell (the client is made).
@@ -137,6 +141,7 @@ class ClientRecipe:
 
     build: Callable[[], S3Client]
     checksum: str
+    policy: ChecksumPolicy
     owns_client: bool
     endpoint_url: str | None
     region_name: str | None
@@ -148,6 +153,7 @@ _VERIFIED_BY = (
     "Content-MD5",
     "x-amz-checksum-crc32",
     "x-amz-checksum-crc32c",
+    "x-amz-checksum-crc64nvme",
     "x-amz-checksum-sha256",
 )
 #: The requests whose bodies are object data: the bodies worth not hashing twice.
@@ -179,6 +185,24 @@ def unsigned_when_verified(client: S3Client) -> None:
         client.meta.events.register(f"before-sign.s3.{operation}", before_sign)
 
 
+def ask_checksums(client: S3Client) -> None:
+    """Ask for the stored checksum (``x-amz-checksum-mode: ENABLED``) on whole-object GETs.
+
+    Sent as a header rather than boto3's ``ChecksumMode`` parameter, which would make
+    botocore check the body itself as well: s3po checks it in the read that delivers it
+    (:class:`~s3po.backend.checksums.VerifyingBody`). A ranged GET is not asked: no
+    checksum describes a range.
+
+    .. versionadded:: 0.4.0
+    """
+
+    def before_sign(request: Any, **_: Any) -> None:  # noqa: ANN401 - botocore's AWSRequest
+        if "Range" not in request.headers:
+            request.headers["x-amz-checksum-mode"] = "ENABLED"
+
+    client.meta.events.register("before-sign.s3.GetObject", before_sign)
+
+
 def make_client(options: ClientOptions) -> tuple[S3Client, str, bool, str | None]:
     """Make (or take) the client; return it with its checksum policy, ownership and endpoint.
 
@@ -204,9 +228,18 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
     style = None if style is None else style.lower()
     if style is not None and style not in _STYLES:
         raise s3po.ConfigError(f"addressing_style must be one of {_STYLES}, not {style!r}")
-    policy = (_option(options.checksum, CHECKSUM_ENV) or "crc32").lower()
-    if policy not in _CHECKSUMS:
-        raise s3po.ConfigError(f"checksum must be one of {_CHECKSUMS}, not {policy!r}")
+    if options.checksum_algorithm is None and options.checksum is None:
+        chosen = checksum_policy(os.environ.get(CHECKSUM_ENV) or None)
+    else:
+        chosen = checksum_policy(options.checksum_algorithm, checksum=options.checksum)
+    chosen = checksum_policy(chosen.name, checksum_type=options.checksum_type)
+    policy = chosen.name
+    new = "request_checksum_calculation" in botocore.config.Config.OPTION_DEFAULTS
+    if not new and (policy == "crc64nvme" or chosen.full_object):
+        raise s3po.ConfigError(
+            f"checksum_algorithm={policy!r} with checksum_type={chosen.type!r} needs boto3 "
+            "1.36 or later (pip install -U boto3)"
+        )
     if options.max_pool_connections < 1:
         raise s3po.ConfigError("max_pool_connections must be 1 or more")
     keys = (options.aws_access_key_id, options.aws_secret_access_key, options.aws_session_token)
@@ -224,6 +257,7 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
         return ClientRecipe(
             build=lambda: given_client,
             checksum=policy,
+            policy=chosen,
             owns_client=False,
             endpoint_url=given_client.meta.endpoint_url,
             region_name=given_client.meta.region_name,
@@ -273,11 +307,14 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
     def build() -> S3Client:
         client = ready.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
         unsigned_when_verified(client)
+        if chosen.name not in {"md5", "when_supported"}:
+            ask_checksums(client)
         return client
 
     return ClientRecipe(
         build=build,
         checksum=policy,
+        policy=chosen,
         owns_client=True,
         endpoint_url=endpoint_url,
         region_name=region,

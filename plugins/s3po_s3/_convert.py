@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import hashlib
 import re
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from s3po.backend import (
     WriteCondition,
     emulation,
 )
+from s3po.backend.checksums import StoredChecksum
 
 if TYPE_CHECKING:
     from s3po.backend import Readable, UploadBody
@@ -31,13 +31,13 @@ __all__ = [
     "CONTENT_RANGE",
     "as_bytes",
     "condition_params",
-    "content_crc32",
     "content_md5",
     "entry_key",
     "header_params",
     "headers_from",
     "multipart_etag",
     "quote",
+    "stored_checksum",
     "unquote",
     "utc",
 ]
@@ -53,7 +53,8 @@ _HEADER_FIELDS = (
 _EXTRA_FIELDS = ("StorageClass", "ServerSideEncryption", "SSEKMSKeyId", "WebsiteRedirectLocation")
 #: Parameters the backend sets itself; ``Headers.extra`` may not override them.
 _RESERVED = frozenset(
-    {"Bucket", "Key", "Body", "ContentMD5", "ChecksumCRC32", "ChecksumAlgorithm",
+    {"Bucket", "Key", "Body", "ContentMD5", "ChecksumCRC32", "ChecksumCRC32C",
+     "ChecksumCRC64NVME", "ChecksumAlgorithm", "ChecksumType",
      "ContentLength", "UploadId", "PartNumber",
      "CopySource", "CopySourceIfMatch", "MetadataDirective", "IfMatch", "IfNoneMatch", "Range"}
 )  # fmt: skip
@@ -77,14 +78,6 @@ def content_md5(data: bytes | FileWindow) -> str:
     for piece in _pieces(data):
         digest.update(piece)
     return base64.b64encode(digest.digest()).decode("ascii")
-
-
-def content_crc32(data: bytes | FileWindow) -> str:
-    """The x-amz-checksum-crc32 header of ``data`` (base64 of the big-endian CRC32)."""
-    crc = 0
-    for piece in _pieces(data):
-        crc = zlib.crc32(piece, crc)
-    return base64.b64encode(crc.to_bytes(4, "big")).decode("ascii")
 
 
 def _pieces(data: bytes | FileWindow) -> Iterable[bytes | memoryview]:
@@ -123,6 +116,19 @@ def headers_from(response: Any) -> Headers:  # noqa: ANN401 - any boto3 response
         metadata={k.lower(): v for k, v in (response.get("Metadata") or {}).items()},
         extra=extra,
     )
+
+
+#: The checksums a HeadObject/GetObject with checksum mode may report, strongest first.
+_STORED = ("CRC64NVME", "CRC32C", "CRC32", "SHA256", "SHA1")
+
+
+def stored_checksum(response: Any) -> StoredChecksum | None:  # noqa: ANN401 - a boto3 response
+    """The wire checksum a HeadObject or GetObject response reports, if any."""
+    for name in _STORED:
+        value = response.get(f"Checksum{name}")
+        if value:
+            return StoredChecksum.parse(name, str(value), response.get("ChecksumType"))
+    return None
 
 
 def multipart_etag(parts: Sequence[PartInfo]) -> str | None:

@@ -21,6 +21,7 @@ from s3po.backend import (
     PartBody,
     PartInfo,
     WriteCondition,
+    checksums,
 )
 from s3po_s3._convert import (
     as_bytes,
@@ -37,6 +38,8 @@ from s3po_s3._session import refused_write
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
+
+    from s3po.backend.checksums import ChecksumPolicy
 
 __all__ = ["S3Multipart"]
 
@@ -93,7 +96,7 @@ class S3Multipart(S3Objects):
         caps = self.capabilities
         part = min(caps.max_part_size, max(math.ceil(source.size / caps.max_parts), _COPY_PART))
         # Copied parts carry no checksums of ours, so the upload must not ask for them.
-        upload_id = self._start(bucket, key, headers or source.headers, checksums=False)
+        upload_id = self._start(bucket, key, headers or source.headers, policy=None)
         try:
             parts = []
             for number, lo in enumerate(range(0, source.size, part), start=1):
@@ -120,23 +123,41 @@ class S3Multipart(S3Objects):
     # -- multipart ------------------------------------------------------------------------
 
     def start_multipart(self, bucket: str, key: str, *, headers: Headers) -> str:
-        """Begin a multipart upload (CreateMultipartUpload), its parts checked by CRC32."""
-        return self._start(bucket, key, headers, checksums=self.checksum != "md5")
+        """Begin a multipart upload (CreateMultipartUpload), its parts checked by the policy's CRC.
 
-    def _start(self, bucket: str, key: str, headers: Headers, *, checksums: bool) -> str:
+        The upload is created with ``ChecksumAlgorithm`` (and ``ChecksumType=FULL_OBJECT``
+        under ``checksum_type="full_object"``); under ``"md5"`` with neither.
+        """
+        policy = self.checksum_policy
+        return self._start(bucket, key, headers, policy=None if policy.name == "md5" else policy)
+
+    def _start(
+        self, bucket: str, key: str, headers: Headers, *, policy: ChecksumPolicy | None
+    ) -> str:
         params = header_params(headers, bucket, key)
-        if checksums:
-            params["ChecksumAlgorithm"] = "CRC32"
+        if policy is not None:
+            algo = policy.crc
+            params["ChecksumAlgorithm"] = "CRC32" if algo is None else algo.wire_name
+            if policy.full_object:
+                params["ChecksumType"] = "FULL_OBJECT"
         with self._errors("start_multipart", bucket, key):
             response = self._client.create_multipart_upload(Bucket=bucket, Key=key, **params)
         upload_id = response["UploadId"]
-        self._uploads[upload_id] = headers
+        self._uploads[upload_id] = (headers, policy)
         return upload_id
+
+    def _policy_of(self, upload_id: str) -> ChecksumPolicy | None:
+        """The policy of an upload: its own if started here, else the backend's (a resume).
+
+        None for an upload started without checksums (a copy in parts, or under ``"md5"``).
+        """
+        entry = self._uploads.get(upload_id)
+        return entry[1] if entry is not None else self.checksum_policy
 
     def put_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, data: PartBody
     ) -> PartInfo:
-        """Upload one part (UploadPart), verified by CRC32 or Content-MD5.
+        """Upload one part (UploadPart), verified by the policy's CRC or Content-MD5.
 
         A :class:`~s3po.FileWindow` is streamed from the file (hashed first by reading it),
         so parts of a file upload are never held in memory whole.
@@ -144,7 +165,8 @@ class S3Multipart(S3Objects):
         body: Any = data if isinstance(data, FileWindow) else as_bytes(data)
         if isinstance(body, FileWindow):
             body.seek(0)
-        check = self._body_check(body)
+        policy = self._policy_of(upload_id) or self.checksum_policy
+        check = self._body_check(body, policy)
         op = f"put_part {part_number}"
         with self._errors(op, bucket, key, body=body):
             try:
@@ -161,8 +183,12 @@ class S3Multipart(S3Objects):
                 if status_code(exc) >= 500 and error_code(exc) == str(status_code(exc)):  # noqa: PLR2004
                     self._raise_if_upload_gone(bucket, key, upload_id, exc)
                 raise
-        crc = response.get("ChecksumCRC32") or check.get("ChecksumCRC32")
-        return PartInfo(part_number, unquote(response.get("ETag")), len(body), crc)
+        algo = policy.crc or (checksums.crc("crc32") if policy.name == "when_supported" else None)
+        if algo is None:
+            return PartInfo(part_number, unquote(response.get("ETag")), len(body))
+        found: Any = response
+        value = found.get(algo.field) or check.get(algo.field)
+        return PartInfo(part_number, unquote(response.get("ETag")), len(body), value, algo.name)
 
     def _raise_if_upload_gone(
         self, bucket: str, key: str, upload_id: str, exc: bce.ClientError
@@ -195,8 +221,12 @@ class S3Multipart(S3Objects):
         InternalError and SlowDown). If a retry finds the upload gone because the first
         attempt did complete, the stored object's ETag is checked and accepted.
         ``condition`` is sent as ``If-None-Match: *`` or ``If-Match``; when it fails the
-        upload stays, for the caller to abort.
+        upload stays, for the caller to abort. Under ``checksum_type="full_object"`` the
+        request carries the whole object's checksum, combined from the parts' in part
+        order, for the store to check against what it assembled.
         """
+        policy = self._policy_of(upload_id)
+        default = policy.crc.name if policy is not None and policy.crc is not None else "crc32"
         listed: list[CompletedPartTypeDef] = []
         for part in parts:
             entry: CompletedPartTypeDef = {
@@ -204,8 +234,10 @@ class S3Multipart(S3Objects):
                 "ETag": quote(part.etag),
             }
             if part.checksum:
-                entry["ChecksumCRC32"] = part.checksum
+                name = part.checksum_algorithm or default
+                entry["Checksum" + name.upper()] = part.checksum  # type: ignore[literal-required]
             listed.append(entry)
+        whole = _full_object(policy, parts)
         # refused_write outside the error edge: it reads the s3po error the edge raised
         with (
             refused_write(condition, bucket, key, self.name),
@@ -217,6 +249,7 @@ class S3Multipart(S3Objects):
                     Key=key,
                     UploadId=upload_id,
                     MultipartUpload={"Parts": listed},
+                    **whole,
                     **condition_params(condition),  # type: ignore[arg-type]
                 )
             except bce.ClientError as exc:
@@ -232,7 +265,7 @@ class S3Multipart(S3Objects):
             key=key,
             size=sum(p.size for p in parts) if known else -1,
             etag=unquote(response.get("ETag")),
-            headers=self._uploads.pop(upload_id, Headers()),
+            headers=self._uploads.pop(upload_id, (Headers(), None))[0],
             version_id=response.get("VersionId"),
         )
 
@@ -286,4 +319,27 @@ class S3Multipart(S3Objects):
             for part in page.get("Parts", ()):
                 number, etag, size = part["PartNumber"], unquote(part["ETag"]), part["Size"]
                 # CompleteMultipartUpload names each part's checksum if the upload has them.
-                yield PartInfo(number, etag, size, part.get("ChecksumCRC32"))
+                found: Any = part
+                name = next(
+                    (n for n in checksums.CHECKSUM_ALGORITHMS if found.get(f"Checksum{n.upper()}")),
+                    None,
+                )
+                value = found.get(f"Checksum{name.upper()}") if name else None
+                yield PartInfo(number, etag, size, value, name)
+
+
+def _full_object(policy: ChecksumPolicy | None, parts: Sequence[PartInfo]) -> dict[str, Any]:
+    """CompleteMultipartUpload's full-object checksum fields; none when it is not one.
+
+    Every part must carry a checksum of the policy's algorithm and a known size, or the
+    whole checksum cannot be combined (the store still computes its own).
+    """
+    algo = policy.crc if policy is not None else None
+    if policy is None or algo is None or not policy.full_object or not parts:
+        return {}
+    if not all(p.checksum and p.size > 0 and p.checksum_algorithm in (None, algo.name)
+               for p in parts):  # fmt: skip
+        return {"ChecksumType": "FULL_OBJECT"}
+    ordered = sorted(parts, key=lambda p: p.part_number)
+    value = checksums.combine(algo.name, [(p.checksum or "", p.size) for p in ordered])
+    return {"ChecksumType": "FULL_OBJECT", algo.field: value}

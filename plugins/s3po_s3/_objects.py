@@ -11,6 +11,8 @@ import botocore.exceptions as bce
 
 import s3po
 from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo, WriteCondition
+from s3po.backend.checksums import CHECKSUM_ALGORITHMS as CRCS
+from s3po.backend.checksums import VerifyingBody
 from s3po_s3._convert import (
     CONTENT_RANGE,
     as_bytes,
@@ -18,6 +20,7 @@ from s3po_s3._convert import (
     header_params,
     headers_from,
     quote,
+    stored_checksum,
     unquote,
     utc,
 )
@@ -34,10 +37,14 @@ class S3Objects(S3Session):
     """Single objects on an S3 store (the part of :class:`~s3po_s3.backend.S3Backend`)."""
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
-        """Return the object's information (HeadObject)."""
+        """Return the object's information (HeadObject), with its stored checksum if any.
+
+        The checksum is asked for (``ChecksumMode=ENABLED``) unless the policy is ``"md5"``.
+        """
+        ask: dict[str, Any] = {} if self.checksum == "md5" else {"ChecksumMode": "ENABLED"}
         with self._errors("head", bucket, key):
             try:
-                response = self._client.head_object(Bucket=bucket, Key=key)
+                response = self._client.head_object(Bucket=bucket, Key=key, **ask)
             except bce.ClientError as exc:
                 if status_code(exc) == 404:  # noqa: PLR2004 - HTTP status
                     self._no_bucket(bucket, key, "head", exc)
@@ -50,6 +57,7 @@ class S3Objects(S3Session):
             last_modified=utc(response.get("LastModified")),
             headers=headers_from(response),
             version_id=response.get("VersionId"),
+            checksum=stored_checksum(response),
         )
 
     def _empty(self, bucket: str, key: str, start: int, if_match: str | None) -> GetResult:
@@ -67,7 +75,12 @@ class S3Objects(S3Session):
         end: int | None = None,
         if_match: str | None = None,
     ) -> GetResult:
-        """Open the object's bytes ``[start, end)`` (GetObject with a Range)."""
+        """Open the object's bytes ``[start, end)`` (GetObject with a Range).
+
+        A whole-object GET asks for the stored checksum; a full-object CRC32, CRC32C or
+        CRC64NVME is checked as the body is read (:class:`~s3po.CorruptData` at its end if
+        it differs). Composite checksums (``...-N``) and ranges cannot be checked so.
+        """
         start = max(start, 0)
         if end is not None and end <= start:
             return self._empty(bucket, key, start, if_match)
@@ -96,6 +109,7 @@ class S3Objects(S3Session):
             lo, hi, total = 0, length, length
         first = max(start, lo)
         stop = min(hi, total if end is None else min(end, total))
+        stored = stored_checksum(response)
         info = ObjectInfo(
             bucket=bucket,
             key=key,
@@ -104,8 +118,9 @@ class S3Objects(S3Session):
             last_modified=utc(response.get("LastModified")),
             headers=headers_from(response),
             version_id=response.get("VersionId"),
+            checksum=stored,
         )
-        body = StreamBody(
+        body: Any = StreamBody(
             response["Body"],
             length=max(stop - first, 0),
             skip=first - lo,
@@ -113,6 +128,11 @@ class S3Objects(S3Session):
             key=key,
             where=self._where,
         )
+        whole = first == 0 and stop == total and self.checksum != "when_supported"
+        if whole and stored is not None and stored.full_object and stored.algorithm in CRCS:
+            body = VerifyingBody(
+                body, stored, length=total, bucket=bucket, key=key, backend=self.name
+            )
         return GetResult(info=info, body=body, start=first, end=max(stop, first))
 
     def _size_of(self, response: Any, bucket: str, key: str) -> int:  # noqa: ANN401
@@ -164,6 +184,7 @@ class S3Objects(S3Session):
                 Body=data,
                 ContentLength=len(data),
                 **self._body_check(data),
+                **self._algorithm_named(),
                 **params,
                 **condition_params(condition),  # type: ignore[arg-type]
             )

@@ -15,6 +15,7 @@ import botocore.exceptions as bce
 import s3po
 from s3po.backend import (
     ALL_CONDITIONS,
+    WIRE_CHECKSUMS,
     Capabilities,
     FileWindow,
     Headers,
@@ -23,12 +24,14 @@ from s3po.backend import (
     emulation,
 )
 from s3po_s3._client import ClientOptions, resolve_client
-from s3po_s3._convert import content_crc32, content_md5
+from s3po_s3._convert import content_md5
 from s3po_s3._errors import s3_errors, status_code
 
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_s3 import S3Client
+
+    from s3po.backend.checksums import ChecksumPolicy
 
 __all__ = ["S3Session"]
 
@@ -76,11 +79,17 @@ class S3Session:
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
         conditions: Iterable[str] | None = None,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
     ) -> None:
         """Resolve the options; the client is made on the first call that needs it."""
         # Capabilities refuses unknown condition names: before any client is resolved.
         declared = ALL_CONDITIONS if conditions is None else frozenset(conditions)
-        self.capabilities = Capabilities(max_connections=max_pool_connections, conditions=declared)
+        self.capabilities = Capabilities(
+            max_connections=max_pool_connections,
+            conditions=declared,
+            checksum_algorithms=WIRE_CHECKSUMS,
+        )
         recipe = resolve_client(
             ClientOptions(
                 endpoint_url=endpoint_url,
@@ -93,6 +102,8 @@ class S3Session:
                 client=client,
                 addressing_style=addressing_style,
                 checksum=checksum,
+                checksum_algorithm=checksum_algorithm,
+                checksum_type=checksum_type,
                 max_pool_connections=max_pool_connections,
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
@@ -102,8 +113,11 @@ class S3Session:
         self._made: S3Client | None = None
         self._making = threading.Lock()
         self.checksum, self._owns_client = recipe.checksum, recipe.owns_client
+        #: The checksum policy: ``checksum`` with its multipart checksum type.
+        self.checksum_policy = recipe.policy
         self.endpoint_url, self.addressing_style = recipe.endpoint_url, recipe.addressing_style
-        self._uploads: dict[str, Headers] = {}
+        #: Uploads started here: their headers, and the policy their parts are sent under.
+        self._uploads: dict[str, tuple[Headers, ChecksumPolicy | None]] = {}
         #: Only botocore knows the region when nothing names one: make the client now.
         self.region_name = recipe.region_name or self._client.meta.region_name
         self._where = self.endpoint_url or f"AWS S3 ({self.region_name or 'default region'})"
@@ -143,13 +157,28 @@ class S3Session:
         """The backend's error edge for one request (:func:`~s3po_s3._errors.s3_errors`)."""
         return s3_errors(op, bucket, key, where=self._where, body=body)
 
-    def _body_check(self, data: bytes | FileWindow) -> dict[str, Any]:
+    def _body_check(
+        self, data: bytes | FileWindow, policy: ChecksumPolicy | None = None
+    ) -> dict[str, Any]:
         """The request fields that let the server verify ``data`` under the checksum policy."""
-        if self.checksum == "crc32":
-            return {"ChecksumCRC32": content_crc32(data)}
-        if self.checksum == "md5":
+        policy = policy or self.checksum_policy
+        algo = policy.crc
+        if algo is not None:
+            return {algo.field: algo.encode(algo.of(data))}
+        if policy.name == "md5":
             return {"ContentMD5": content_md5(data)}
         return {"ChecksumAlgorithm": "CRC32"}
+
+    def _algorithm_named(self) -> dict[str, Any]:
+        """PutObject's ``ChecksumAlgorithm`` for CRC32C and CRC64NVME (the SDKs send it too).
+
+        Some stores (moto) keep a PUT's checksum only when the algorithm is named. CRC32,
+        the default, is sent as before: the checksum header alone.
+        """
+        algo = self.checksum_policy.crc
+        if algo is None or algo.name == "crc32":
+            return {}
+        return {"ChecksumAlgorithm": algo.wire_name}
 
     def _no_bucket(self, bucket: str, key: str, op: str, exc: bce.ClientError) -> None:
         """After a bodiless 404, raise NoSuchBucket if it is the bucket that is missing."""

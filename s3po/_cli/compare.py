@@ -7,8 +7,11 @@
 * ``--checksum``: the content, without downloading: an object's stored s3po checksum
   (``s3po-xxh128`` or ``s3po-sha256``) against the same hash of the local file, or, for
   an object without one, its ETag against the file's MD5 when the ETag is a plain MD5 (a
-  single-part object without Content-Encoding). Between two objects, matching checksums
-  or plain ETags. Where neither side offers one, the sizes (as ``--size-only``). A sync
+  single-part object without Content-Encoding), or else the full-object wire checksum the
+  store keeps (CRC32, CRC32C or CRC64NVME, when the object has no Content-Encoding) against
+  the same CRC of the file. Between two objects, matching checksums, plain ETags or
+  full-object CRCs of the same algorithm (with the same Content-Encoding). Where neither
+  side offers one, the sizes (as ``--size-only``). A sync
   down with ``--no-decompress`` writes the stored bytes, which a content checksum does not
   describe when the object is compressed: then the stored sizes are compared.
 
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 from s3po._cli.common import Local, UsageError
 from s3po._cli.plan import Entry
 from s3po._cli.plan import _differs as _default
+from s3po.backend.checksums import CHECKSUM_ALGORITHMS, crc
 from s3po.integrity import HASHES, Checksum, expected_checksum, file_digest
 
 if TYPE_CHECKING:
@@ -61,12 +65,23 @@ def _plain_md5(info: ObjectInfo) -> str | None:
     return etag
 
 
+def _wire_crc(info: ObjectInfo) -> str | None:
+    """The object's full-object CRC algorithm, when it has one s3po can compute."""
+    stored = info.checksum
+    if stored is None or not stored.full_object or stored.algorithm not in CHECKSUM_ALGORITHMS:
+        return None
+    return stored.algorithm
+
+
 @functools.lru_cache(maxsize=4096)
 def _file_hash(path: Path, algorithm: str) -> str:
-    """The hex digest of the file at ``path``: a content hash of HASHES, or ``md5``."""
+    """The file's hex digest (HASHES, ``md5``), or its base64 wire CRC (``crc32``, ...)."""
     with path.open("rb") as f:
         if algorithm == "md5":
             return hashlib.file_digest(f, "md5").hexdigest()
+        if algorithm in CHECKSUM_ALGORITHMS:
+            algo = crc(algorithm)
+            return algo.encode(algo.of(iter(lambda: f.read(1024 * 1024), b"")))
         size = os.fstat(f.fileno()).st_size
         return file_digest(f.fileno(), 0, size, HASHES[algorithm], path=str(path)).hexdigest
 
@@ -78,6 +93,9 @@ def _same_file_and_object(path: Path, info: ObjectInfo, *, decompress: bool) -> 
     md5 = _plain_md5(info)
     if md5 is not None:
         return _file_hash(path, "md5") == md5
+    algorithm = _wire_crc(info)
+    if algorithm is not None and info.checksum is not None and not info.headers.content_encoding:
+        return _file_hash(path, algorithm) == info.checksum.value
     return None
 
 
@@ -88,6 +106,10 @@ def _same_objects(a: ObjectInfo, b: ObjectInfo) -> bool | None:
     plain_a, plain_b = _plain_md5(a), _plain_md5(b)
     if plain_a is not None and plain_b is not None:
         return plain_a == plain_b
+    crc_a, crc_b = _wire_crc(a), _wire_crc(b)
+    same_encoding = a.headers.content_encoding == b.headers.content_encoding
+    if crc_a is not None and crc_a == crc_b and same_encoding:
+        return a.checksum == b.checksum
     return None
 
 

@@ -12,6 +12,9 @@ Everything a storage plugin needs is importable from here, and only from here (o
 - :mod:`s3po.backend.bodies`: the bytes: :class:`Body` and :class:`BytesBody` for downloads;
   :data:`UploadBody`, :data:`PartBody`, :class:`FileWindow` and :class:`FileIdentity` for
   uploads.
+- :mod:`s3po.backend.checksums`: S3's wire checksums (CRC32, CRC32C, CRC64NVME of the
+  stored bytes): computing, combining and verifying them, and the ``checksum_algorithm=``
+  policy backends share.
 - :mod:`s3po.backend.emulation`: S3's rules for backends that emulate S3 on storage that has
   none (listing order and folding, ETags, the multipart checks, the multipart store itself).
 - :mod:`s3po.backend.s3errors`: S3's error codes and the s3po error each one becomes, for
@@ -35,7 +38,7 @@ and register it from a ``s3po_register_backends`` hook (see docs/plugins.md).
 
 from __future__ import annotations
 
-from s3po.backend import emulation, s3errors
+from s3po.backend import checksums, emulation, s3errors
 from s3po.backend.bodies import (
     MIB,
     Body,
@@ -57,6 +60,7 @@ from s3po.backend.models import (
 )
 from s3po.backend.protocol import (
     ALL_CONDITIONS,
+    WIRE_CHECKSUMS,
     Backend,
     Capabilities,
     ForwardingBackend,
@@ -66,6 +70,7 @@ from s3po.backend.protocol import (
 __all__ = [
     "ALL_CONDITIONS",
     "MIB",
+    "WIRE_CHECKSUMS",
     "Backend",
     "Body",
     "BytesBody",
@@ -84,6 +89,7 @@ __all__ = [
     "Readable",
     "UploadBody",
     "WriteCondition",
+    "checksums",
     "emulation",
     "s3errors",
 ]

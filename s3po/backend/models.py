@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from s3po.backend.bodies import Body
+from s3po.backend.checksums import StoredChecksum
 from s3po.errors import InvalidRequest
 
 __all__ = [
@@ -61,8 +62,13 @@ class ObjectInfo:
         last_modified: When the object was written, timezone-aware UTC.
         headers: Content-Type, Content-Encoding, metadata and the rest.
         version_id: The version, on versioned buckets.
+        checksum: The wire checksum the store keeps for the stored bytes (algorithm, value,
+            full-object or composite), when the backend asked for it and the store has one.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       ``checksum``.
     """
 
     bucket: str
@@ -72,6 +78,7 @@ class ObjectInfo:
     last_modified: dt.datetime | None = None
     headers: Headers = field(default_factory=Headers)
     version_id: str | None = None
+    checksum: StoredChecksum | None = None
 
     @property
     def is_multipart(self) -> bool:
@@ -93,13 +100,26 @@ class CommonPrefix:
 class PartInfo:
     """One uploaded part of a multipart upload.
 
+    Attributes:
+        part_number: The part's number, from 1.
+        etag: The part's ETag, without quotes.
+        size: The part's size in bytes (0: not known).
+        checksum: The wire checksum the store verified for the part (base64), which
+            CompleteMultipartUpload repeats.
+        checksum_algorithm: The algorithm of ``checksum`` (``"crc32"``, ``"crc32c"``,
+            ``"crc64nvme"``); None: the upload's own.
+
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.4.0
+       ``checksum_algorithm``.
     """
 
     part_number: int
     etag: str
     size: int = 0
     checksum: str | None = None
+    checksum_algorithm: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from s3po.backend.admin import list_parts
 from s3po.backend.bodies import MIB
-from s3po.errors import ConfigError
+from s3po.errors import ConfigError, NotSupported
 
 if TYPE_CHECKING:
     from s3po.backend.bodies import PartBody, UploadBody
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALL_CONDITIONS",
+    "WIRE_CHECKSUMS",
     "Backend",
     "Capabilities",
     "ForwardingBackend",
@@ -42,6 +43,10 @@ __all__ = [
 ALL_CONDITIONS = frozenset(
     {"put-if-none-match", "put-if-match", "complete-if-none-match", "complete-if-match"}
 )
+
+#: Every wire checksum algorithm a backend can honour (``checksum_algorithm=``): sent with
+#: each write for the store to verify, and kept with the object.
+WIRE_CHECKSUMS = frozenset({"crc32", "crc32c", "crc64nvme"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,11 +63,16 @@ class Capabilities:
             ``"complete-if-none-match"``, ``"complete-if-match"``). Default: none, so a
             condition given to a backend that never declared it is refused with
             :class:`~s3po.NotSupported` before any I/O rather than ignored.
+        checksum_algorithms: The wire checksum algorithms the backend sends with each
+            write and keeps with the object, from :data:`WIRE_CHECKSUMS` (``"crc32"``,
+            ``"crc32c"``, ``"crc64nvme"``). Default: none, so asking a backend for one
+            it never declared (``checksum_algorithm=``) is refused with
+            :class:`~s3po.NotSupported` before any I/O rather than silently not sent.
 
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.4.0
-       ``conditions``.
+       ``conditions``, ``checksum_algorithms``.
     """
 
     min_part_size: int = 5 * MIB
@@ -70,20 +80,43 @@ class Capabilities:
     max_parts: int = 10_000
     max_connections: int = 0
     conditions: frozenset[str] = frozenset()
+    checksum_algorithms: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        """Refuse a condition name outside :data:`ALL_CONDITIONS`."""
+        """Refuse names outside :data:`ALL_CONDITIONS` and :data:`WIRE_CHECKSUMS`."""
         unknown = self.conditions - ALL_CONDITIONS
         if unknown:
             raise ConfigError(
                 f"conditions= names unknown conditional writes {sorted(unknown)}"
                 f"; choose from {sorted(ALL_CONDITIONS)}"
             )
+        unknown = self.checksum_algorithms - WIRE_CHECKSUMS
+        if unknown:
+            raise ConfigError(
+                f"checksum_algorithms= names unknown algorithms {sorted(unknown)}"
+                f"; choose from {sorted(WIRE_CHECKSUMS)}"
+            )
 
     def supports(self, request: str, condition: WriteCondition) -> bool:
         """Whether ``request`` (``"put"`` or ``"complete"``) honours ``condition``."""
         header = "if-none-match" if condition.if_none_match else "if-match"
         return f"{request}-{header}" in self.conditions
+
+    def require_checksum(self, algorithm: str, backend: str) -> None:
+        """Refuse a wire ``algorithm`` the backend never declared (``"md5"`` always passes).
+
+        Raises:
+            NotSupported: The backend never declared the algorithm.
+
+        .. versionadded:: 0.4.0
+        """
+        name = algorithm.lower()
+        if name in WIRE_CHECKSUMS and name not in self.checksum_algorithms:
+            declared = sorted(self.checksum_algorithms) or "none"
+            raise NotSupported(
+                f"the {backend} backend cannot send {name.upper()} checksums (it declares "
+                f"{declared}); choose another checksum_algorithm or another backend"
+            )
 
 
 @runtime_checkable

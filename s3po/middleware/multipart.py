@@ -42,7 +42,7 @@ from s3po.errors import ConfigError, NotSupported, RetriesExhausted
 from s3po.middleware._chunked import ChunkedLayer, part_size_for
 from s3po.middleware._lost_starts import LostStarts, abort_lost
 from s3po.middleware.retry import recorded_retries
-from s3po.resume import find_upload, headers_digest, keeps_state, part_md5
+from s3po.resume import find_upload, headers_digest, keeps_state, part_crc_matches, part_md5
 
 if TYPE_CHECKING:
     from s3po._types import Headers, ObjectInfo
@@ -427,13 +427,21 @@ class _Parts:
         if have is not None and have.size == size:
             etag = have.etag.strip('"')
             noted = self._known.get(number)
-            if etag == md5 or (noted is not None and noted.etag == etag and noted.md5 == md5):
+            # Some stores' ListParts omit the part's checksum, which completing repeats.
+            known = noted if noted is not None and noted.etag == etag else None
+            checksum = have.checksum or (known.checksum if known is not None else None)
+            algorithm = have.checksum_algorithm or (
+                known.checksum_algorithm if known is not None else None
+            )
+            same = etag == md5 or (known is not None and known.md5 == md5)
+            if checksum is not None and algorithm is not None:
+                # the stored part's wire checksum against the planned bytes' (same algorithm)
+                same = same and part_crc_matches(data, checksum, algorithm)
+            if same:
                 with self._lock:
                     self.skipped += 1
                     self.stored += 1
-                # Some stores' ListParts omit the part's checksum, which completing repeats.
-                known = noted.checksum if noted is not None and noted.etag == etag else None
-                return PartInfo(number, have.etag, size, have.checksum or known)
+                return PartInfo(number, have.etag, size, checksum, algorithm)
         if have is not None:
             log.info(
                 "part %d of s3://%s/%s differs from the stored one; sending it again",
@@ -442,7 +450,9 @@ class _Parts:
                 self._key,
             )
         info = self._owner.inner.put_part(self._bucket, self._key, self._upload_id, number, data)
-        journal.part(number, size, info.etag.strip('"'), md5, info.checksum)
+        journal.part(
+            number, size, info.etag.strip('"'), md5, info.checksum, info.checksum_algorithm
+        )
         with self._lock:
             self.stored += 1
         return info

@@ -40,6 +40,7 @@ from s3po.resume.journal import (
     UploadJournal,
     journal_dir,
     keeps_state,
+    part_crc_matches,
     part_md5,
     store_name,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "keeps_state",
     "lock_path",
     "open_download",
+    "part_crc_matches",
     "part_md5",
     "remove_journal",
     "stale_journals",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from s3po.backend.bodies import FileWindow
+from s3po.backend.checksums import crc
 from s3po.backend.protocol import ForwardingBackend
 from s3po.errors import Cancelled, RetriesExhausted, TransientError
 from s3po.resume.lock import JournalLock
@@ -76,6 +77,18 @@ def part_md5(data: PartBody) -> str:
     else:
         digest.update(data)
     return digest.hexdigest()
+
+
+def part_crc_matches(data: PartBody, checksum: str, algorithm: str) -> bool:
+    """Whether a planned part has the wire checksum a stored part declares (same algorithm).
+
+    A file window is read through a fresh window, as :func:`part_md5` does.
+
+    .. versionadded:: 0.4.0
+    """
+    algo = crc(algorithm)
+    whole = data.window(0, len(data)) if isinstance(data, FileWindow) else data
+    return algo.encode(algo.of(whole)) == checksum
 
 
 def store_name(backend: Backend) -> str:
@@ -182,6 +195,7 @@ class StoredPart:
     size: int
     md5: str
     checksum: str | None = None
+    checksum_algorithm: str | None = None
 
 
 @dataclass(slots=True)
@@ -270,12 +284,13 @@ class UploadJournal:
         parts: dict[int, StoredPart] = {}
         for piece in self.journal.pieces:
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                crc = piece.get("checksum")
+                value, algorithm = piece.get("checksum"), piece.get("checksum_algorithm")
                 parts[int(piece["n"])] = StoredPart(
                     str(piece["etag"]),
                     int(piece["size"]),
                     str(piece["md5"]),
-                    crc if isinstance(crc, str) else None,
+                    value if isinstance(value, str) else None,
+                    algorithm if isinstance(algorithm, str) else None,
                 )
         return parts
 
@@ -285,11 +300,21 @@ class UploadJournal:
         header = {**self._expected(part_size, headers), "upload_id": upload_id, "created": now}
         self.journal.begin(header)
 
-    def part(self, number: int, size: int, etag: str, md5: str, checksum: str | None) -> None:
-        """Journal that part ``number`` is stored."""
-        piece = {"n": number, "size": size, "etag": etag, "md5": md5}
+    def part(
+        self,
+        number: int,
+        size: int,
+        etag: str,
+        md5: str,
+        checksum: str | None,
+        checksum_algorithm: str | None = None,
+    ) -> None:
+        """Journal that part ``number`` is stored (with its wire checksum and its algorithm)."""
+        piece: dict[str, object] = {"n": number, "size": size, "etag": etag, "md5": md5}
         if checksum is not None:
             piece["checksum"] = checksum
+            if checksum_algorithm is not None:
+                piece["checksum_algorithm"] = checksum_algorithm
         self.journal.add(piece)
 
     def finish(self) -> None:

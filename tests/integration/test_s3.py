@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import s3po_s3._session as s3_session_module
-from s3po_s3._convert import content_crc32
 from s3po_s3.backend import S3Backend
 
 import s3po
 from s3po import Capabilities, ChunkConfig, Headers, PartInfo, TransferConfig
+from s3po.backend import checksums
 from s3po.testing import FlakyBackend, multipart_etag
 
 pytestmark = pytest.mark.integration
@@ -394,8 +393,9 @@ def test_the_server_checks_the_crc32_s3po_sends(
     backend = S3Backend(**s3_server.options())
     backend.put(s3_bucket, "good", b"hello", headers=Headers())
     stored = s3_server.admin.head_object(Bucket=s3_bucket, Key="good", ChecksumMode="ENABLED")
-    assert stored["ChecksumCRC32"] == content_crc32(b"hello")
-    monkeypatch.setattr(s3_session_module, "content_crc32", lambda _data: "AAAAAA==")
+    crc32 = checksums.crc("crc32")
+    assert stored["ChecksumCRC32"] == crc32.encode(crc32.of(b"hello"))
+    monkeypatch.setattr(checksums.Crc, "encode", lambda _self, _value: "AAAAAA==")
     with pytest.raises(s3po.TransientError, match="BadDigest"):
         backend.put(s3_bucket, "bad", b"hello", headers=Headers())
     backend.close()

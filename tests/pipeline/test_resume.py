@@ -7,6 +7,7 @@ only the parts the store does not hold, or starts over when it cannot continue.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import pytest
 from s3po_local import LocalBackend
 
 import s3po
+from s3po.backend import checksums
 from s3po.resume import journal_dir
 
 from .conftest import PART
@@ -460,3 +462,40 @@ def test_batch_cancellation_keeps_the_partial_download_only_with_resume_on(
     else:
         assert list(tmp_path.glob(".copy.bin*")) == []
         assert not cache.exists() or list(cache.iterdir()) == []
+
+
+class CrcParts(Parts):
+    """Declares each part's CRC32C, as the S3 backend does under ``checksum_algorithm``."""
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
+    ) -> s3po.PartInfo:
+        info = super().put_part(bucket, key, upload_id, part_number, data)
+        algo = checksums.crc("crc32c")
+        value = algo.encode(algo.of(data if isinstance(data, s3po.FileWindow) else bytes(data)))
+        return s3po.PartInfo(info.part_number, info.etag, info.size, value, "crc32c")
+
+
+def test_a_kept_part_must_also_match_its_journaled_wire_checksum(
+    make_conn: Callable[..., s3po.Connection],
+    store: LocalBackend,
+    source: Path,
+    small_config: s3po.TransferConfig,
+    cache: Path,
+) -> None:
+    """The stored part's checksum is compared with the planned bytes' of the same algorithm."""
+    parts = CrcParts(store)
+    conn = make_conn(parts, small_config.evolve(resume=True, retries=0, max_concurrency=1))
+    _interrupt(conn, parts, source, at=4)
+    (journal,) = cache.iterdir()
+    lines = journal.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r.get("checksum_algorithm") for r in records[1:]] == ["crc32c"] * 3
+    records[2]["checksum"] = checksums.crc("crc32c").encode(0)  # part 2: same MD5, other CRC
+    journal.write_text("".join(json.dumps(r) + "\n" for r in records))
+    parts.sent.clear()
+
+    conn.upload_file("bucket", "k", source)
+
+    assert parts.sent == [2, 4, 5, 6]
+    assert conn.download_bytes("bucket", "k") == source.read_bytes()

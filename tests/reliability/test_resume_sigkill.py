@@ -27,6 +27,7 @@ from s3po_local import LocalBackend
 from s3po_reliability import faults, open_uploads  # type: ignore[import-not-found]
 
 import s3po
+from s3po.backend import checksums
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -219,12 +220,27 @@ def stalling(s3_server: Any) -> Iterator[Any]:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(
+    ("algorithm", "checksum_type"),
+    # the full-object one combines the kept part's journaled checksum with the new one's
+    [(None, None), ("crc64nvme", None)],
+    ids=["default", "crc64nvme-full"],
+)
 def test_s3_upload_killed_after_one_part_resumes_with_the_other(
-    s3_server: Any, s3_bucket: str, stalling: Any, tmp_path: Path, cache: Path
+    s3_server: Any,
+    s3_bucket: str,
+    stalling: Any,
+    tmp_path: Path,
+    cache: Path,
+    algorithm: str | None,
+    checksum_type: str | None,
 ) -> None:
+    """With every wire checksum: the part kept from the first run is completed with its own."""
     path = tmp_path / "big.bin"
     path.write_bytes(os.urandom(S3_PART + 4093))  # two parts: the least S3 allows
     options = {**s3_server.options(), "endpoint_url": stalling.url}
+    if algorithm is not None:
+        options |= {"checksum_algorithm": algorithm, "checksum_type": checksum_type}
     stalling.inject(
         "stall", operation="UploadPart", match=lambda r: r.params.get("partNumber") == "2"
     )
@@ -258,6 +274,11 @@ def test_s3_upload_killed_after_one_part_resumes_with_the_other(
         body.close()
     assert open_uploads(s3_server, s3_bucket) == []
     assert _journal_lines(cache) == 0
+    full = algorithm == "crc64nvme" or checksum_type == "full_object"
+    if algorithm is not None and full:
+        algo = checksums.crc(algorithm)
+        head = admin.head_object(Bucket=s3_bucket, Key="k", ChecksumMode="ENABLED")
+        assert head[algo.field] == algo.encode(algo.of(path.read_bytes()))
 
 
 @pytest.mark.integration
