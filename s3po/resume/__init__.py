@@ -21,18 +21,39 @@ file before it is skipped. For a download the object's ETag pins the ranges fetc
 
 from __future__ import annotations
 
-from s3po.resume.cleanup import JournalEntry, journals, remove_journal, stale_journals
-from s3po.resume.journal import (
-    DownloadJournal,
-    Journal,
-    StoredPart,
-    UploadJournal,
-    journal_dir,
-    keeps_state,
-    part_md5,
-    store_name,
-)
-from s3po.resume.store import Resumable, find_upload, headers_digest, open_download
+from typing import TYPE_CHECKING, Any
+
+from s3po import _lazy
+
+if TYPE_CHECKING:
+    from s3po.resume.cleanup import JournalEntry, journals, remove_journal, stale_journals
+    from s3po.resume.journal import (
+        DownloadJournal,
+        Journal,
+        StoredPart,
+        UploadJournal,
+        journal_dir,
+        keeps_state,
+        part_md5,
+        store_name,
+    )
+    from s3po.resume.store import Resumable, find_upload, headers_digest, open_download
+
+#: Where each public name lives; it is imported on first use (see :mod:`s3po._lazy`).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "s3po.resume.cleanup": ("JournalEntry", "journals", "remove_journal", "stale_journals"),
+    "s3po.resume.journal": (
+        "DownloadJournal",
+        "Journal",
+        "StoredPart",
+        "UploadJournal",
+        "journal_dir",
+        "keeps_state",
+        "part_md5",
+        "store_name",
+    ),
+    "s3po.resume.store": ("Resumable", "find_upload", "headers_digest", "open_download"),
+}
 
 __all__ = [
     "DownloadJournal",
@@ -52,3 +73,15 @@ __all__ = [
     "stale_journals",
     "store_name",
 ]
+
+_WHERE = _lazy.invert(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - whichever name is asked for
+    """Import a public name on first use."""
+    return _lazy.resolve(__name__, _WHERE, name)
+
+
+def __dir__() -> list[str]:
+    """The public names, imported or not."""
+    return _lazy.listing(__name__, __all__)
