@@ -60,7 +60,7 @@ def _type_checking_imports() -> dict[str, str]:
 
 def test_lazy_exports_match_what_type_checkers_see() -> None:
     """The names resolved on first use come from the modules the TYPE_CHECKING block names."""
-    where = {n: m for m, names in s3po._EXPORTS.items() for n in names}  # noqa: SLF001
+    where = {n: m for m, names in s3po._EXPORTS.items() for n in names}
     assert where == _type_checking_imports()
     assert set(where) | {"logger"} == set(s3po.__all__)
 

@@ -8,7 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from s3po._cli.parser import MANIFEST_FORMATS
 from s3po._cli.run import Settings, _overrides
+from s3po.manifest import FORMATS
 
 
 def test_a_local_copy_imports_neither_boto3_nor_asyncio(tmp_path: Path) -> None:
@@ -28,8 +32,75 @@ def test_a_local_copy_imports_neither_boto3_nor_asyncio(tmp_path: Path) -> None:
     loaded = set(out.stdout.split())
     assert "s3po._cli.run" in loaded
     assert not loaded & {"boto3", "botocore", "asyncio", "s3po.client.aio"}
+    assert not loaded & {"importlib.metadata", "s3po._cli.check", "s3po._cli.compare", "rich"}
 
 
 def test_only_a_codec_is_passed_per_call() -> None:
     assert _overrides(Settings(retries=3)) == {}
     assert _overrides(Settings(compress="gzip", retries=3)) == {"compress": "gzip"}
+
+
+#: Modules no lean start may import: the S3 clients, the progress bars, the hashes and codecs
+#: of a transfer, the data-frame and filesystem libraries, the asyncio front end, and the
+#: distribution metadata that an entry-point scan reads.
+HEAVY = frozenset(
+    {
+        "boto3",
+        "botocore",
+        "obstore",
+        "rich",
+        "xxhash",
+        "zstandard",
+        "brotli",
+        "isal",
+        "pyarrow",
+        "pandas",
+        "fsspec",
+        "s3fs",
+        "asyncio",
+        "importlib.metadata",
+        "s3po.client.aio",
+    }
+)
+#: ... and the pipeline itself, which --help and --version do not need either.
+PIPELINE = frozenset(
+    {
+        "pluggy",
+        "s3po.client.connection",
+        "s3po.transfer.core",
+        "s3po.middleware.chunking",
+        "s3po.plugins",
+        "s3po.resume",
+        "s3po.manifest",
+    }
+)
+
+
+def _modules_after(code: str) -> set[str]:
+    script = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_import_s3po_is_lean() -> None:
+    loaded = _modules_after("import s3po")
+    assert not loaded & (HEAVY | PIPELINE)
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version", "cp --help"])
+def test_help_and_version_are_lean(flag: str) -> None:
+    code = textwrap.dedent(
+        f"""
+        import contextlib, io
+        from s3po.cli import main
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+            main({flag.split()!r})
+        """
+    )
+    loaded = _modules_after(code)
+    assert "s3po._cli.parser" in loaded
+    assert not loaded & (HEAVY | PIPELINE)
+
+
+def test_manifest_formats_of_the_parser_are_the_library_s() -> None:
+    assert MANIFEST_FORMATS == FORMATS
