@@ -128,7 +128,7 @@ def _other_entry_points() -> bool:
     such as a zip; a meta-path finder of its own that finds distributions), it says True.
     """
     if any(
-        hasattr(finder, "find_distributions") and finder is not PathFinder
+        hasattr(finder, "find_distributions") and not _looks_at_sys_path(finder)
         for finder in sys.meta_path
     ):
         return True
@@ -141,6 +141,18 @@ def _other_entry_points() -> bool:
             if any(line not in builtin for line in _s3po_section(text)):
                 return True
     return False
+
+
+def _looks_at_sys_path(finder: object) -> bool:
+    """Whether ``finder`` finds distributions where :func:`_entry_point_files` looks.
+
+    That is the standard path finder, and the ``importlib_metadata`` backport's, which
+    some libraries (dask, through it) add to ``sys.meta_path``.
+    """
+    kind = type(finder) if not isinstance(finder, type) else finder
+    return finder is PathFinder or (
+        kind.__module__ == "importlib_metadata" and kind.__name__ == "MetadataPathFinder"
+    )
 
 
 def _entry_point_files(folder: Path) -> Iterator[str]:

@@ -29,7 +29,16 @@ def test_builtin_plugins_are_the_entry_points_s3po_declares() -> None:
 
 
 def test_only_the_builtins_need_no_scan() -> None:
-    assert not plugins._other_entry_points()
+    """In a fresh interpreter, and after the libraries that add finders of their own."""
+    script = (
+        "import sys\n"
+        "from s3po import plugins\n"
+        "before = plugins._other_entry_points()\n"
+        "import dask.distributed  # adds importlib_metadata's finder to sys.meta_path\n"
+        "print(before, plugins._other_entry_points())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 def _fake_distribution(site: Path, body: str) -> None:
