@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import USAGE_ERRORS, Context, UsageError
 from s3po._cli.output import Output, StderrHandler, close_stdout
-from s3po._cli.parser import build_parser
+from s3po._cli.parser import LeanParseError, build_parser, lean_parser
 from s3po._cli.throttle import TokenBucket
 from s3po.errors import S3poError
 
@@ -88,6 +88,20 @@ def _command(name: str) -> Callable[[Context], int]:
     module, _, function = _COMMANDS[name].partition(":")
     command: Callable[[Context], int] = getattr(importlib.import_module(module), function)
     return command
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv`` with the lean parser; what it does not take, with the full one."""
+    parser, only = lean_parser(argv)
+    if only is not None:
+        try:
+            args = parser.parse_args(argv)
+        except LeanParseError:
+            pass  # the full parser below prints the error and exits 2
+        else:
+            if args.command == only:
+                return args
+    return build_parser().parse_args(argv)
 
 
 def _open_connection(args: argparse.Namespace) -> Connection:
@@ -160,8 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     .. versionadded:: 0.1.0
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
     for name, value in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from s3po._cli.filters import add_filter_options
 from s3po._cli.throttle import parse_rate
@@ -20,9 +20,34 @@ from s3po._version import __version__
 from s3po.backend.admin import PRESIGN_METHODS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
-__all__ = ["MANIFEST_FORMATS", "MAX_EXPIRES", "build_parser"]
+__all__ = [
+    "COMMAND_NAMES",
+    "MANIFEST_FORMATS",
+    "MAX_EXPIRES",
+    "LeanParseError",
+    "build_parser",
+    "command_of",
+    "lean_parser",
+]
+
+#: Every command (tests/cli/test_lean_start.py checks them against the full parser's).
+COMMAND_NAMES = frozenset(
+    {"cat", "check", "cleanup", "cp", "du", "head", "ls", "mb", "mv", "presign", "rb", "rm"}
+    | {"sync"}
+)
+#: The global options that take a value: the word after one is its value, not a command.
+_VALUED = (
+    "--backend",
+    "--root",
+    "--endpoint-url",
+    "--profile",
+    "--region",
+    "--retries",
+    "--timeout",
+    "--bwlimit",
+)
 
 #: ``--manifest-format``'s choices: :data:`s3po.manifest.FORMATS`, which is not imported here
 #: (tests/cli/test_lean_start.py checks that the two agree).
@@ -198,6 +223,74 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+class _Unused:
+    """Stands for the parser of a command that this command line does not give."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        """Take the argument and forget it."""
+
+    def add_argument_group(self, *_args: Any, **_kwargs: Any) -> _Unused:  # noqa: ANN401
+        """Stand for the group too."""
+        return self
+
+
+_UNUSED = _Unused()
+
+
+class LeanParseError(Exception):
+    """A command line the lean parser did not take; the full parser says why."""
+
+
+class _LeanParser(_Parser):
+    """:func:`lean_parser`'s parser: it raises instead of printing an error and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`LeanParseError` (the full parser reports it)."""
+        raise LeanParseError(message)
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` gives, read as argparse reads it, or None if unsure.
+
+    The first word that is not an option, nor the value of a global option that takes one
+    (``--root DIR``; an abbreviation such as ``--prof`` counts), is the command.
+    """
+    takes_value = False
+    for word in argv:
+        if takes_value:
+            takes_value = False
+        elif word == "--":
+            return None
+        elif word.startswith("-"):
+            takes_value = (
+                "=" not in word
+                and word.startswith("--")
+                and any(option.startswith(word) for option in _VALUED)
+            )
+        else:
+            return word if word in COMMAND_NAMES else None
+    return None
+
+
+def lean_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, str | None]:
+    """A parser for ``argv`` that defines only the options of the command it gives.
+
+    Building every subcommand's options costs more than parsing them (argparse looks up
+    translations and the terminal width per parser and option), so the other commands are
+    stubs with their help line only: ``s3po --help`` lists them all the same. When the
+    command cannot be told, this is :func:`build_parser`'s full parser. The lean parser
+    raises :class:`LeanParseError` where the full one would print an error: parse such a
+    command line again with the full parser.
+
+    Returns:
+        The parser and the command it was built for (None: the full parser).
+
+    .. versionadded:: 0.4.0
+    """
+    only = command_of(argv)
+    return _build(only), only
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the ``s3po`` argument parser with all its subcommands.
 
@@ -206,7 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     .. versionadded:: 0.1.0
     """
-    parser = _Parser(
+    return _build(None)
+
+
+def _build(only: str | None) -> argparse.ArgumentParser:
+    """The parser: every command's options, or (``only``) one command's and stubs."""
+    parser = (_Parser if only is None else _LeanParser)(
         prog="s3po",
         description="Move data to and from S3-compatible object storage.",
         parents=[_global_options(suppress=False)],
@@ -220,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     transfer = _transfer_options()
 
     def command(name: str, text: str, *extra: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            sub.add_parser(name, help=text, add_help=False)
+            return cast("argparse.ArgumentParser", _UNUSED)
         return sub.add_parser(
             name, help=text, description=text, parents=[*extra, common], epilog=_EPILOG
         )
