@@ -12,31 +12,23 @@ skipped a broken symlink or a symlink loop with a warning and did the rest), 130
 from __future__ import annotations
 
 import argparse
-import difflib
+import importlib
 import logging
 import os
-import re
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from s3po._cli import buckets, check, listing, presign
-from s3po._cli.commands import COMMANDS
-from s3po._cli.common import Context, UsageError
-from s3po._cli.filters import add_filter_options
-from s3po._cli.manifest import add_manifest_options
+from s3po._cli.common import USAGE_ERRORS, Context, UsageError
 from s3po._cli.output import Output, StderrHandler, close_stdout
-from s3po._cli.run import USAGE_ERRORS
-from s3po._cli.throttle import TokenBucket, parse_rate
-from s3po._version import __version__
-from s3po.backend.checksums import CHECKSUM_POLICIES, CHECKSUM_TYPES
-from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size
-from s3po.connection import DEFAULT_BACKEND_ENV, Connection, default_backend
+from s3po._cli.parser import LeanParseError, build_parser, lean_parser
+from s3po._cli.throttle import TokenBucket
 from s3po.errors import S3poError
-from s3po.plugins import default_registries
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    from s3po.client.connection import Connection
 
 __all__ = ["build_parser", "main"]
 
@@ -72,280 +64,54 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
 #: business on a normal run, and their DEBUG lines print request headers.
 _THIRD_PARTY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "aiobotocore", "obstore")
 
-_EPILOG = """\
-exit status: 0 all good, 1 some transfers or requests failed, 2 bad input or skipped
-symlinks, 130 interrupted, 141 standard output closed early.
-Global options may come before or after the command. See docs/cli.md for the details."""
+#: Each command's function, as ``module:function``: only the module of the command given is
+#: imported, so ``s3po ls`` does not load the machinery of ``sync``, nor ``--help`` any.
+_COMMANDS = {
+    "cat": "s3po._cli.commands:cmd_cat",
+    "check": "s3po._cli.check:cmd_check",
+    "cleanup": "s3po._cli.commands:cmd_cleanup",
+    "cp": "s3po._cli.commands:cmd_cp",
+    "du": "s3po._cli.listing:cmd_du",
+    "head": "s3po._cli.commands:cmd_head",
+    "ls": "s3po._cli.listing:cmd_ls",
+    "mb": "s3po._cli.buckets:cmd_mb",
+    "mv": "s3po._cli.commands:cmd_mv",
+    "presign": "s3po._cli.presign:cmd_presign",
+    "rb": "s3po._cli.buckets:cmd_rb",
+    "rm": "s3po._cli.commands:cmd_rm",
+    "sync": "s3po._cli.commands:cmd_sync",
+}
 
 
-def _global_options(*, suppress: bool) -> argparse.ArgumentParser:
-    """The options every command takes; ``suppress`` keeps a subcommand from resetting them."""
-    parser = argparse.ArgumentParser(add_help=False)
-    default: Any = argparse.SUPPRESS if suppress else None
-    flag: Any = argparse.SUPPRESS if suppress else False
-    group = parser.add_argument_group("global options")
-    group.add_argument(
-        "--backend",
-        default=default,
-        metavar="NAME",
-        help="storage backend (default: $S3PO_BACKEND, else 'local' with --root, else "
-        "'obstore', S3 through obstore and boto3; 's3' is S3 through boto3 alone)",
-    )
-    group.add_argument(
-        "--root", default=default, metavar="DIR", help="the local backend's folder of buckets"
-    )
-    group.add_argument("--endpoint-url", default=default, metavar="URL", help="S3 endpoint URL")
-    group.add_argument("--profile", default=default, metavar="NAME", help="AWS profile name")
-    group.add_argument("--region", default=default, metavar="NAME", help="AWS region name")
-    group.add_argument(
-        "--retries", type=int, default=default, metavar="N", help="retries after the first attempt"
-    )
-    group.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=default,
-        metavar="SECONDS",
-        help="give up on each transfer (every part and retry of it) after this long; "
-        "default: no limit (stalled bodies still fail below 1 KiB/s for 30 s)",
-    )
-    group.add_argument(
-        "--dry-run",
-        "--dryrun",
-        action="store_true",
-        default=flag,
-        help="print what would be transferred or deleted, and touch nothing",
-    )
-    group.add_argument(
-        "-q", "--quiet", action="store_true", default=flag, help="no progress, no action lines"
-    )
-    group.add_argument(
-        "--only-show-errors",
-        action="store_true",
-        default=flag,
-        help="print errors only (and results of ls, head, cat): no action lines, no bars",
-    )
-    group.add_argument("--no-progress", action="store_true", default=flag, help="no progress bars")
-    group.add_argument(
-        "--bwlimit",
-        type=parse_rate,
-        default=default,
-        metavar="RATE",
-        help="bytes per second for all transfers together, e.g. 10M or 512KiB",
-    )
-    group.add_argument(
-        "--json", action="store_true", default=flag, help="one JSON object per output line"
-    )
-    group.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=argparse.SUPPRESS if suppress else 0,
-        help="log what s3po does (-v: INFO; -vv: DEBUG, and the INFO lines of boto3 and urllib3)",
-    )
-    group.add_argument(
-        "--debug", action="store_true", default=flag, help="debug logging and full tracebacks"
-    )
-    return parser
+def _command(name: str) -> Callable[[Context], int]:
+    """The function of the command ``name``, imported now."""
+    module, _, function = _COMMANDS[name].partition(":")
+    command: Callable[[Context], int] = getattr(importlib.import_module(module), function)
+    return command
 
 
-def _seconds(text: str) -> float:
-    """A positive number of seconds, for ``--timeout``."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        msg = f"{text!r} is not a positive number of seconds"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _transfer_options() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(add_help=False)
-    group = parser.add_argument_group("transfer options")
-    group.add_argument("--compress", metavar="CODEC", help="compress uploads: gzip, zstd, br, ...")
-    group.add_argument(
-        "--header",
-        action="append",
-        metavar="'NAME: VALUE'",
-        help="header for uploads, e.g. 'Cache-Control: max-age=60' or 'x-amz-meta-owner: me' "
-        "(repeatable)",
-    )
-    group.add_argument("--content-type", metavar="TYPE", help="Content-Type of uploads")
-    group.add_argument(
-        "--guess-mime-type",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="give a file uploaded without --content-type the type its extension names "
-        "(default; --no-guess-mime-type stores none)",
-    )
-    group.add_argument(
-        "--follow-symlinks",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="upload what symlinks in a local source point at, folders included (default); "
-        "--no-follow-symlinks leaves them out",
-    )
-    group.add_argument(
-        "--no-decompress",
-        action="store_true",
-        help="download compressed objects as stored, without undoing Content-Encoding",
-    )
-    group.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="concurrent transfers (default: 32 when the files average 1 MiB or less, else 8)",
-    )
-    group.add_argument(
-        "--part-size", metavar="SIZE", help="multipart part size, e.g. 8MiB (default 8MiB)"
-    )
-    group.add_argument(
-        "--threshold", metavar="SIZE", help="use multipart above this size (default 10MiB)"
-    )
-    group.add_argument(
-        "--checksum-algorithm",
-        type=str.lower,
-        choices=CHECKSUM_POLICIES,
-        metavar="NAME",
-        help="checksum the store verifies on uploads and keeps with each object: crc32 "
-        "(default), crc32c, crc64nvme (these two need s3po[crc]), md5 or when_supported; "
-        "see docs/s3-compatible.md for what each store takes",
-    )
-    group.add_argument(
-        "--checksum-type",
-        type=str.lower,
-        choices=CHECKSUM_TYPES,
-        metavar="TYPE",
-        help="a multipart upload's checksum: composite (default for crc32, crc32c) or "
-        "full_object (crc64nvme's only type)",
-    )
-    group.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue interrupted multipart uploads and ranged downloads of the same files, "
-        "and keep what an interrupted one stored (s3po cleanup removes it)",
-    )
-    return parser
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser that suggests the closest command for a mistyped one."""
-
-    def error(self, message: str) -> NoReturn:
-        """Exit 2 with ``message``, plus "did you mean ...?" for an unknown command."""
-        match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
-        if match is not None:
-            choices = re.findall(r"'([^']*)'", match.group(2))
-            close = difflib.get_close_matches(match.group(1), choices, n=1, cutoff=0.5)
-            if close:
-                message = f"{message}; did you mean {close[0]!r}?"
-        super().error(message)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``s3po`` argument parser with all its subcommands.
-
-    Returns:
-        The parser; ``parse_args`` gives a namespace with ``command`` set.
-
-    .. versionadded:: 0.1.0
-    """
-    parser = _Parser(
-        prog="s3po",
-        description="Move data to and from S3-compatible object storage.",
-        parents=[_global_options(suppress=False)],
-        epilog=_EPILOG,
-    )
-    parser.add_argument("--version", action="version", version=f"s3po {__version__}")
-    sub = parser.add_subparsers(
-        dest="command", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
-    )
-    common = _global_options(suppress=True)
-    transfer = _transfer_options()
-
-    def command(name: str, text: str, *extra: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        return sub.add_parser(
-            name, help=text, description=text, parents=[*extra, common], epilog=_EPILOG
-        )
-
-    cp = command("cp", "copy files and objects (s3:// URLs, local paths, '-')", transfer)
-    cp.add_argument("src", metavar="SRC", nargs="?")
-    cp.add_argument("dst", metavar="DST", nargs="?")
-    add_manifest_options(cp)
-    cp.add_argument("-r", "--recursive", action="store_true", help="copy folders and prefixes")
-    cp.add_argument(
-        "--delete-source",
-        action="store_true",
-        help="move: delete each source once its copy is stored and verified",
-    )
-    cp.add_argument(
-        "-n",
-        "--no-clobber",
-        action="store_true",
-        help="skip destinations that exist (as cp -n, rclone --ignore-existing); uploads "
-        "send If-None-Match: *, so a key created meanwhile is kept too",
-    )
-    add_filter_options(cp)
-
-    mv = command("mv", "move: copy, then delete each source once its copy is verified", transfer)
-    mv.add_argument("src", metavar="SRC")
-    mv.add_argument("dst", metavar="DST")
-    mv.add_argument("-r", "--recursive", action="store_true", help="move folders and prefixes")
-    add_filter_options(mv)
-
-    sync = command("sync", "make DST hold what SRC holds (folder <-> prefix)", transfer)
-    sync.add_argument("src", metavar="SRC")
-    sync.add_argument("dst", metavar="DST")
-    sync.add_argument("--delete", action="store_true", help="delete what DST has and SRC lacks")
-    rules = sync.add_argument_group("comparison (one of; default: sizes, then newer mtimes)")
-    rules.add_argument("--size-only", action="store_true", help="copy when the sizes differ")
-    rules.add_argument(
-        "--exact-timestamps",
-        action="store_true",
-        help="copy when the sizes or the mtimes differ, older or newer",
-    )
-    rules.add_argument(
-        "--checksum",
-        action="store_true",
-        help="copy when the content differs: stored checksum or ETag against the file's hash",
-    )
-    add_filter_options(sync)
-
-    listing.add_parsers(command)
-
-    cat = command("cat", "write objects to standard output, decompressed")
-    cat.add_argument("urls", metavar="URL", nargs="+")
-    cat.add_argument("--no-decompress", action="store_true", help="write the stored bytes")
-
-    rm = command("rm", "delete an object, or with -r everything under a prefix")
-    rm.add_argument("url", metavar="URL")
-    rm.add_argument("-r", "--recursive", action="store_true", help="delete under the prefix")
-    rm.add_argument("-j", "--jobs", type=int, default=8, metavar="N", help="concurrent deletes")
-    add_filter_options(rm)
-
-    head = command("head", "show an object's size, ETag, headers and metadata")
-    head.add_argument("url", metavar="URL")
-
-    cleanup = command(
-        "cleanup", "abort incomplete multipart uploads under a prefix, remove stale resume journals"
-    )
-    cleanup.add_argument("url", metavar="URL")
-    cleanup.add_argument(
-        "--older-than",
-        default="1d",
-        metavar="AGE",
-        help="only uploads started this long ago: 30m, 12h, 1d, 2w (default 1d; 0s for all)",
-    )
-    buckets.add_parsers(command)
-    presign.add_parsers(command)
-    check.add_parsers(command)
-    return parser
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv`` with the lean parser; what it does not take, with the full one."""
+    parser, only = lean_parser(argv)
+    if only is not None:
+        try:
+            args = parser.parse_args(argv)
+        except LeanParseError:
+            pass  # the full parser below prints the error and exits 2
+        else:
+            if args.command == only:
+                return args
+    return build_parser().parse_args(argv)
 
 
 def _open_connection(args: argparse.Namespace) -> Connection:
+    from s3po.client.connection import (  # noqa: PLC0415 - not for --help and bad input
+        DEFAULT_BACKEND_ENV,
+        Connection,
+        default_backend,
+    )
+    from s3po.config import ChunkConfig, RetryConfig, TransferConfig, parse_size  # noqa: PLC0415
+    from s3po.plugins import default_registries  # noqa: PLC0415
 
     backend = (
         args.backend
@@ -412,8 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     .. versionadded:: 0.1.0
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(sys.argv[1:] if argv is None else list(argv))
     for name, value in _GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, value)
@@ -429,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         with _open_connection(args) as conn:
-            status = COMMANDS[args.command](Context(args, conn, out))
+            status = _command(args.command)(Context(args, conn, out))
     except KeyboardInterrupt:
         out.error("interrupted")
         return EXIT_INTERRUPTED

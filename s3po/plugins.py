@@ -1,9 +1,17 @@
 """Plugin loading and the registries of backends and codecs.
 
 :func:`make_plugin_manager` builds a fresh :class:`pluggy.PluginManager`: it adds the hook
-specifications, loads every plugin installed in the ``s3po`` entry-point group (the built-in
-ones are declared there too, exactly as a third party would), skips names listed in the
+specifications, registers the built-in plugins under their entry-point names, loads every
+other plugin installed in the ``s3po`` entry-point group, skips names listed in the
 ``S3PO_DISABLE_PLUGINS`` environment variable, and checks that no hook is misspelled.
+
+The built-in plugins are declared in the ``s3po`` group exactly as a third party's are, but
+they are registered from :data:`BUILTIN_PLUGINS` without reading the installed
+distributions: :mod:`importlib.metadata` costs tens of milliseconds per process, much of a
+small command's start-up. The entry-point scan runs only when some installed distribution
+declares an ``s3po`` entry point other than the built-ins (found by reading each
+distribution's ``entry_points.txt``, about a millisecond), or when distributions may live
+where that look cannot see (a zip file on ``sys.path``, a custom meta-path finder).
 :class:`Registries` then asks the plugins to fill a :class:`BackendRegistry` and a
 :class:`CodecRegistry`.
 
@@ -21,9 +29,12 @@ import importlib
 import inspect
 import logging
 import os
+import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from importlib.machinery import PathFinder
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pluggy
@@ -36,6 +47,7 @@ if TYPE_CHECKING:
     from s3po.codecs import Codec
 
 __all__ = [
+    "BUILTIN_PLUGINS",
     "BackendRegistry",
     "CodecRegistry",
     "Registries",
@@ -49,6 +61,22 @@ T = TypeVar("T")
 
 #: Environment variable: comma-separated plugin (entry-point) names not to load.
 DISABLE_ENV = "S3PO_DISABLE_PLUGINS"
+
+#: The built-in plugins: the ``s3po`` entry points of s3po's own distribution (pyproject.toml
+#: declares the same; tests/plugins checks that the two agree), registered by name.
+#:
+#: .. versionadded:: 0.4.0
+BUILTIN_PLUGINS: dict[str, str] = {
+    "local": "s3po_local",
+    "s3": "s3po_s3",
+    "fsspec": "s3po_fsspec",
+    "obstore": "s3po_obstore",
+    "gzip": "s3po_codecs.gzip",
+    "zstd": "s3po_codecs.zstd",
+    "br": "s3po_codecs.brotli",
+    "deflate": "s3po_codecs.deflate",
+    "memory": "s3po_memory",
+}
 
 
 def make_plugin_manager(
@@ -76,7 +104,12 @@ def make_plugin_manager(
         for name in filter(None, (n.strip() for n in os.environ.get(DISABLE_ENV, "").split(","))):
             pm.set_blocked(name)
         try:
-            pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+            for name, module in BUILTIN_PLUGINS.items():
+                if not pm.is_blocked(name) and pm.get_plugin(name) is None:
+                    pm.register(importlib.import_module(module), name=name)
+            if _other_entry_points():
+                # pluggy skips the names registered above, and the blocked ones.
+                pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
         except Exception as exc:
             raise PluginError(f"an s3po plugin failed to load: {exc}") from exc
     try:
@@ -84,6 +117,75 @@ def make_plugin_manager(
     except pluggy.PluginValidationError as exc:
         raise PluginError(str(exc)) from exc
     return pm
+
+
+def _other_entry_points() -> bool:
+    """Whether an installed distribution may declare an ``s3po`` entry point not built in.
+
+    Reads the ``entry_points.txt`` of every ``*.dist-info`` and ``*.egg-info`` folder on
+    ``sys.path`` (as :mod:`importlib.metadata` finds them) and looks at their ``[s3po]``
+    sections. Where distributions could be that this does not see (a file on ``sys.path``,
+    such as a zip; a meta-path finder of its own that finds distributions), it says True.
+    """
+    if any(
+        hasattr(finder, "find_distributions") and not _looks_at_sys_path(finder)
+        for finder in sys.meta_path
+    ):
+        return True
+    builtin = {f"{name} = {module}" for name, module in BUILTIN_PLUGINS.items()}
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        if folder.is_file():
+            return True
+        for text in _entry_point_files(folder):
+            if any(line not in builtin for line in _s3po_section(text)):
+                return True
+    return False
+
+
+def _looks_at_sys_path(finder: object) -> bool:
+    """Whether ``finder`` finds distributions where :func:`_entry_point_files` looks.
+
+    That is the standard path finder, and the ``importlib_metadata`` backport's, which
+    some libraries (dask, through it) add to ``sys.meta_path``.
+    """
+    kind = type(finder) if not isinstance(finder, type) else finder
+    return finder is PathFinder or (
+        kind.__module__ == "importlib_metadata" and kind.__name__ == "MetadataPathFinder"
+    )
+
+
+def _entry_point_files(folder: Path) -> Iterator[str]:
+    """The text of each ``entry_points.txt`` of the distributions in ``folder``."""
+    try:
+        names = [child.name for child in folder.iterdir()]
+    except OSError:
+        return
+    metadata = [n for n in names if n.lower().endswith((".dist-info", ".egg-info"))]
+    if folder.name.lower().endswith(".egg") and "EGG-INFO" in names:
+        metadata.append("EGG-INFO")
+    for name in metadata:
+        try:
+            yield (folder / name / "entry_points.txt").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+
+
+def _s3po_section(text: str) -> list[str]:
+    """The entry-point lines of the ``[s3po]`` section of ``text``, spaces normalised."""
+    header = f"[{hookspecs.PROJECT_NAME}]"
+    if header not in text:
+        return []
+    lines: list[str] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            inside = line == header
+        elif inside and line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            lines.append(f"{name.strip()} = {value.strip()}")
+    return lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,40 @@ def _names_defined_in_init() -> set[str]:
     return {n for n in names if not n.startswith("_")}
 
 
+def _type_checking_imports() -> dict[str, str]:
+    """Each name the ``if TYPE_CHECKING:`` block of s3po/__init__.py imports, and from where."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    (block,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    found: dict[str, str] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            module = f"s3po.{alias.name}" if node.module == "s3po" else str(node.module)
+            found[alias.asname or alias.name] = module
+    return found
+
+
+def test_lazy_exports_match_what_type_checkers_see() -> None:
+    """The names resolved on first use come from the modules the TYPE_CHECKING block names."""
+    where = {n: m for m, names in s3po._EXPORTS.items() for n in names}
+    assert where == _type_checking_imports()
+    assert set(where) | {"logger"} == set(s3po.__all__)
+
+
+def test_import_s3po_imports_no_submodule_of_the_pipeline() -> None:
+    script = "import sys, s3po; print(' '.join(m for m in sys.modules if m.startswith('s3po')))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert set(out.stdout.split()) == {"s3po", "s3po._lazy"}
+
+
+def test_dir_lists_every_public_name_before_it_is_used() -> None:
+    assert set(s3po.__all__) <= set(dir(s3po))
+
+
 def test_all_is_sorted() -> None:
     assert s3po.__all__ == sorted(s3po.__all__, key=_isort_key)
 

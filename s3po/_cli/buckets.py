@@ -20,26 +20,9 @@ from s3po._types import ObjectInfo
 from s3po.backend.admin import bucket_admin
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable
-
     from s3po._cli.common import Context
 
-__all__ = ["add_parsers", "cmd_mb", "cmd_rb"]
-
-
-def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add ``mb`` and ``rb``; ``command(name, help)`` makes a subparser with the globals."""
-    mb = command("mb", "make a bucket: s3://BUCKET")
-    mb.add_argument("url", metavar="URL")
-    rb = command("rb", "remove a bucket: s3://BUCKET (it must be empty, unless --force)")
-    rb.add_argument("url", metavar="URL")
-    rb.add_argument(
-        "--force",
-        action="store_true",
-        help="first delete every object and abort every incomplete upload in the bucket",
-    )
-    rb.add_argument("-j", "--jobs", type=int, default=8, metavar="N", help="concurrent deletes")
+__all__ = ["cmd_mb", "cmd_rb"]
 
 
 def _bucket_of(text: str) -> Remote:

@@ -19,13 +19,10 @@ from s3po._cli.compare import same_content
 from s3po._cli.plan import _entries, _with_metadata
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable
-
     from s3po._cli.common import Context
     from s3po._cli.plan import Entry
 
-__all__ = ["add_parsers", "cmd_check"]
+__all__ = ["cmd_check"]
 
 
 def _compare(ctx: Context, sources: dict[str, Entry], targets: dict[str, Entry]) -> dict[str, int]:
@@ -52,19 +49,6 @@ def _compare(ctx: Context, sources: dict[str, Entry], targets: dict[str, Entry])
             counts["differ"] += 1
             out.result(f"differ: {rel}", {"path": rel, "status": "differ"})
     return counts
-
-
-def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add ``check``; ``command(name, help)`` makes a subparser with the globals."""
-    check = command(
-        "check",
-        "compare SRC and DST by stored checksums without downloading; exit 1 on differences",
-    )
-    check.add_argument("src", metavar="SRC")
-    check.add_argument("dst", metavar="DST")
-    check.add_argument(
-        "-j", "--jobs", type=int, default=8, metavar="N", help="concurrent HEAD requests"
-    )
 
 
 def cmd_check(ctx: Context) -> int:

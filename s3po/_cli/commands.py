@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING
 
-from s3po._cli.buckets import cmd_mb, cmd_rb
-from s3po._cli.check import cmd_check
 from s3po._cli.common import (
+    USAGE_ERRORS,
     Context,
     Remote,
     UsageError,
@@ -23,21 +21,14 @@ from s3po._cli.common import (
     parse_location,
     parse_remote,
 )
-from s3po._cli.compare import sync_rule
 from s3po._cli.filters import Filters, select
-from s3po._cli.listing import cmd_du, cmd_ls, object_record, when
-from s3po._cli.manifest import cmd_cp_manifest
+from s3po._cli.listing import object_record, when
 from s3po._cli.plan import plan_cp, plan_rm, plan_sync
-from s3po._cli.presign import cmd_presign
-from s3po._cli.run import SMALL_JOBS, USAGE_ERRORS, Settings, keep_existing, run_actions
+from s3po._cli.run import SMALL_JOBS, Settings, keep_existing, run_actions
 from s3po._headers import parse_headers
 from s3po.errors import S3poError
-from s3po.resume import busy_uploads, stale_journals, store_name
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-__all__ = ["COMMANDS"]
+__all__ = ["cmd_cat", "cmd_cleanup", "cmd_cp", "cmd_head", "cmd_mv", "cmd_rm", "cmd_sync"]
 
 
 def _settings(ctx: Context) -> Settings:
@@ -67,6 +58,8 @@ def _settings(ctx: Context) -> Settings:
 def cmd_cp(ctx: Context, *, move: bool = False) -> int:
     """``s3po cp SRC DST``: copy between local paths, objects and ``-``."""
     if ctx.opt("from_manifest") is not None:
+        from s3po._cli.manifest import cmd_cp_manifest  # noqa: PLC0415 - only for manifests
+
         return cmd_cp_manifest(ctx)
     if ctx.args.src is None or ctx.args.dst is None:
         raise UsageError("cp needs SRC and DST (or --from-manifest FILE)")
@@ -89,6 +82,8 @@ def cmd_mv(ctx: Context) -> int:
 
 def cmd_sync(ctx: Context) -> int:
     """``s3po sync SRC DST``: copy what differs, optionally delete what SRC lacks."""
+    from s3po._cli.compare import sync_rule  # noqa: PLC0415 - hashes, only for sync
+
     settings = _settings(ctx)
     src, dst = parse_location(ctx.args.src), parse_location(ctx.args.dst)
     differs = sync_rule(
@@ -191,6 +186,9 @@ def cmd_rm(ctx: Context) -> int:
 
 def cmd_cleanup(ctx: Context) -> int:
     """``s3po cleanup s3://b/prefix``: abort old incomplete multipart uploads."""
+    # only for cleanup
+    from s3po.resume import busy_uploads, stale_journals, store_name  # noqa: PLC0415
+
     where = parse_remote(ctx.args.url)
     older_than = parse_duration(ctx.args.older_than)
     store = store_name(ctx.conn.backend)
@@ -239,20 +237,3 @@ def cmd_cleanup(ctx: Context) -> int:
             },
         )
     return 0
-
-
-COMMANDS: dict[str, Callable[[Context], int]] = {
-    "cat": cmd_cat,
-    "check": cmd_check,
-    "cleanup": cmd_cleanup,
-    "cp": cmd_cp,
-    "du": cmd_du,
-    "head": cmd_head,
-    "ls": cmd_ls,
-    "mb": cmd_mb,
-    "mv": cmd_mv,
-    "presign": cmd_presign,
-    "rb": cmd_rb,
-    "rm": cmd_rm,
-    "sync": cmd_sync,
-}

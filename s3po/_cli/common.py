@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from s3po.errors import ConfigError, InvalidRequest, PluginError
 from s3po.validation import check_bucket
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STDIO",
+    "USAGE_ERRORS",
     "Context",
     "Local",
     "Location",
@@ -33,6 +35,10 @@ __all__ = [
     "parse_header_options",
     "parse_location",
 ]
+
+
+#: Errors that mean the input was wrong, not that a transfer failed: exit status 2.
+USAGE_ERRORS = (InvalidRequest, ConfigError, PluginError)
 
 
 class UsageError(Exception):

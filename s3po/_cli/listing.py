@@ -19,12 +19,9 @@ from s3po._types import CommonPrefix, ObjectInfo
 from s3po.backend.admin import bucket_admin
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable
-
     from s3po._cli.common import Context
 
-__all__ = ["add_parsers", "cmd_du", "cmd_ls", "object_record", "when"]
+__all__ = ["cmd_du", "cmd_ls", "object_record", "when"]
 
 #: The width of the date, a space and the size column; ``PRE`` is right-aligned to it.
 _LEAD = 30
@@ -47,20 +44,6 @@ def object_record(info: ObjectInfo) -> dict[str, Any]:
         "last_modified": info.last_modified.isoformat() if info.last_modified else None,
         "etag": info.etag,
     }
-
-
-def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add ``ls`` and ``du``; ``command(name, help)`` makes a subparser with the globals."""
-    ls = command("ls", "list buckets, or objects and folders under s3://BUCKET/PREFIX")
-    ls.add_argument("url", metavar="URL", nargs="?", help="omit it to list the buckets")
-    ls.add_argument("-r", "--recursive", action="store_true", help="every object, full keys")
-    ls.add_argument("-H", "--human-readable", action="store_true", help="sizes as 1.5 MiB")
-    ls.add_argument(
-        "--summarize", action="store_true", help="end with the number of objects and total size"
-    )
-    du = command("du", "total size and number of objects under s3://BUCKET/PREFIX")
-    du.add_argument("url", metavar="URL")
-    du.add_argument("-H", "--human-readable", action="store_true", help="size as 1.5 MiB")
 
 
 def _size(n: int, *, human: bool) -> str:

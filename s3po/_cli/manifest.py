@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import UsageError
 from s3po._cli.run import LARGE_JOBS
-from s3po.manifest import FORMATS, copy_manifest, read_manifest
+from s3po.manifest import copy_manifest, read_manifest
 
 if TYPE_CHECKING:
-    import argparse
     import concurrent.futures as cf
     from collections.abc import Iterator
 
@@ -21,43 +20,7 @@ if TYPE_CHECKING:
     from s3po.client.jobs import Outcome
     from s3po.manifest import Entry
 
-__all__ = ["add_manifest_options", "cmd_cp_manifest"]
-
-
-def add_manifest_options(parser: argparse.ArgumentParser) -> None:
-    """``cp``'s options for copies listed in a file."""
-    group = parser.add_argument_group("copies from a manifest (no SRC and DST)")
-    group.add_argument(
-        "--from-manifest",
-        metavar="FILE",
-        help="copy each row of FILE: CSV 'source,destination' or JSON lines "
-        '{"source": ..., "destination": ...}; rows done before are skipped',
-    )
-    group.add_argument(
-        "--manifest-format",
-        choices=FORMATS,
-        help="the manifest's format (default: by its name or first character); 'inventory' "
-        "is an S3 Inventory CSV of bucket,key, copied below --to",
-    )
-    group.add_argument(
-        "--to", metavar="S3URL", help="for --manifest-format inventory: where objects go"
-    )
-    group.add_argument(
-        "--report",
-        metavar="FILE",
-        help="where failed rows go, in the manifest's format (default NAME.failed.csv beside "
-        "it); give it back to --from-manifest to retry them",
-    )
-    group.add_argument(
-        "--done-log",
-        metavar="FILE",
-        help="the log of rows done, for resuming (default MANIFEST.done beside it)",
-    )
-    group.add_argument(
-        "--dask",
-        metavar="SCHEDULER",
-        help="run on a dask.distributed cluster (tcp://host:8786): rows travel in groups",
-    )
+__all__ = ["cmd_cp_manifest"]
 
 
 @contextlib.contextmanager

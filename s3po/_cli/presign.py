@@ -9,52 +9,15 @@ sign URLs (the local backend keeps files on this machine) say so and exit 2.
 
 from __future__ import annotations
 
-import argparse
 from typing import TYPE_CHECKING
 
 from s3po._cli.common import UsageError, parse_remote
-from s3po.backend.admin import PRESIGN_METHODS, presigner
+from s3po.backend.admin import presigner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from s3po._cli.common import Context
 
-__all__ = ["MAX_EXPIRES", "add_parsers", "cmd_presign"]
-
-#: The longest validity SigV4 allows: 7 days.
-MAX_EXPIRES = 7 * 24 * 3600
-
-
-def _expires(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 0 < value <= MAX_EXPIRES:
-        msg = f"{text!r} is not a whole number of seconds from 1 to {MAX_EXPIRES} (7 days)"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def add_parsers(command: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add ``presign``; ``command(name, help)`` makes a subparser with the globals."""
-    presign = command("presign", "print a presigned URL to GET (or PUT) s3://BUCKET/KEY")
-    presign.add_argument("url", metavar="URL")
-    presign.add_argument(
-        "--expires-in",
-        type=_expires,
-        default=3600,
-        metavar="SECONDS",
-        help="how long the URL works (default 3600, at most 604800)",
-    )
-    presign.add_argument(
-        "--method",
-        type=str.upper,
-        choices=PRESIGN_METHODS,
-        default="GET",
-        help="GET to download (default), PUT to upload with e.g. curl -T",
-    )
+__all__ = ["cmd_presign"]
 
 
 def cmd_presign(ctx: Context) -> int:

@@ -12,16 +12,13 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from s3po._cli.common import Local, Remote, Stdio
+from s3po._cli.common import USAGE_ERRORS, Local, Remote, Stdio
 from s3po._cli.plan import download_size, file_metadata, object_mtime
 from s3po.batch import Handle
 from s3po.connection import Batch
 from s3po.errors import (
     BatchError,
-    ConfigError,
-    InvalidRequest,
     NoSuchKey,
-    PluginError,
     PreconditionFailed,
     S3poError,
 )
@@ -36,9 +33,6 @@ if TYPE_CHECKING:
     from s3po.transfer import DownloadResult
 
 __all__ = ["LARGE_JOBS", "SMALL_JOBS", "Settings", "jobs_for", "keep_existing", "run_actions"]
-
-#: Errors that mean the input was wrong, not that a transfer failed: exit status 2.
-USAGE_ERRORS = (InvalidRequest, ConfigError, PluginError)
 
 #: Transfers in flight without ``--jobs`` when the objects average at most
 #: :data:`SMALL_OBJECT`: a small object's time is its round trip, not its bytes, so many at

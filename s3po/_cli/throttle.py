@@ -17,7 +17,6 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from s3po.config import parse_size
 from s3po.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -28,6 +27,8 @@ __all__ = ["TokenBucket", "parse_rate"]
 
 def parse_rate(text: str) -> int:
     """A ``--bwlimit`` value: bytes per second, such as ``10M``, ``512KiB`` or ``1000000``."""
+    from s3po.config import parse_size  # noqa: PLC0415 - the configs are not for --help
+
     try:
         value = parse_size(text.removesuffix("/s"))
     except ConfigError as exc:

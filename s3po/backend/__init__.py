@@ -38,34 +38,73 @@ and register it from a ``s3po_register_backends`` hook (see docs/plugins.md).
 
 from __future__ import annotations
 
-from s3po.backend import checksums, emulation, s3errors
-from s3po.backend.bodies import (
-    MIB,
-    Body,
-    BytesBody,
-    FileIdentity,
-    FileWindow,
-    PartBody,
-    Readable,
-    UploadBody,
-)
-from s3po.backend.models import (
-    CommonPrefix,
-    GetResult,
-    Headers,
-    MultipartUpload,
-    ObjectInfo,
-    PartInfo,
-    WriteCondition,
-)
-from s3po.backend.protocol import (
-    ALL_CONDITIONS,
-    WIRE_CHECKSUMS,
-    Backend,
-    Capabilities,
-    ForwardingBackend,
-    Middleware,
-)
+from typing import TYPE_CHECKING, Any
+
+from s3po import _lazy
+
+if TYPE_CHECKING:
+    from s3po.backend import checksums, emulation, s3errors
+    from s3po.backend.bodies import (
+        MIB,
+        Body,
+        BytesBody,
+        FileIdentity,
+        FileWindow,
+        PartBody,
+        Readable,
+        UploadBody,
+    )
+    from s3po.backend.models import (
+        CommonPrefix,
+        GetResult,
+        Headers,
+        MultipartUpload,
+        ObjectInfo,
+        PartInfo,
+        WriteCondition,
+    )
+    from s3po.backend.protocol import (
+        ALL_CONDITIONS,
+        WIRE_CHECKSUMS,
+        Backend,
+        Capabilities,
+        ForwardingBackend,
+        Middleware,
+    )
+
+#: Where each public name lives; it is imported on first use (see :mod:`s3po._lazy`).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "s3po.backend.checksums": ("checksums",),
+    "s3po.backend.emulation": ("emulation",),
+    "s3po.backend.s3errors": ("s3errors",),
+    "s3po.backend.bodies": (
+        "MIB",
+        "Body",
+        "BytesBody",
+        "FileIdentity",
+        "FileWindow",
+        "PartBody",
+        "Readable",
+        "UploadBody",
+    ),
+    "s3po.backend.models": (
+        "CommonPrefix",
+        "GetResult",
+        "Headers",
+        "MultipartUpload",
+        "ObjectInfo",
+        "PartInfo",
+        "WriteCondition",
+    ),
+    "s3po.backend.protocol": (
+        "ALL_CONDITIONS",
+        "WIRE_CHECKSUMS",
+        "Backend",
+        "Capabilities",
+        "ForwardingBackend",
+        "Middleware",
+    ),
+}
 
 __all__ = [
     "ALL_CONDITIONS",
@@ -93,3 +132,15 @@ __all__ = [
     "emulation",
     "s3errors",
 ]
+
+_WHERE = _lazy.invert(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - whichever name is asked for
+    """Import a public name on first use."""
+    return _lazy.resolve(__name__, _WHERE, name)
+
+
+def __dir__() -> list[str]:
+    """The public names, imported or not."""
+    return _lazy.listing(__name__, __all__)

@@ -10,7 +10,6 @@ Keys are S3 error codes, or an HTTP status as a string for the bodiless answers 
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Mapping
 
@@ -102,6 +101,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     try:
         seconds = float(text)
     except ValueError:
+        import email.utils  # noqa: PLC0415 - an HTTP date is rare; email costs ms to import
+
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError):

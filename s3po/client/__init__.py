@@ -19,14 +19,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from s3po.client.background import BatchProgress, Handle, Runner
-from s3po.client.batch import Batch
-from s3po.client.calls import Calls, CallsOf
-from s3po.client.connection import Connection
-from s3po.client.jobs import BatchResult, Job, Outcome
+from s3po import _lazy
 
 if TYPE_CHECKING:
     from s3po.client.aio import AsyncBatch, AsyncConnection
+    from s3po.client.background import BatchProgress, Handle, Runner
+    from s3po.client.batch import Batch
+    from s3po.client.calls import Calls, CallsOf
+    from s3po.client.connection import Connection
+    from s3po.client.jobs import BatchResult, Job, Outcome
+
+#: Where each public name lives; it is imported on first use (see :mod:`s3po._lazy`): the
+#: asyncio front end imports asyncio, a large share of start-up for programs that never use it.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "s3po.client.aio": ("AsyncBatch", "AsyncConnection"),
+    "s3po.client.background": ("BatchProgress", "Handle", "Runner"),
+    "s3po.client.batch": ("Batch",),
+    "s3po.client.calls": ("Calls", "CallsOf"),
+    "s3po.client.connection": ("Connection",),
+    "s3po.client.jobs": ("BatchResult", "Job", "Outcome"),
+}
 
 __all__ = [
     "AsyncBatch",
@@ -43,12 +55,14 @@ __all__ = [
     "Runner",
 ]
 
+_WHERE = _lazy.invert(_EXPORTS)
+
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - whichever name is asked for
-    """Import the asyncio front end on first use (asyncio is a large share of start-up)."""
-    if name in {"AsyncBatch", "AsyncConnection"}:
-        from s3po.client import aio  # noqa: PLC0415
+    """Import a public name on first use."""
+    return _lazy.resolve(__name__, _WHERE, name)
 
-        return getattr(aio, name)
-    msg = f"module 's3po.client' has no attribute {name!r}"
-    raise AttributeError(msg)
+
+def __dir__() -> list[str]:
+    """The public names, imported or not."""
+    return _lazy.listing(__name__, __all__)

@@ -15,13 +15,13 @@ from s3po._types import MIB
 from s3po.client.background import BatchProgress, Handle, Runner
 from s3po.client.base import Owner
 from s3po.client.calls import CallsOf
-from s3po.client.jobs import BatchResult, Job, Outcome
 from s3po.client.options import Handled
-from s3po.client.stream import DEFAULT_GROUP_SIZE, is_cluster, stream_groups, stream_jobs
 from s3po.errors import ConfigError
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from s3po.client.jobs import BatchResult, Job, Outcome
 
 __all__ = ["Batch"]
 
@@ -114,6 +114,14 @@ class Batch(CallsOf[Handled]):
 
         .. versionadded:: 0.4.0
         """
+        # jobs travel through the stream module, which a batch of plain calls never needs
+        from s3po.client.stream import (  # noqa: PLC0415
+            DEFAULT_GROUP_SIZE,
+            is_cluster,
+            stream_groups,
+            stream_jobs,
+        )
+
         size = group_size or self.group_size
         if size is None:
             size = DEFAULT_GROUP_SIZE if is_cluster(self.runner.executor) else 1
@@ -132,6 +140,8 @@ class Batch(CallsOf[Handled]):
 
         .. versionadded:: 0.4.0
         """
+        from s3po.client.jobs import BatchResult  # noqa: PLC0415 - see stream()
+
         started = time.monotonic()
         submitted = done = size = 0
         failures: list[Outcome] = []

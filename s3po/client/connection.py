@@ -25,7 +25,6 @@ from s3po.client.options import Direct, take_async
 from s3po.config import TransferConfig
 from s3po.errors import ConfigError
 from s3po.plugins import Registries, default_registries
-from s3po.resume import busy_uploads, remove_journal, stale_journals, store_name
 from s3po.transfer import Transfer
 
 if TYPE_CHECKING:
@@ -368,6 +367,13 @@ class Connection(CallsOf[Direct]):
            Removes stale resume journals; leaves those in use, and their uploads, alone.
         """
         import datetime as dt  # noqa: PLC0415
+
+        from s3po.resume import (  # noqa: PLC0415
+            busy_uploads,
+            remove_journal,
+            stale_journals,
+            store_name,
+        )
 
         now = dt.datetime.now(dt.UTC)
         aborted = []
