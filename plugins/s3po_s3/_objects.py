@@ -12,7 +12,7 @@ import botocore.exceptions as bce
 import s3po
 from s3po.backend import BytesBody, FileWindow, GetResult, Headers, ObjectInfo, WriteCondition
 from s3po.backend.checksums import CHECKSUM_ALGORITHMS as CRCS
-from s3po.backend.checksums import VerifyingBody
+from s3po.backend.checksums import VerifyingBody, computable
 from s3po_s3._convert import (
     CONTENT_RANGE,
     as_bytes,
@@ -129,7 +129,13 @@ class S3Objects(S3Session):
             where=self._where,
         )
         whole = first == 0 and stop == total and self.checksum != "when_supported"
-        if whole and stored is not None and stored.full_object and stored.algorithm in CRCS:
+        if (
+            whole
+            and stored is not None
+            and stored.full_object
+            and stored.algorithm in CRCS
+            and computable(stored.algorithm)
+        ):
             body = VerifyingBody(
                 body, stored, length=total, bucket=bucket, key=key, backend=self.name
             )

@@ -143,6 +143,21 @@ def _crt(name: str, size: int) -> Crc:
     return Crc(name, size, update, getattr(module, f"combine_{name}"))
 
 
+def computable(algorithm: str) -> bool:
+    """Whether this process can compute the CRC named ``algorithm`` (awscrt installed).
+
+    A download checks a stored checksum only when it can: AWS S3 keeps a CRC64NVME
+    checksum with every new object, and reading one must not need the ``crc`` extra.
+
+    .. versionadded:: 0.4.0
+    """
+    try:
+        crc(algorithm)
+    except ConfigError:
+        return False
+    return True
+
+
 def crc(algorithm: str) -> Crc:
     """The :class:`Crc` named ``algorithm`` (any case).
 

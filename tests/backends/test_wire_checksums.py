@@ -167,6 +167,21 @@ def test_a_put_stores_the_checksum_awscrt_computes(
 
 
 @pytest.mark.integration
+def test_an_object_with_a_crc64nvme_downloads_without_awscrt(
+    s3_server: Any,  # noqa: ARG001 - the server s3_bucket is on
+    s3_bucket: str,
+    backend_for: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AWS keeps a CRC64NVME with every new object: reading one needs no ``crc`` extra."""
+    backend_for("crc64nvme").put(s3_bucket, "k", b"stored by another tool", headers=Headers())
+    monkeypatch.setitem(sys.modules, "awscrt.checksums", None)  # the import fails
+    plain = backend_for("crc32")
+    with plain.get(s3_bucket, "k") as result:
+        assert result.body.readall() == b"stored by another tool"
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize(("algorithm", "checksum_type"), KINDS)
 def test_multipart_uploads_carry_the_checksum_type_asked_for(
     s3_server: Any, s3_bucket: str, backend_for: Any, algorithm: str, checksum_type: str
