@@ -62,3 +62,24 @@ def bucket(s3_server: Any, s3_bucket: str) -> str:
     s3_server.admin.put_object(Bucket=s3_bucket, Key="warm-up", Body=b"x")
     s3_server.admin.delete_object(Bucket=s3_bucket, Key="warm-up")
     return s3_bucket
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The cache root of this process and of the resume tests' children (journals inside)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[tuple[Any, Any, Any]]:
+    """A local store, a counter below the stack, and a resuming Connection over both."""
+    with helpers.resumable_local(tmp_path / "store") as made:
+        yield made
+
+
+@pytest.fixture
+def stalling(s3_server: Any) -> Iterator[Any]:
+    """A proxy whose stalls last until the test ends (the child is killed before)."""
+    with helpers.faults.FaultProxy(s3_server.endpoint_url, stall_seconds=60) as proxy:
+        yield proxy

@@ -6,15 +6,25 @@ before any test module of this folder is collected.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
+import os
 import random
+import signal
+import subprocess
 import sys
+import textwrap
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import pytest
+from s3po_local import LocalBackend
 
 import s3po
 from s3po.middleware.retry import RetryEvent
@@ -186,3 +196,158 @@ def clean(proxy: Any, operation: str) -> int:
         for r in proxy.requests(operation)
         if r.fault is None and r.status is not None and 200 <= r.status < 300
     )
+
+
+# -- resume: a child process that blocks or stalls mid-transfer, and is SIGKILLed -----------
+
+KIB = 1024
+#: Parts on the local backend in the resume tests (it takes any part size).
+LOCAL_PART = 64 * KIB
+
+#: The child: one upload (compressed if ``compress``) or download with resume on, parts one
+#: at a time. On the local backend the ``block``-th UploadPart or GET blocks until the
+#: process is killed; on an S3 server (``local`` None) a fault proxy stalls it.
+RESUME_CHILD = textwrap.dedent(
+    """
+    import json, sys, threading
+    import s3po
+    from s3po_local import LocalBackend
+
+    args = json.loads(sys.argv[1])
+
+    class Blocking(s3po.ForwardingBackend):
+        calls = 0
+        def _count(self):
+            Blocking.calls += 1
+            if Blocking.calls >= args.get("block", 4):
+                threading.Event().wait()  # until killed
+        def put_part(self, *a, **kw):
+            self._count()
+            return self.inner.put_part(*a, **kw)
+        def get(self, *a, **kw):
+            self._count()
+            return self.inner.get(*a, **kw)
+
+    part = args["part"]
+    chunk = s3po.ChunkConfig(
+        threshold=args.get("threshold", part), part_size=part, max_concurrency=1
+    )
+    config = s3po.TransferConfig(chunk=chunk, resume=True)
+    if args["local"]:
+        backend = Blocking(LocalBackend(args["local"], min_part_size=part, fsync=False))
+        conn = s3po.Connection(backend, config=config)
+    else:
+        conn = s3po.Connection("s3", config=config, **args["options"])
+    bucket, key = args.get("bucket", "bucket"), args.get("key", "k")
+    with conn:
+        if args["op"] == "upload":
+            conn.upload_file(bucket, key, args["path"], compress=args.get("compress"))
+        else:
+            conn.download_file(bucket, key, args["path"])
+    """
+)
+
+
+def start_child(tmp_path: Path, args: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """Start :data:`RESUME_CHILD` with ``args``, its cache (journals) in ``tmp_path/cache``."""
+    script = tmp_path / "child.py"
+    script.write_text(RESUME_CHILD)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return subprocess.Popen(
+        [sys.executable, str(script), json.dumps(args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def wait_until(proc: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
+    """Poll ``ready`` until it holds; fail if the child ends first or 20 s pass."""
+    deadline = time.monotonic() + 20
+    while not ready():
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"the child ended early: {err}")
+        if time.monotonic() > deadline:
+            pytest.fail("the child never got far enough")
+        time.sleep(0.02)
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child (if it still runs) and reap it."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+
+def run_and_kill(tmp_path: Path, args: dict[str, Any], ready: Callable[[], bool]) -> None:
+    """Run the child until ``ready()``, then SIGKILL it."""
+    proc = start_child(tmp_path, args)
+    try:
+        wait_until(proc, ready)
+    finally:
+        kill(proc)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def journals(cache: Path) -> Path:
+    """The folder of resume journals under the cache root ``cache``."""
+    return cache / "s3po" / "resume"
+
+
+def journal_lines(cache: Path) -> int:
+    """Lines of the one journal under the cache root ``cache`` (0 if there is none)."""
+    files = list(journals(cache).glob("*.jsonl")) if journals(cache).is_dir() else []
+    return len(files[0].read_text().splitlines()) if files else 0
+
+
+def left(cache: Path) -> list[Path]:
+    """Whatever resume left under the cache root ``cache``: journals, lock files."""
+    return list(journals(cache).iterdir()) if journals(cache).is_dir() else []
+
+
+class Counting(s3po.ForwardingBackend):
+    """Records the parts and GETs the store is asked for, below the stack."""
+
+    def __init__(self, inner: s3po.Backend) -> None:
+        """Forward to ``inner``."""
+        super().__init__(inner)
+        self.parts: list[int] = []
+        #: ``(start, end, if_match)`` of each GET.
+        self.gets: list[tuple[int, int | None, str | None]] = []
+
+    def put_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
+    ) -> s3po.PartInfo:
+        """Record the part number."""
+        self.parts.append(part_number)
+        return self.inner.put_part(bucket, key, upload_id, part_number, data)
+
+    def get(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        start: int = 0,
+        end: int | None = None,
+        if_match: str | None = None,
+    ) -> s3po.GetResult:
+        """Record the range and the pin."""
+        self.gets.append((start, end, if_match))
+        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+
+
+@contextlib.contextmanager
+def resumable_local(
+    root: Path, retry: s3po.RetryConfig | None = None
+) -> Iterator[tuple[LocalBackend, Counting, s3po.Connection]]:
+    """A local store at ``root`` with a bucket, and a resuming Connection counting below it."""
+    store = LocalBackend(root, min_part_size=LOCAL_PART, fsync=False)
+    store.create_bucket("bucket")
+    counting = Counting(store)
+    chunk = s3po.ChunkConfig(threshold=LOCAL_PART, part_size=LOCAL_PART, max_concurrency=1)
+    config = s3po.TransferConfig(chunk=chunk, resume=True, retry=retry or s3po.RetryConfig())
+    with s3po.Connection(counting, config=config) as conn:
+        yield store, counting, conn

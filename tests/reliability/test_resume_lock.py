@@ -9,86 +9,27 @@ child is SIGKILLed the kernel lets the lock go, and the same call resumes.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from s3po_local import LocalBackend
+from s3po_reliability import (  # type: ignore[import-not-found]
+    LOCAL_PART,
+    Counting,
+    kill,
+    resumable_local,
+    start_child,
+    wait_until,
+)
 
 import s3po
 from s3po.resume import JournalLock, journal_dir, lock_path
 
-KIB = 1024
-PART = 64 * KIB
-
-#: The child: one upload or download with resume on; the second UploadPart (or ranged
-#: GET) blocks until the process is killed.
-_CHILD = textwrap.dedent(
-    """
-    import json, sys, threading
-    import s3po
-    from s3po_local import LocalBackend
-
-    args = json.loads(sys.argv[1])
-
-    class Blocking(s3po.ForwardingBackend):
-        calls = 0
-        def _count(self):
-            Blocking.calls += 1
-            if Blocking.calls >= 2:
-                threading.Event().wait()  # until killed
-        def put_part(self, *a, **kw):
-            self._count()
-            return self.inner.put_part(*a, **kw)
-        def get(self, *a, **kw):
-            self._count()
-            return self.inner.get(*a, **kw)
-
-    chunk = s3po.ChunkConfig(threshold=args["part"], part_size=args["part"], max_concurrency=1)
-    config = s3po.TransferConfig(chunk=chunk, resume=True)
-    backend = Blocking(LocalBackend(args["local"], min_part_size=args["part"], fsync=False))
-    with s3po.Connection(backend, config=config) as conn:
-        if args["op"] == "upload":
-            conn.upload_file("bucket", "k", args["path"])
-        else:
-            conn.download_file("bucket", "k", args["path"])
-    """
-)
-
-
-class Counting(s3po.ForwardingBackend):
-    """Counts the parts and GETs the store is asked for, below the stack."""
-
-    def __init__(self, inner: s3po.Backend) -> None:
-        super().__init__(inner)
-        self.parts: list[int] = []
-        self.gets: list[int] = []
-
-    def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
-    ) -> s3po.PartInfo:
-        self.parts.append(part_number)
-        return self.inner.put_part(bucket, key, upload_id, part_number, data)
-
-    def get(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        start: int = 0,
-        end: int | None = None,
-        if_match: str | None = None,
-    ) -> s3po.GetResult:
-        self.gets.append(start)
-        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
+PART = LOCAL_PART
 
 
 @pytest.fixture
@@ -99,53 +40,25 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[tuple[LocalBackend, Counting, s3po.Connection]]:
-    store = LocalBackend(tmp_path / "store", min_part_size=PART, fsync=False)
-    store.create_bucket("bucket")
-    counting = Counting(store)
-    chunk = s3po.ChunkConfig(threshold=PART, part_size=PART, max_concurrency=1)
-    config = s3po.TransferConfig(chunk=chunk, resume=True, retry=s3po.RetryConfig(retries=0))
-    with s3po.Connection(counting, config=config) as conn:
-        yield store, counting, conn
+    with resumable_local(tmp_path / "store", s3po.RetryConfig(retries=0)) as made:
+        yield made
 
 
 @pytest.fixture
-def child(tmp_path: Path, cache: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """``child(op, path, ready)``: start the blocking child; it is SIGKILLed at the end."""
+def child(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """``child(op, path, ready)``: start the child, blocking in its second part or range."""
     started: list[subprocess.Popen[bytes]] = []
-    script = tmp_path / "child.py"
-    script.write_text(_CHILD)
 
     def start(op: str, path: Path, ready: Callable[[], bool]) -> subprocess.Popen[bytes]:
         args = {"local": str(tmp_path / "store"), "part": PART, "op": op, "path": str(path)}
-        env = {**os.environ, "XDG_CACHE_HOME": str(cache.parent.parent)}
-        proc = subprocess.Popen(
-            [sys.executable, str(script), json.dumps(args)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
+        proc: subprocess.Popen[bytes] = start_child(tmp_path, args | {"block": 2})
         started.append(proc)
-        deadline = time.monotonic() + 20
-        while not ready():
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                pytest.fail(f"the child ended early: {err}")
-            if time.monotonic() > deadline:
-                pytest.fail("the child never blocked")
-            time.sleep(0.02)
+        wait_until(proc, ready)
         return proc
 
     yield start
     for proc in started:
         kill(proc)
-
-
-def kill(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    if proc.stderr is not None:
-        proc.stderr.close()
 
 
 def _journal(cache: Path) -> Path:
@@ -215,7 +128,12 @@ def test_a_second_download_of_the_same_journal_is_refused_while_the_first_runs(
 
     kill(proc)
     conn.download_file("bucket", "k", dest)
-    assert counting.gets == [0, PART, 2 * PART, 3 * PART]  # the opening GET, then the rest
+    assert [start for start, _, _ in counting.gets] == [
+        0,
+        PART,
+        2 * PART,
+        3 * PART,
+    ]  # the opening GET, then the rest
     assert dest.read_bytes() == data
     assert not partial.exists()
     assert list(cache.iterdir()) == []

@@ -11,20 +11,19 @@ partial file.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from s3po_local import LocalBackend
-from s3po_reliability import faults, open_uploads  # type: ignore[import-not-found]
+from s3po_reliability import (  # type: ignore[import-not-found]
+    LOCAL_PART,
+    Counting,
+    journal_lines,
+    open_uploads,
+    run_and_kill,
+)
 
 import s3po
 from s3po.backend import checksums
@@ -32,126 +31,7 @@ from s3po.backend import checksums
 KIB = 1024
 MIB = 1024 * KIB
 
-#: The child: one upload or download with resume on; on the local backend, the fourth
-#: UploadPart (or ranged GET) blocks until the process is killed.
-_CHILD = textwrap.dedent(
-    """
-    import json, sys, threading
-    import s3po
-    from s3po_local import LocalBackend
-
-    args = json.loads(sys.argv[1])
-
-    class Blocking(s3po.ForwardingBackend):
-        calls = 0
-        def _count(self):
-            Blocking.calls += 1
-            if Blocking.calls >= 4:
-                threading.Event().wait()  # until killed
-        def put_part(self, *a, **kw):
-            self._count()
-            return self.inner.put_part(*a, **kw)
-        def get(self, *a, **kw):
-            self._count()
-            return self.inner.get(*a, **kw)
-
-    chunk = s3po.ChunkConfig(
-        threshold=args["part"], part_size=args["part"], max_concurrency=1
-    )
-    config = s3po.TransferConfig(chunk=chunk, resume=True)
-    if args["local"]:
-        backend = Blocking(LocalBackend(args["local"], min_part_size=args["part"], fsync=False))
-        conn = s3po.Connection(backend, config=config)
-    else:
-        conn = s3po.Connection("s3", config=config, **args["options"])
-    with conn:
-        if args["op"] == "upload":
-            conn.upload_file(args["bucket"], args["key"], args["path"])
-        else:
-            conn.download_file(args["bucket"], args["key"], args["path"])
-    """
-)
-
-
-def _run_and_kill(tmp_path: Path, args: dict[str, Any], ready: Callable[[], bool]) -> None:
-    script = tmp_path / "child.py"
-    script.write_text(_CHILD)
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    proc = subprocess.Popen(
-        [sys.executable, str(script), json.dumps(args)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        for _ in range(400):
-            if ready():
-                break
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.025)
-        else:
-            pytest.fail("the child never got three parts across")
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
-
-
-def _journal_lines(cache: Path) -> int:
-    folder = cache / "s3po" / "resume"
-    files = list(folder.glob("*.jsonl")) if folder.is_dir() else []
-    return len(files[0].read_text().splitlines()) if files else 0
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 # -- the local backend ---------------------------------------------------------------------
-
-LOCAL_PART = 64 * KIB
-
-
-class Counting(s3po.ForwardingBackend):
-    """Counts what the store is asked, below the stack."""
-
-    def __init__(self, inner: s3po.Backend) -> None:
-        super().__init__(inner)
-        self.parts: list[int] = []
-        self.gets: list[tuple[int, str | None]] = []
-
-    def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
-    ) -> s3po.PartInfo:
-        self.parts.append(part_number)
-        return self.inner.put_part(bucket, key, upload_id, part_number, data)
-
-    def get(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        start: int = 0,
-        end: int | None = None,
-        if_match: str | None = None,
-    ) -> s3po.GetResult:
-        self.gets.append((start, if_match))
-        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[tuple[LocalBackend, Counting, s3po.Connection]]:
-    store = LocalBackend(tmp_path / "store", min_part_size=LOCAL_PART, fsync=False)
-    store.create_bucket("bucket")
-    counting = Counting(store)
-    chunk = s3po.ChunkConfig(threshold=LOCAL_PART, part_size=LOCAL_PART, max_concurrency=1)
-    with s3po.Connection(counting, config=s3po.TransferConfig(chunk=chunk, resume=True)) as conn:
-        yield store, counting, conn
 
 
 def test_local_upload_killed_after_three_parts_resumes_with_the_rest(
@@ -169,7 +49,7 @@ def test_local_upload_killed_after_three_parts_resumes_with_the_rest(
             bool(uploads) and len(list(store.list_parts("bucket", "k", uploads[0].upload_id))) == 3
         )
 
-    _run_and_kill(tmp_path, args, three_parts)
+    run_and_kill(tmp_path, args, three_parts)
     (upload,) = store.list_multipart("bucket")
     before = list(store.list_parts("bucket", "k", upload.upload_id))
 
@@ -179,7 +59,7 @@ def test_local_upload_killed_after_three_parts_resumes_with_the_rest(
     assert conn.download_bytes("bucket", "k") == path.read_bytes()
     assert list(store.list_multipart("bucket")) == []
     assert [p.part_number for p in before] == [1, 2, 3]
-    assert _journal_lines(cache) == 0
+    assert journal_lines(cache) == 0
 
 
 def test_local_download_killed_after_three_ranges_resumes_with_the_rest(
@@ -192,31 +72,24 @@ def test_local_download_killed_after_three_ranges_resumes_with_the_rest(
     args = {"local": str(store.root), "part": LOCAL_PART, "op": "download"}
     args |= {"bucket": "bucket", "key": "k", "path": str(dest)}
     # The journal's header and three ranges (the opening GET's, then two more).
-    _run_and_kill(tmp_path, args, lambda: _journal_lines(cache) >= 4)
+    run_and_kill(tmp_path, args, lambda: journal_lines(cache) >= 4)
     assert dest.with_name(".copy.bin.s3po-partial").is_file()
     counting.gets.clear()
 
     result = conn.download_file("bucket", "k", dest)
 
     etag = result.info.etag
-    starts = [start for start, _ in counting.gets]
+    starts = [start for start, _, _ in counting.gets]
     assert starts == [0, 3 * LOCAL_PART, 4 * LOCAL_PART, 5 * LOCAL_PART]
-    assert {pin for _, pin in counting.gets} == {etag}
+    assert {pin for _, _, pin in counting.gets} == {etag}
     assert dest.read_bytes() == data
     assert list(tmp_path.glob(".copy.bin*")) == []
-    assert _journal_lines(cache) == 0
+    assert journal_lines(cache) == 0
 
 
 # -- S3 servers, through the fault proxy ---------------------------------------------------
 
 S3_PART = 5 * MIB
-
-
-@pytest.fixture
-def stalling(s3_server: Any) -> Iterator[Any]:
-    """A proxy whose stalls last until the test ends (the child is killed before)."""
-    with faults.FaultProxy(s3_server.endpoint_url, stall_seconds=60) as proxy:
-        yield proxy
 
 
 @pytest.mark.integration
@@ -257,7 +130,7 @@ def test_s3_upload_killed_after_one_part_resumes_with_the_other(
         listed = admin.list_parts(Bucket=s3_bucket, Key="k", UploadId=uploads[0]["UploadId"])
         return len(listed.get("Parts", [])) == 1
 
-    _run_and_kill(tmp_path, args, one_part)
+    run_and_kill(tmp_path, args, one_part)
     sent_before = len(stalling.requests("UploadPart"))
 
     chunk = s3po.ChunkConfig(threshold=S3_PART, part_size=S3_PART, max_concurrency=1)
@@ -273,7 +146,7 @@ def test_s3_upload_killed_after_one_part_resumes_with_the_other(
     finally:
         body.close()
     assert open_uploads(s3_server, s3_bucket) == []
-    assert _journal_lines(cache) == 0
+    assert journal_lines(cache) == 0
     full = algorithm == "crc64nvme" or checksum_type == "full_object"
     if algorithm is not None and full:
         algo = checksums.crc(algorithm)
@@ -294,7 +167,7 @@ def test_s3_download_killed_after_one_range_resumes_with_the_other(
     args = {"local": None, "part": part, "op": "download", "options": options}
     args |= {"bucket": s3_bucket, "key": "k", "path": str(dest)}
     # The header and the first range journaled, and the second range stalled at the proxy.
-    _run_and_kill(tmp_path, args, lambda: bool(stalling.faults()) and _journal_lines(cache) >= 2)
+    run_and_kill(tmp_path, args, lambda: bool(stalling.faults()) and journal_lines(cache) >= 2)
     seen = len(stalling.requests("GetObject"))
 
     chunk = s3po.ChunkConfig(threshold=part, part_size=part, max_concurrency=1)
@@ -313,4 +186,4 @@ def test_s3_download_killed_after_one_range_resumes_with_the_other(
     assert all(r.if_match for r in gets)
     assert dest.read_bytes() == data
     assert list(tmp_path.glob(".copy.bin*")) == []
-    assert _journal_lines(cache) == 0
+    assert journal_lines(cache) == 0

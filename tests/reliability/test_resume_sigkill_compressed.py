@@ -15,14 +15,7 @@ and no upload, journal or partial file is left behind.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +24,14 @@ import xxhash
 from s3po_codecs.gzip import GzipCodec, SeekableGzipCodec
 from s3po_codecs.zstd import SeekableZstdCodec, ZstdCodec
 from s3po_local import LocalBackend
-from s3po_reliability import faults, open_uploads  # type: ignore[import-not-found]
+from s3po_reliability import (  # type: ignore[import-not-found]
+    LOCAL_PART,
+    Counting,
+    journal_lines,
+    left,
+    open_uploads,
+    run_and_kill,
+)
 
 import s3po
 from s3po.frames import INDEX_TAIL, Frame, read_index
@@ -39,91 +39,7 @@ from s3po.frames import INDEX_TAIL, Frame, read_index
 KIB = 1024
 MIB = 1024 * KIB
 
-#: The child: one upload (compressed) or download with resume on; on the local backend,
-#: the ``block``-th UploadPart (or GET) blocks until the process is killed.
-_CHILD = textwrap.dedent(
-    """
-    import json, sys, threading
-    import s3po
-    from s3po_local import LocalBackend
-
-    args = json.loads(sys.argv[1])
-
-    class Blocking(s3po.ForwardingBackend):
-        calls = 0
-        def _count(self):
-            Blocking.calls += 1
-            if Blocking.calls >= args["block"]:
-                threading.Event().wait()  # until killed
-        def put_part(self, *a, **kw):
-            self._count()
-            return self.inner.put_part(*a, **kw)
-        def get(self, *a, **kw):
-            self._count()
-            return self.inner.get(*a, **kw)
-
-    part = args["part"]
-    chunk = s3po.ChunkConfig(
-        threshold=args.get("threshold", part), part_size=part, max_concurrency=1
-    )
-    config = s3po.TransferConfig(chunk=chunk, resume=True)
-    if args["local"]:
-        backend = Blocking(LocalBackend(args["local"], min_part_size=args["part"], fsync=False))
-        conn = s3po.Connection(backend, config=config)
-    else:
-        conn = s3po.Connection("s3", config=config, **args["options"])
-    with conn:
-        if args["op"] == "upload":
-            conn.upload_file(args["bucket"], "k", args["path"], compress=args["compress"])
-        else:
-            conn.download_file(args["bucket"], "k", args["path"])
-    """
-)
-
 FRAME = 16 * KIB
-
-
-def _run_and_kill(tmp_path: Path, args: dict[str, Any], ready: Callable[[], bool]) -> None:
-    script = tmp_path / "child.py"
-    script.write_text(_CHILD)
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    proc = subprocess.Popen(
-        [sys.executable, str(script), json.dumps(args)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not ready():
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            if time.monotonic() > deadline:
-                pytest.fail("the child never got far enough")
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
-
-
-def _journal_lines(cache: Path) -> int:
-    folder = cache / "s3po" / "resume"
-    files = list(folder.glob("*.jsonl")) if folder.is_dir() else []
-    return len(files[0].read_text().splitlines()) if files else 0
-
-
-def _left(cache: Path) -> list[Path]:
-    folder = cache / "s3po" / "resume"
-    return list(folder.iterdir()) if folder.is_dir() else []
-
-
-@pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
 
 
 def _framed(codec: str, data: bytes) -> bytes:
@@ -151,45 +67,6 @@ def _framed_headers(codec: str, data: bytes) -> dict[str, str]:
 
 # -- the local backend ---------------------------------------------------------------------
 
-LOCAL_PART = 64 * KIB
-
-
-class Counting(s3po.ForwardingBackend):
-    """Counts what the store is asked, below the stack."""
-
-    def __init__(self, inner: s3po.Backend) -> None:
-        super().__init__(inner)
-        self.parts: list[int] = []
-        self.gets: list[tuple[int, int | None, str | None]] = []
-
-    def put_part(
-        self, bucket: str, key: str, upload_id: str, part_number: int, data: s3po.PartBody
-    ) -> s3po.PartInfo:
-        self.parts.append(part_number)
-        return self.inner.put_part(bucket, key, upload_id, part_number, data)
-
-    def get(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        start: int = 0,
-        end: int | None = None,
-        if_match: str | None = None,
-    ) -> s3po.GetResult:
-        self.gets.append((start, end, if_match))
-        return self.inner.get(bucket, key, start=start, end=end, if_match=if_match)
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[tuple[LocalBackend, Counting, s3po.Connection]]:
-    store = LocalBackend(tmp_path / "store", min_part_size=LOCAL_PART, fsync=False)
-    store.create_bucket("bucket")
-    counting = Counting(store)
-    chunk = s3po.ChunkConfig(threshold=LOCAL_PART, part_size=LOCAL_PART, max_concurrency=1)
-    with s3po.Connection(counting, config=s3po.TransferConfig(chunk=chunk, resume=True)) as conn:
-        yield store, counting, conn
-
 
 @pytest.mark.parametrize("codec", ["gzip", "zstd"])
 def test_local_compressed_upload_killed_after_three_parts_resumes_with_the_rest(
@@ -210,7 +87,7 @@ def test_local_compressed_upload_killed_after_three_parts_resumes_with_the_rest(
             bool(uploads) and len(list(store.list_parts("bucket", "k", uploads[0].upload_id))) == 3
         )
 
-    _run_and_kill(tmp_path, args, three_parts)
+    run_and_kill(tmp_path, args, three_parts)
     (upload,) = store.list_multipart("bucket")
 
     conn.upload_file("bucket", "k", path, compress=codec)
@@ -222,7 +99,7 @@ def test_local_compressed_upload_killed_after_three_parts_resumes_with_the_rest(
     assert conn.download_bytes("bucket", "k") == path.read_bytes()
     assert list(store.list_multipart("bucket")) == []
     assert upload.upload_id  # the child's upload was the one completed
-    assert _left(cache) == []
+    assert left(cache) == []
 
 
 @pytest.mark.parametrize("codec", ["gzip", "zstd"])
@@ -241,7 +118,7 @@ def test_local_framed_download_killed_after_a_run_of_frames_resumes_at_the_next(
     # The opening GET, the index's tail, a run of four frames; the next run blocks.
     args = {"local": str(store.root), "part": LOCAL_PART, "op": "download", "block": 4}
     args |= {"bucket": "bucket", "path": str(dest)}
-    _run_and_kill(tmp_path, args, lambda: _journal_lines(cache) >= 1 + 4)
+    run_and_kill(tmp_path, args, lambda: journal_lines(cache) >= 1 + 4)
     assert dest.with_name(".copy.bin.s3po-partial").is_file()
     counting.gets.clear()
 
@@ -258,19 +135,12 @@ def test_local_framed_download_killed_after_a_run_of_frames_resumes_at_the_next(
     assert fetched == frames[-1].end - frames[4].offset
     assert dest.read_bytes() == data
     assert list(tmp_path.glob(".copy.bin*")) == []
-    assert _left(cache) == []
+    assert left(cache) == []
 
 
 # -- S3 servers, through the fault proxy ---------------------------------------------------
 
 S3_PART = 5 * MIB
-
-
-@pytest.fixture
-def stalling(s3_server: Any) -> Iterator[Any]:
-    """A proxy whose stalls last until the test ends (the child is killed before)."""
-    with faults.FaultProxy(s3_server.endpoint_url, stall_seconds=60) as proxy:
-        yield proxy
 
 
 @pytest.mark.integration
@@ -296,7 +166,7 @@ def test_s3_compressed_upload_killed_after_one_part_resumes_with_the_other(
         listed = admin.list_parts(Bucket=s3_bucket, Key="k", UploadId=uploads[0]["UploadId"])
         return len(listed.get("Parts", [])) == 1
 
-    _run_and_kill(tmp_path, args, one_part)
+    run_and_kill(tmp_path, args, one_part)
     sent_before = len(stalling.requests("UploadPart"))
 
     chunk = s3po.ChunkConfig(threshold=S3_PART, part_size=S3_PART, max_concurrency=1)
@@ -310,7 +180,7 @@ def test_s3_compressed_upload_killed_after_one_part_resumes_with_the_other(
     head = admin.head_object(Bucket=s3_bucket, Key="k")
     assert head["ContentEncoding"] == "gzip"
     assert open_uploads(s3_server, s3_bucket) == []
-    assert _left(cache) == []
+    assert left(cache) == []
 
 
 @pytest.mark.integration
@@ -344,11 +214,11 @@ def test_s3_framed_download_killed_after_a_run_of_frames_resumes_at_the_next(
         "op": "download",
     }
     args |= {"options": options, "block": 0, "bucket": s3_bucket, "path": str(dest)}
-    _run_and_kill(tmp_path, args, lambda: bool(stalling.faults()) and _journal_lines(cache) >= 2)
+    run_and_kill(tmp_path, args, lambda: bool(stalling.faults()) and journal_lines(cache) >= 2)
     (stalled,) = stalling.faults()
     second_run = stalled.request.range_start
     on_disk = sum(1 for f in frames if f.offset < second_run)
-    assert _journal_lines(cache) == 1 + on_disk  # each frame of the first run journaled
+    assert journal_lines(cache) == 1 + on_disk  # each frame of the first run journaled
     seen = len(stalling.requests("GetObject"))
 
     chunk = s3po.ChunkConfig(threshold=LOCAL_PART, part_size=S3_PART, max_concurrency=1)
@@ -368,4 +238,4 @@ def test_s3_framed_download_killed_after_a_run_of_frames_resumes_at_the_next(
     assert all(r.range_start is not None and r.range_start >= second_run for r in ranges)
     assert dest.read_bytes() == data
     assert list(tmp_path.glob(".copy.bin*")) == []
-    assert _left(cache) == []
+    assert left(cache) == []
