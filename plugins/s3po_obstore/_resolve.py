@@ -41,6 +41,8 @@ _IGNORE_ENDPOINTS_VAR = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 #: Only boto3 reads the AWS config file's endpoint settings: a file holding this text
 #: (``endpoint_url``, ``ignore_configured_endpoint_urls``, ``services``) needs it.
 _ENDPOINT_WORDS = ("endpoint_url", "services")
+#: Nor does anything else read a profile's ``s3 = addressing_style``.
+_STYLE_WORD = "addressing_style"
 _BOTO3_ONLY = object()
 
 
@@ -142,6 +144,8 @@ def resolve(
     policy = checksum_policy(chosen.name, checksum_type=checksum_type).name
     if max_pool_connections < 1:
         raise s3po.ConfigError("max_pool_connections must be 1 or more")
+    if style is None and _STYLE_WORD in (_config_file() or ""):
+        return None  # the profile may name the style
     if endpoint is None:
         found = _configured_endpoint()
         if found is _BOTO3_ONLY:

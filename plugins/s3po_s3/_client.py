@@ -96,6 +96,33 @@ def configured_endpoint(session: boto3.Session) -> str | None:
     return str(endpoint) if endpoint else None
 
 
+def configured_style(session: boto3.Session) -> str | None:
+    """The profile's ``s3 = addressing_style``, as botocore reads it; None when not set.
+
+    s3po passes the style to botocore itself (path-style for an endpoint of its own), which
+    overrides the profile's; so the profile's is read here, and only an option or
+    ``$S3PO_ADDRESSING_STYLE`` takes precedence over it.
+
+    Raises:
+        ConfigError: The profile names a style botocore does not know.
+    """
+    core = session._session  # noqa: SLF001 - boto3 keeps its botocore session here
+    try:
+        section = core.get_scoped_config().get("s3")
+    except bce.ProfileNotFound as exc:
+        raise s3po.ConfigError(f"AWS profile not found: {exc}; check ~/.aws/config") from exc
+    found = section.get("addressing_style") if isinstance(section, dict) else None
+    if not found:
+        return None
+    style = str(found).lower()
+    if style not in _STYLES:
+        raise s3po.ConfigError(
+            f"addressing_style must be one of {_STYLES}, not {found!r} "
+            f"(s3 = addressing_style in the AWS profile {core.profile or 'default'!r})"
+        )
+    return style
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClientOptions:
     """The backend's options, as given (None: not given; the environment may fill it)."""
@@ -282,7 +309,7 @@ def resolve_client(options: ClientOptions) -> ClientRecipe:  # noqa: C901 - one 
         # boto3 would find these on its own, but s3po names the endpoint in its repr and
         # messages and picks path-style addressing for it, so it looks them up first.
         endpoint_url = configured_endpoint(session)
-    style = style or ("path" if endpoint_url else "auto")
+    style = style or configured_style(session) or ("path" if endpoint_url else "auto")
     region = region_name or session.region_name or ("us-east-1" if endpoint_url else None)
     settings: dict[str, Any] = {
         "signature_version": "s3v4",

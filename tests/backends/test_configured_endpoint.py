@@ -202,3 +202,60 @@ def test_the_fast_path_defers_to_boto3_for_the_config_file(
     resolved = resolve(**options)
     assert resolved is not None
     assert (resolved.endpoint_url, resolved.addressing_style) == (None, "auto")
+
+
+@pytest.mark.parametrize(("configured", "expected"), [("virtual", "virtual"), ("PATH", "path")])
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9", None])
+def test_the_profiles_addressing_style_is_kept(
+    env: pytest.MonkeyPatch,
+    tmp_path: Path,
+    configured: str,
+    expected: str,
+    endpoint: str | None,
+) -> None:
+    """``s3 = addressing_style`` in the profile holds when the code and $S3PO_ names none."""
+    del env
+    (tmp_path / "config").write_text(
+        f"[default]\nregion = eu-west-3\ns3 =\n  addressing_style = {configured}\n"
+    )
+    s3 = S3Backend(endpoint_url=endpoint, **_KEYS)
+    fast = ObstoreBackend(endpoint_url=endpoint, **_KEYS)
+    try:
+        assert s3.addressing_style == expected
+        config: Any = s3.client.meta.config
+        assert config.s3["addressing_style"] == expected
+        store = fast.stores.get("bucket").config
+        assert (
+            str(store.get("virtual_hosted_style_request")).lower()
+            == str(expected == "virtual").lower()
+        )
+    finally:
+        s3.close()
+        fast.close()
+
+
+def test_an_explicit_addressing_style_wins_over_the_profiles(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "config").write_text(
+        "[default]\nregion = eu-west-3\ns3 =\n  addressing_style = virtual\n"
+    )
+    for named, variable in (("path", None), (None, "path")):
+        if variable:
+            env.setenv("S3PO_ADDRESSING_STYLE", variable)
+        s3 = S3Backend(endpoint_url="http://127.0.0.1:9", addressing_style=named, **_KEYS)
+        try:
+            assert s3.addressing_style == "path"
+        finally:
+            s3.close()
+
+
+def test_a_bad_addressing_style_in_the_profile_is_a_config_error(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    del env
+    (tmp_path / "config").write_text(
+        "[default]\nregion = eu-west-3\ns3 =\n  addressing_style = sideways\n"
+    )
+    with pytest.raises(s3po.ConfigError, match=r"addressing_style.*sideways.*profile"):
+        S3Backend(endpoint_url="http://127.0.0.1:9", **_KEYS)
