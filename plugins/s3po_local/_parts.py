@@ -13,7 +13,6 @@ import errno
 import json
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -22,7 +21,7 @@ import s3po
 from s3po.backend import FileWindow, Headers, ObjectInfo, PartBody, PartInfo, WriteCondition
 from s3po.backend.multipart import PartChanged, UploadGone, part_name, part_number
 
-from ._files import TMP, commit, copy_window, os_errors, write_all
+from ._files import commit, copy_window, os_errors, write_all
 from ._records import XATTR
 from ._store import when
 
@@ -46,9 +45,6 @@ if TYPE_CHECKING:
 
 _RECORD = "upload.json"
 
-#: Seconds after which an upload folder still under its staging name was left by a crash.
-STALE_STAGING = 600.0
-
 
 class LocalParts:
     """Uploads kept in folders under ``root/.s3po/uploads`` (a :class:`PartStore`).
@@ -71,28 +67,17 @@ class LocalParts:
         return f"LocalParts({str(self._where)!r})"
 
     def create_upload(self, bucket: str, key: str, upload_id: str, record: bytes) -> None:
-        """Make the upload's folder with its record, and give it its name in one rename.
-
-        The folder is filled under a staging name first, so a listing never sees an upload
-        without its record (one it would report as damaged, whose parts it would refuse).
-        """
+        """Make the upload's folder and commit its record (staging, like the parts)."""
         folder = self._root(bucket) / upload_id
-        staging = folder.with_name(TMP + upload_id)
         with os_errors("create the upload folder", folder, bucket, key):
-            staging.mkdir(parents=True)
-        try:
+            folder.mkdir(parents=True)
 
-            def fill(fd: int) -> None:
-                write_all(fd, record, 0)
+        def fill(fd: int) -> None:
+            write_all(fd, record, 0)
 
-            # A crash that loses it loses an upload that could not have been completed
-            # anyway; a folder left under its staging name is listed for cleanup once stale.
-            commit(staging / _RECORD, fill, lambda _fd: None, bucket, key, durable=False)
-            with os_errors("name the upload folder", folder, bucket, key):
-                staging.rename(folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        # A crash that loses it loses an upload that could not have been completed anyway;
+        # a damaged one is listed for cleanup.
+        commit(folder / _RECORD, fill, lambda _fd: None, bucket, key, durable=False)
 
     def read_upload(self, bucket: str, key: str, upload_id: str) -> bytes | None:
         """The upload's record; None if there is none."""
@@ -214,32 +199,20 @@ class LocalParts:
                 os.close(fd)
 
     def remove_upload(self, bucket: str, key: str, upload_id: str) -> None:  # noqa: ARG002
-        """Remove the upload's folder (and a stale one left under its staging name)."""
-        folder = self._root(bucket) / upload_id
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.rmtree(folder.with_name(TMP + upload_id), ignore_errors=True)
+        """Remove the upload's folder."""
+        shutil.rmtree(self._root(bucket) / upload_id, ignore_errors=True)
 
     def list_uploads(self, bucket: str) -> Iterator[tuple[str, bytes | None, dt.datetime | None]]:
-        """Every upload folder of ``bucket``, with its record (if readable) and time.
-
-        A folder still under its staging name is an upload being started, and is skipped;
-        one older than :data:`STALE_STAGING` was left by a crash, and is listed without a
-        record (its id, so that aborting it removes it).
-        """
+        """Every upload folder of ``bucket``, with its record (if readable) and time."""
         folder = self._root(bucket)
         entries = list(folder.iterdir()) if folder.is_dir() else []
-        now = time.time()
         for entry in entries:
             try:
                 mtime = entry.lstat().st_mtime
             except FileNotFoundError:  # completed or aborted meanwhile
                 continue
-            if entry.name.startswith(TMP):
-                if now - mtime > STALE_STAGING:
-                    yield entry.name.removeprefix(TMP), None, when(mtime)
-                continue
             try:
                 raw: bytes | None = (entry / _RECORD).read_bytes()
-            except OSError:  # damaged: its record is gone
+            except OSError:  # cut off as it began
                 raw = None
             yield entry.name, raw, when(mtime)
