@@ -10,6 +10,9 @@ sent its requests without the bucket) sends them where the boto3 calls go.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +262,98 @@ def test_a_bad_addressing_style_in_the_profile_is_a_config_error(
     )
     with pytest.raises(s3po.ConfigError, match=r"addressing_style.*sideways.*profile"):
         S3Backend(endpoint_url="http://127.0.0.1:9", **_KEYS)
+
+
+_OPTIONS: dict[str, Any] = {
+    "endpoint_url": None,
+    "region_name": "eu-west-3",
+    "profile_name": None,
+    "session": None,
+    "client": None,
+    "addressing_style": None,
+    "checksum": None,
+    "max_pool_connections": 64,
+}
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "s3 =\n  addressing_style = virtual\n",
+        "s3 =\n  signature_version = s3v4\n  addressing_style = PATH\n",
+        "s3 =\n  signature_version = s3v4\n  # addressing_style = path\n",
+        "s3 = addressing_style\n",
+        "[profile other]\ns3 =\n  addressing_style = path\n",
+    ],
+)
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9", None])
+def test_the_fast_path_reads_the_profiles_style_as_boto3_does(
+    env: pytest.MonkeyPatch, tmp_path: Path, block: str, endpoint: str | None
+) -> None:
+    """The default profile's ``s3 = addressing_style`` is read without boto3, to the same."""
+    del env
+    (tmp_path / "config").write_text(f"[default]\nregion = eu-west-3\n{block}")
+    resolved = resolve(**{**_OPTIONS, "endpoint_url": endpoint})
+    s3 = S3Backend(endpoint_url=endpoint, region_name="eu-west-3", **_KEYS)
+    try:
+        assert resolved is not None
+        assert resolved.addressing_style == s3.addressing_style
+    finally:
+        s3.close()
+
+
+@pytest.mark.parametrize(
+    ("config", "credentials", "variable"),
+    [
+        ("[default]\ns3 =\n  addressing_style = sideways\n", "", None),  # boto3's error
+        ("[default]\ns3 =\n  addressing_style = path\n", "", "AWS_PROFILE"),
+        ("[default]\ns3 =\n  addressing_style = path\n", "", "AWS_DEFAULT_PROFILE"),
+        ("[profile default]\ns3 =\n  addressing_style = path\n", "", None),
+        ("[default]\naddressing_style\n", "", None),  # no value: configparser refuses it
+        ("[default]\ns3 =\n  addressing_style path\n", "", None),  # botocore refuses it
+    ],
+)
+def test_the_fast_path_defers_to_boto3_for_a_style_it_cannot_settle(
+    env: pytest.MonkeyPatch, tmp_path: Path, config: str, credentials: str, variable: str | None
+) -> None:
+    (tmp_path / "config").write_text(config)
+    (tmp_path / "credentials").write_text(credentials)
+    if variable:
+        env.setenv(variable, "default")
+    assert resolve(**_OPTIONS) is None
+
+
+def test_the_credentials_files_style_is_merged_in_as_botocore_merges_it(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    del env
+    (tmp_path / "config").write_text("[default]\nregion = eu-west-3\n")
+    (tmp_path / "credentials").write_text("[default]\ns3 =\n  addressing_style = virtual\n")
+    resolved = resolve(**{**_OPTIONS, "endpoint_url": "http://127.0.0.1:9"})
+    s3 = S3Backend(endpoint_url="http://127.0.0.1:9", **_KEYS)
+    try:
+        assert resolved is not None
+        assert resolved.addressing_style == s3.addressing_style == "virtual"
+    finally:
+        s3.close()
+
+
+def test_a_profile_naming_a_style_needs_no_boto3(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The bench's and many users' config file: a region and ``addressing_style = path``."""
+    del env
+    (tmp_path / "config").write_text(
+        "[default]\nregion = eu-west-3\ns3 =\n  addressing_style = path\n"
+    )
+    script = textwrap.dedent(
+        """
+        import sys
+        from s3po_obstore.backend import ObstoreBackend
+        fast = ObstoreBackend(aws_access_key_id="id", aws_secret_access_key="secret")
+        assert fast.region_name == "eu-west-3", fast.region_name
+        store = fast.stores.get("bucket").config
+        assert str(store.get("virtual_hosted_style_request")).lower() == "false", store
+        print(" ".join(sorted(sys.modules)))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert not set(out.stdout.split()) & {"boto3", "botocore", "s3po_s3.backend"}

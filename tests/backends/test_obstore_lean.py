@@ -47,6 +47,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     return monkeypatch
 
 
@@ -135,20 +136,13 @@ def test_resolves_as_the_s3_backend_does(
 
 @pytest.mark.parametrize(
     "env",
-    [{"AWS_PROFILE": "somebody"}, {"S3PO_PROFILE": "somebody"}, {"config_file": "x"}, {}],
+    [{"AWS_PROFILE": "somebody"}, {"S3PO_PROFILE": "somebody"}, {}],
 )
-def test_boto3_resolves_what_needs_it(
-    clean_env: pytest.MonkeyPatch, tmp_path: Path, env: dict[str, str]
-) -> None:
-    """A profile, an AWS config file or no region at all: the S3 backend is made at once."""
-    if "config_file" in env:
-        (tmp_path / "no-config").write_text("[default]\nregion = eu-north-1\n")
-        options: dict[str, Any] = {"endpoint_url": "http://127.0.0.1:9"}
-    else:
-        options = {} if not env else {"endpoint_url": "http://127.0.0.1:9"}
+def test_boto3_resolves_what_needs_it(clean_env: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """A profile or no region at all: the S3 backend is made at once."""
+    options: dict[str, Any] = {} if not env else {"endpoint_url": "http://127.0.0.1:9"}
     for name, value in env.items():
-        if name != "config_file":
-            clean_env.setenv(name, value)
+        clean_env.setenv(name, value)
     keys: dict[str, Any] = {"aws_access_key_id": "id", "aws_secret_access_key": "secret"}
     try:
         backend = ObstoreBackend(**options, **keys)
@@ -156,8 +150,27 @@ def test_boto3_resolves_what_needs_it(
         assert "profile" in str(exc).lower()  # noqa: PT017
         return
     assert backend._s3 is not None
-    if "config_file" in env:
-        assert backend.region_name == "eu-north-1"
+    backend.close()
+
+
+@pytest.mark.parametrize("where", ["config", "credentials"])
+def test_the_default_profiles_region_needs_no_boto3(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
+    """``region`` in the default profile is read as botocore reads it, without boto3."""
+    (tmp_path / f"no-{where}").write_text("[default]\nregion = eu-north-1\n")
+    keys: dict[str, Any] = {"aws_access_key_id": "id", "aws_secret_access_key": "secret"}
+    backend = ObstoreBackend(**keys)
+    s3 = S3Backend(**keys)
+    try:
+        assert backend._s3 is None
+        assert backend.region_name == s3.region_name == "eu-north-1"
+    finally:
+        s3.close()
+        backend.close()
+    clean_env.setenv("AWS_PROFILE", "default")
+    backend = ObstoreBackend(**keys)
+    assert backend._s3 is not None  # a profile named: boto3 reads it
     backend.close()
 
 
