@@ -4,8 +4,10 @@ object_store's listing cannot give S3's keys exactly (its paths drop a folder ma
 trailing ``/``, refuse ``//`` and list below a prefix as a folder), so the obstore backend
 lists with S3's own request: ``GET /?list-type=2``, signed with AWS Signature Version 4 and
 sent with :mod:`http.client`, which costs a few milliseconds to import where boto3 and its
-client cost a quarter of a second. The request is the one botocore sends (``encoding-type=url``,
-keys decoded as botocore decodes them), so the entries are the S3 backend's entry for entry.
+client cost a quarter of a second (and is imported only when a listing is sent, as is the XML
+parser, so a command that lists nothing never pays for either). The request is the one
+botocore sends (``encoding-type=url``, keys decoded as botocore decodes them), so the entries
+are the S3 backend's entry for entry.
 
 It serves only what it can serve exactly: static credentials (keys given, or the standard
 environment variables) and no proxy in the environment (a CA bundle in ``AWS_CA_BUNDLE``
@@ -27,11 +29,9 @@ import datetime as dt
 import hashlib
 import heapq
 import hmac
-import http.client
 import os
 import re
 import urllib.parse
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from s3po.backend import CommonPrefix, ObjectInfo
 from s3po.backend.s3errors import RETRY_ADVICE, S3_ERRORS
 
 if TYPE_CHECKING:
+    import http.client
     from collections.abc import Callable, Generator, Iterator
 
 __all__ = [
@@ -71,8 +72,6 @@ _AWS_ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_USE_FIPS_E
 _REDIRECT_CODES = frozenset(
     {"PermanentRedirect", "TemporaryRedirect", "AuthorizationHeaderMalformed", "301", "307"}
 )
-#: A reused keep-alive connection the server had closed: sent again once, on a new one.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +188,8 @@ def parse_page(body: bytes) -> Page:
         ValueError: The body is not a complete ListBucketResult, or it is truncated
             without a continuation token.
     """
+    import xml.etree.ElementTree as ET  # noqa: PLC0415 - only when a page is read
+
     try:
         root = ET.fromstring(body)  # noqa: S314 - the store's own answer, as botocore parses it
     except ET.ParseError as exc:
@@ -284,6 +285,8 @@ class Lister:
         return name, header, path
 
     def _connection(self, name: str) -> http.client.HTTPConnection:
+        import http.client  # noqa: PLC0415 - only when a listing is sent
+
         if self._https:
             import ssl  # noqa: PLC0415 - only for https endpoints
 
@@ -346,6 +349,10 @@ class Lister:
         self, conn: http.client.HTTPConnection, host: str, path: str, query: str, where: str
     ) -> tuple[int, bytes]:
         """Send one signed GET and read its whole answer; a stale connection is renewed once."""
+        import http.client  # noqa: PLC0415 - loaded by _connection already
+
+        # A reused keep-alive connection the server had closed: sent again once, on a new one.
+        stale = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
         for attempt in (1, 2):
             headers = sign_get(
                 host=host,
@@ -364,7 +371,7 @@ class Lister:
                 conn.request("GET", f"{path}?{query}", headers=headers)
                 response = conn.getresponse()
                 return response.status, response.read()
-            except _STALE as exc:
+            except stale as exc:
                 conn.close()
                 if fresh or attempt == 2:  # noqa: PLR2004 - the second attempt
                     raise self._cut(exc, where) from exc

@@ -73,6 +73,8 @@ def test_import_and_connection_load_no_boto3_nor_asyncio() -> None:
     )
     assert "s3po_obstore.backend" in loaded  # the default backend was made
     assert not loaded & {"boto3", "botocore", "s3transfer", "asyncio", "s3po_s3.backend"}
+    # the listing's own HTTP client and XML parser load when a listing is sent, not before
+    assert not loaded & {"http.client", "xml.etree.ElementTree", "email.parser"}
 
 
 def test_the_async_front_end_is_still_there() -> None:
