@@ -198,8 +198,11 @@ class FileSink(DownloadSink):
         self._hasher: FileHasher | None = None
         #: The bytes an earlier run left in the partial file (resume only).
         self._found = 0
-        #: The mode a new file gets here (``0666 & ~umask``), read from the temporary file.
-        self._new_mode = 0o600
+        #: The mode a new file gets here (``0666 & ~umask``), read from the temporary file
+        #: when it is made private (None: never read, the temporary file still has it).
+        self._new_mode: int | None = None
+        #: The mode set on the temporary file (None: the one it was created with).
+        self._mode: int | None = None
 
     @property
     def fd(self) -> int:
@@ -214,10 +217,10 @@ class FileSink(DownloadSink):
         self._hasher = hasher
 
     def __enter__(self) -> Self:
-        """Create the temporary file."""
+        """Create the temporary file (and the folders above it, if missing)."""
         with self._local_errors():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.resume is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = pathlib.Path(self.resume.partial)
                 # 0666 masked by the kernel, as a new file's (a kept partial file keeps its own)
                 fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -231,10 +234,12 @@ class FileSink(DownloadSink):
             else:
                 fd, tmp = _create_beside(self.path)
             try:
-                # Created 0666 and masked by the kernel: that is the mode of a new file.
-                self._new_mode = stat.S_IMODE(os.fstat(fd).st_mode)
                 if _existing_mode(self.path) is not None:
-                    os.fchmod(fd, 0o600)  # replacing: private until the rename
+                    # Replacing: private until the rename. A new file's mode (0666 masked by
+                    # the kernel) is read first, should the file be gone by then.
+                    self._new_mode = stat.S_IMODE(os.fstat(fd).st_mode)
+                    os.fchmod(fd, 0o600)
+                    self._mode = 0o600
             except BaseException:
                 os.close(fd)
                 if self.resume is None:
@@ -258,7 +263,9 @@ class FileSink(DownloadSink):
                 try:
                     if exc is None:
                         existing = _existing_mode(self.path)
-                        os.fchmod(self._fd, self._new_mode if existing is None else existing)
+                        mode = self._new_mode if existing is None else existing
+                        if mode is not None and mode != self._mode:
+                            os.fchmod(self._fd, mode)
                 finally:
                     try:
                         os.close(self._fd)
@@ -381,15 +388,23 @@ def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
     """Create a new, empty ``.NAME.XXXXXXXX.s3po-part`` beside ``path``, mode 0666 & ~umask.
 
     Unlike :func:`tempfile.mkstemp` (always 0600), the mode passed to ``open`` is the one a
-    new file gets from ``cp``, masked by the kernel, so the umask need not be read.
+    new file gets from ``cp``, masked by the kernel, so the umask need not be read. The
+    folders above ``path`` are made only when the create finds one missing: a batch that
+    writes thousands of files into one folder pays no ``mkdir`` per file.
     """
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    made = False
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.s3po-part"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            if made:
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made = True
     raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
 
 

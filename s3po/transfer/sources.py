@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+_FOLDER = "{path} is a folder; upload a file, or use a batch per file"
+
+
 @contextlib.contextmanager
 def open_source(source: Source, progress: Progress | None = None) -> Iterator[UploadSource]:
     """The typed source for ``source``: bytes, a file opened by path, or a stream as is.
@@ -67,13 +70,14 @@ def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSo
             device), or a file that reads more than its size says (``/proc``, ``/sys``).
         SourceChanged: The file grew between being measured and being probed.
     """
-    if path.is_dir():
-        raise InvalidRequest(f"{path} is a folder; upload a file, or use a batch per file")
     try:
-        # O_NONBLOCK: opening a FIFO for reading would wait for a writer forever.
+        # O_NONBLOCK: opening a FIFO for reading would wait for a writer forever. A folder
+        # opens too (read-only), and the fstat below names it: no stat of its own first.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise InvalidRequest(f"{path} does not exist") from None
+    except IsADirectoryError:  # where a folder does not open
+        raise InvalidRequest(_FOLDER.format(path=path)) from None
     try:
         st = _regular(fd, path)
     except BaseException:
@@ -94,6 +98,8 @@ def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSo
 def _regular(fd: int, path: pathlib.Path) -> os.stat_result:
     """The file's status, if it is a regular file that holds what its size says."""
     st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):
+        raise InvalidRequest(_FOLDER.format(path=path))
     if not stat.S_ISREG(st.st_mode):
         raise InvalidRequest(
             f"{path} is not a regular file (a FIFO, socket or device has no fixed size "
