@@ -25,9 +25,9 @@ import stat
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
-from s3po.backend.bodies import FileIdentity, FileWindow
+from s3po.backend.bodies import FileIdentity, FileWindow, PartBody
 from s3po.errors import InvalidRequest, SourceChanged
-from s3po.integrity import Checksum, content_digest, file_digest
+from s3po.integrity import Checksum, content_digest, file_digest, read_file
 
 if TYPE_CHECKING:
     from s3po.integrity import ContentHash
@@ -264,6 +264,12 @@ class StreamSource(UploadSource):
         return result
 
 
+#: A file of at most this many bytes is read once, when its checksum is taken, and sent from
+#: those bytes (:attr:`FileSource.held`): one read and one check of the file instead of a
+#: hashing pass and a sending pass, which a batch of small files pays per file.
+HOLD_LIMIT = 256 * 1024
+
+
 class FileSource(StreamSource):
     """A regular file of known size, sent as windows of its open descriptor.
 
@@ -291,6 +297,7 @@ class FileSource(StreamSource):
         self.fd = fd
         self.start = start
         self.planned = size
+        self._held: bytes | None = None
 
     @property
     def identity(self) -> FileIdentity:
@@ -309,19 +316,39 @@ class FileSource(StreamSource):
             raise AssertionError
         return file
 
+    @property
+    def held(self) -> bytes | None:
+        """The planned bytes if :meth:`digest` read them whole, else None.
+
+        It does for a file of at most :data:`HOLD_LIMIT` bytes. They were read in one pass
+        that the checksum was taken of, and the file was found unchanged after it, so
+        sending them needs no second read and no second check.
+
+        .. versionadded:: 0.4.0
+        """
+        return self._held
+
     def windowable(self) -> bool:
         """Whether the file still holds exactly the planned bytes (else it is streamed)."""
+        if self._held is not None:
+            return True
         try:
             return os.fstat(self.fd).st_size - self.start == self.planned
         except OSError:
             return False
 
-    def window(self, offset: int, length: int) -> FileWindow:
+    def window(self, offset: int, length: int) -> PartBody:
         """The window of ``length`` bytes at ``offset`` from the upload's start.
 
         A window over the whole upload carries the declared checksum, so the backend's
-        full pass over it is checked against it.
+        full pass over it is checked against it. A small file's bytes are already in memory
+        (:attr:`held`), so its windows are slices of them.
         """
+        held = self._held
+        if held is not None:
+            if offset == 0 and length == len(held):
+                return held
+            return memoryview(held)[offset : offset + length]
         whole = offset == 0 and length == self.planned
         return FileWindow(
             self.fd,
@@ -338,6 +365,11 @@ class FileSource(StreamSource):
         Raises:
             SourceChanged: The file changed while it was hashed.
         """
+        if self.planned <= HOLD_LIMIT:
+            data = read_file(self.fd, self.start, self.planned, path=self.path)
+            self.check_unchanged()
+            self._held = data
+            return Checksum(kind.name, kind.new(data).hexdigest())
         digest = file_digest(self.fd, self.start, self.planned, kind, path=self.path)
         self.check_unchanged()
         return digest

@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 
 import s3po
+from s3po.backend.sources import HOLD_LIMIT, FileSource
+from s3po.integrity import Checksum, content_hash
+from s3po.transfer.sources import open_source
 
 KIB = 1024
 
@@ -106,5 +109,75 @@ def test_a_folder_given_as_the_file_is_refused(
 ) -> None:
     with pytest.raises(s3po.InvalidRequest, match="is a folder"):
         upload(pconn, tmp_path)
+    with pytest.raises(s3po.NoSuchKey):
+        pconn.head("bucket", "k")
+
+
+def _bytes_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every ``pread``/``preadv`` that returned content (the 1-byte probe at the
+    end of a file returns none)."""
+    sizes: list[int] = []
+    pread, preadv = os.pread, os.preadv
+
+    def counted_pread(fd: int, n: int, offset: int) -> bytes:
+        data = pread(fd, n, offset)
+        if data:
+            sizes.append(len(data))
+        return data
+
+    def counted_preadv(fd: int, buffers: Any, offset: int) -> int:
+        n = preadv(fd, buffers, offset)
+        if n:
+            sizes.append(n)
+        return n
+
+    monkeypatch.setattr(os, "pread", counted_pread)
+    monkeypatch.setattr(os, "preadv", counted_preadv)
+    return sizes
+
+
+@pytest.mark.parametrize("size", [0, 1, 10 * KIB, 256 * KIB])
+def test_a_small_file_is_read_once_for_its_checksum_and_its_body(
+    pconn: s3po.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    source = tmp_path / "f.bin"
+    content = os.urandom(size)
+    source.write_bytes(content)
+    reads = _bytes_read(monkeypatch)
+    pconn.upload_file("bucket", "k", source)
+    monkeypatch.undo()
+    assert sum(reads) == size
+    assert pconn.download_bytes("bucket", "k") == content
+
+
+@pytest.mark.parametrize("size", [HOLD_LIMIT, HOLD_LIMIT + 1])
+def test_only_a_file_up_to_the_hold_limit_is_held_in_memory(tmp_path: Path, size: int) -> None:
+    source = tmp_path / "f.bin"
+    content = os.urandom(size)
+    source.write_bytes(content)
+    kind = content_hash(True)  # noqa: FBT003 - the default checksum
+    assert kind is not None
+    with open_source(source) as opened:
+        assert isinstance(opened, FileSource)
+        digest = opened.digest(kind)
+        assert digest == Checksum(kind.name, kind.new(content).hexdigest())
+        assert opened.held == (content if size <= HOLD_LIMIT else None)
+
+
+def test_a_small_file_that_shrank_before_its_read_is_refused(
+    pconn: s3po.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"x" * 1000)
+    real = FileSource.digest
+
+    def shrink_first(self: FileSource, kind: Any) -> Any:
+        os.truncate(source, 10)
+        return real(self, kind)
+
+    monkeypatch.setattr(FileSource, "digest", shrink_first)
+    with pytest.raises(s3po.SourceChanged, match="shorter"):
+        pconn.upload_file("bucket", "k", source, delete=True)
+    assert source.read_bytes() == b"x" * 10
     with pytest.raises(s3po.NoSuchKey):
         pconn.head("bucket", "k")
