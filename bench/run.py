@@ -319,6 +319,12 @@ class Bench:
         broken: dict[str, str] = {}
         for phase in w.phases:
             runs: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
+            if self.args.warmup and clients:
+                # Untimed: whatever the previous phase left the server and the page cache
+                # doing (a put phase's gigabytes being flushed) lands here, not on the first
+                # client of the first repetition.
+                warm = self.run_one(clients[0], phase, server, w)
+                show_run(w, phase, f"{clients[0]} (warm-up)", -1, warm)
             for rep in range(self.args.reps):
                 order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
                 for client in order:
@@ -405,8 +411,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--docs", action=argparse.BooleanOptionalAction, default=None,
         help="write docs/benchmarks.json and docs/img/ (default: on for a full run of everything)",
     )  # fmt: skip
+    parser.add_argument(
+        "--warmup", action=argparse.BooleanOptionalAction, default=None,
+        help="one untimed run before each phase's repetitions (default: on, off with --quick)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.reps = args.reps or (1 if args.quick else 3)
+    args.warmup = (not args.quick) if args.warmup is None else args.warmup
     return args
 
 
@@ -430,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "reps": args.reps,
+        "warmup": args.warmup,
         "command": " ".join(["bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
         "versions": found,
         "machine": machine(),

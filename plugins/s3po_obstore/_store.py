@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,17 +32,20 @@ _OBJECT_STORE_ENDPOINT_VARS = ("AWS_ENDPOINT", "AWS_ENDPOINT_URL")
 _REQUEST_LIMIT = dt.timedelta(hours=12)
 
 
+#: ASCII control characters, which object_store refuses in a path.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def key_is_plain(key: str) -> bool:
     """Whether obstore's paths can carry ``key`` unchanged.
 
     object_store drops a leading or trailing ``/`` and refuses empty, ``.`` and ``..``
     segments and ASCII control characters; such keys go through boto3 instead.
     """
-    if not key or key[0] == "/" or key[-1] == "/" or "//" in key:
+    if not key or key[0] == "/" or key[-1] == "/" or "//" in key or _CONTROL.search(key):
         return False
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):  # noqa: PLR2004 - ASCII controls
-        return False
-    return not any(part in {".", ".."} for part in key.split("/"))
+    framed = f"/{key}/"  # every segment between slashes, the first and last too
+    return "/./" not in framed and "/../" not in framed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

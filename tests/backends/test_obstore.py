@@ -334,7 +334,17 @@ def test_registered_as_obstore(registries: s3po.Registries) -> None:
         ("a//b", False),
         ("a/../b", False),
         (".", False),
+        ("..", False),
+        ("./a", False),
+        ("a/.", False),
+        ("a/./b", False),
+        ("a/..b/.c", True),
+        ("x.txt", True),
         ("tab\tkey", False),
+        ("nul\x00", False),
+        ("del\x7fkey", False),
+        ("\x1fstart", False),
+        ("nbsp\xa0ok", True),
     ],
 )
 def test_key_is_plain(key: str, plain: bool) -> None:
