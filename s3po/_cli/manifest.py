@@ -84,7 +84,7 @@ def cmd_cp_manifest(ctx: Context) -> int:
             done_log=ctx.opt("done_log"),
             max_workers=jobs,
             executor=executor,
-            on_progress=bar.on_progress,
+            on_progress=bar.object_callback,
             on_outcome=shown,
         )
     summary = (

@@ -343,6 +343,25 @@ class BatchBar:
         self._progress = progress
         self._task = task
 
+    @property
+    def object_callback(self) -> Callable[[BatchProgress], None] | None:
+        """The batch's ``on_progress``: :meth:`on_progress` while a bar is drawn, else None.
+
+        None spares the batch its per-transfer snapshot and the callback lock it is handed
+        under: with bars off (``--no-progress``, or stderr not a terminal) nobody reads them.
+        """
+        return self.on_progress if self._progress is not None else None
+
+    @property
+    def byte_callback(self) -> Callable[[int], None] | None:
+        """Each transfer's ``progress=``: :meth:`bytes_moved`, or None when nothing needs it.
+
+        A drawn bar needs the bytes, and so does ``--bwlimit``, which paces them.
+        """
+        if self._progress is None and self._throttle is None:
+            return None
+        return self.bytes_moved
+
     def bytes_moved(self, n: int) -> None:
         """A ``progress=`` callback: ``n`` more bytes went through one of the transfers."""
         if self._throttle is not None:

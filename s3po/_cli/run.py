@@ -209,10 +209,10 @@ def _run_batch(ctx: Context, actions: Sequence[Action], settings: Settings) -> i
     with ctx.out.batch_bar("transfers", len(actions), total_bytes) as bar:
         try:
             jobs = settings.jobs or jobs_for(actions)
-            with ctx.conn.batch(jobs, on_progress=bar.on_progress) as batch:
+            with ctx.conn.batch(jobs, on_progress=bar.object_callback) as batch:
                 for action in actions:
                     try:
-                        handle = _start(batch, ctx.conn, action, settings, bar.bytes_moved)
+                        handle = _start(batch, ctx.conn, action, settings, bar.byte_callback)
                     except S3poError as exc:
                         failed += 1
                         _report(ctx, action, exc, settings)
@@ -245,7 +245,7 @@ def _start(
     conn: Calls,
     action: Action,
     settings: Settings,
-    progress: Callable[[int], None],
+    progress: Callable[[int], None] | None,
 ) -> Any:  # noqa: ANN401 - a result, or a Handle in a batch
     """Begin ``action`` through ``calls`` (the connection, or a batch of it)."""
     src, dst = action.src, action.dst
@@ -328,7 +328,7 @@ def _after_download(
 
 
 def _copy(
-    conn: Calls, action: Action, settings: Settings, progress: Callable[[int], None]
+    conn: Calls, action: Action, settings: Settings, progress: Callable[[int], None] | None
 ) -> Callable[[], object]:
     src, dst = action.src, action.dst
     assert isinstance(src, Remote)  # noqa: S101 - planned so
@@ -336,7 +336,8 @@ def _copy(
 
     def work() -> object:
         info = conn.copy(src.bucket, src.key, dst.bucket, dst.key, headers=settings.headers)
-        progress(info.size)
+        if progress is not None:
+            progress(info.size)
         if action.move:
             conn.delete(src.bucket, src.key)
         return info
@@ -345,7 +346,7 @@ def _copy(
 
 
 def _delete(
-    conn: Calls, action: Action, _settings: Settings, _progress: Callable[[int], None]
+    conn: Calls, action: Action, _settings: Settings, _progress: Callable[[int], None] | None
 ) -> Callable[[], object]:
     target = action.src
 

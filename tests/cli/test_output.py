@@ -118,3 +118,32 @@ def test_a_sync_with_nothing_to_do_says_how_many_are_up_to_date(
     assert (machine.stdout, machine.stderr) == (b"", b"")
     quiet = cli("-q", "sync", "src", "s3://bkt/p", check=0)
     assert (quiet.stdout, quiet.stderr) == (b"", b"")
+
+
+def test_a_batch_without_a_bar_is_handed_no_progress_callbacks() -> None:
+    """Nobody reads per-transfer progress when no bar is drawn: the batch gets None."""
+    out = Output(json_mode=False, quiet=False, data_on_stdout=False, progress=False)
+    with out.batch_bar("transfers", 3, 30) as bar:
+        assert bar.object_callback is None
+        assert bar.byte_callback is None
+
+
+def test_bwlimit_still_sees_every_byte_without_a_bar() -> None:
+    paced: list[int] = []
+    out = Output(
+        json_mode=False, quiet=False, data_on_stdout=False, progress=False, throttle=paced.append
+    )
+    with out.batch_bar("transfers", 3, 30) as bar:
+        assert bar.object_callback is None
+        callback = bar.byte_callback
+        assert callback is not None
+        callback(10)
+    assert paced == [10]
+
+
+def test_a_drawn_batch_bar_takes_both_callbacks(screen: io.StringIO) -> None:
+    out = Output(json_mode=False, quiet=False, data_on_stdout=False, progress=True)
+    with out.batch_bar("transfers", 3, 30) as bar:
+        assert bar.object_callback == bar.on_progress
+        assert bar.byte_callback == bar.bytes_moved
+    assert "transfers" in screen.getvalue()
