@@ -49,6 +49,7 @@ __all__ = [
     "content_hash",
     "expected_checksum",
     "file_digest",
+    "read_file",
     "verify_body",
 ]
 

@@ -235,8 +235,9 @@ class FileSink(DownloadSink):
                 fd, tmp = _create_beside(self.path)
             try:
                 if _existing_mode(self.path) is not None:
-                    # Replacing: private until the rename. A new file's mode (0666 masked by
-                    # the kernel) is read first, should the file be gone by then.
+                    # Replacing: private until the rename. The mode it was created with
+                    # (0666 masked by the kernel) is kept for the case where the file it
+                    # replaces is gone by the rename.
                     self._new_mode = stat.S_IMODE(os.fstat(fd).st_mode)
                     os.fchmod(fd, 0o600)
                     self._mode = 0o600

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from s3po.integrity import ContentHash
     from s3po.resume import UploadJournal
 
-__all__ = ["BytesSource", "FileSource", "Progress", "StreamSource", "UploadSource"]
+__all__ = ["HOLD_LIMIT", "BytesSource", "FileSource", "Progress", "StreamSource", "UploadSource"]
 
 #: Progress callbacks receive the number of bytes just moved (negative on a rewind).
 Progress = Callable[[int], None]
