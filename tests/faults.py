@@ -319,6 +319,8 @@ class FaultProxy:
         self.cut_cap = cut_cap
         self.io_timeout = io_timeout
         self.after_fault: Callable[[Record], None] | None = None
+        #: Client connections accepted so far (a client that reuses its connections opens few).
+        self.accepted = 0
         self._lock = threading.Lock()
         self._records: list[Record] = []
         self._seen: Counter[str] = Counter()
@@ -453,6 +455,7 @@ class FaultProxy:
             with self._lock:
                 self._clients.add(client)
                 self._threads.add(thread)
+                self.accepted += 1
             thread.start()
 
     def _serve(self, client: socket.socket) -> None:

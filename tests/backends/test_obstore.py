@@ -232,6 +232,31 @@ def test_faults_are_transient(moto_server: Any, proxy: Any, kind: str, operation
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("size", [5000, 2 << 20], ids=["small", "2MiB"])
+def test_bodies_read_to_their_last_byte_give_their_connection_back(
+    moto_server: Any, proxy: Any, size: int
+) -> None:
+    """GETs in a row, each read to its last byte and dropped, share one connection.
+
+    The stream is not asked for its end after the last byte; the body has ended all the
+    same. (A 2 MiB body dropped after its first 100 bytes opens a connection per GET.)
+    """
+    moto_server.reset()
+    moto_server.admin.create_bucket(Bucket="reuse")
+    proxy.configure(_faults().FaultPlan())
+    backend = ObstoreBackend(**{**moto_server.options(), "endpoint_url": proxy.url})
+    backend.put("reuse", "k", b"z" * size, headers=s3po.Headers())
+    before = proxy.accepted
+    for _ in range(10):
+        result = backend.get("reuse", "k")
+        assert result.body.readall() == b"z" * size
+        del result
+    opened = proxy.accepted - before
+    backend.close()
+    assert opened <= 1
+
+
+@pytest.mark.integration
 def test_truncated_body_is_transient_and_retried(moto_server: Any, proxy: Any) -> None:
     moto_server.reset()
     moto_server.admin.create_bucket(Bucket="faults")
