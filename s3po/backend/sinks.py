@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import pathlib
-import secrets
+import random
 import stat
 import threading
 from collections.abc import Sequence
@@ -385,6 +385,13 @@ class FileSink(DownloadSink):
             self._hasher.written(lo, hi)
 
 
+#: Where temporary names come from: a generator seeded from the OS once (and again in a
+#: forked child), not a read of the OS's randomness per file. The names need only differ;
+#: O_EXCL refuses one that exists, and the loop below takes another.
+_NAMES = random.Random()  # noqa: S311 - unique names, not secrets
+os.register_at_fork(after_in_child=_NAMES.seed)
+
+
 def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
     """Create a new, empty ``.NAME.XXXXXXXX.s3po-part`` beside ``path``, mode 0666 & ~umask.
 
@@ -396,7 +403,7 @@ def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     made = False
     for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.s3po-part"
+        tmp = path.parent / f".{path.name}.{_NAMES.getrandbits(32):08x}.s3po-part"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
