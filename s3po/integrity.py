@@ -49,7 +49,6 @@ __all__ = [
     "content_hash",
     "expected_checksum",
     "file_digest",
-    "read_file",
     "verify_body",
 ]
 
@@ -184,36 +183,14 @@ def file_digest(fd: int, offset: int, size: int, kind: ContentHash, *, path: str
     while at < end:
         n = os.preadv(fd, [view[: min(len(view), end - at)]], at)
         if not n:
-            raise _shorter(path, at - offset, size)
+            raise SourceChanged(
+                f"{path} is shorter than when its upload began ({at - offset} of {size} "
+                "bytes); nothing was uploaded and the file was kept",
+                path=path,
+            )
         digest.update(view[:n])
         at += n
     return Checksum(kind.name, digest.hexdigest())
-
-
-def read_file(fd: int, offset: int, size: int, *, path: str) -> bytes:
-    """Bytes ``[offset, offset + size)`` of the open file ``fd``, read whole with ``pread``.
-
-    Raises:
-        SourceChanged: The file ended before ``offset + size`` (it shrank since it was
-            measured).
-
-    .. versionadded:: 0.4.0
-    """
-    data = os.pread(fd, size, offset)
-    while len(data) < size:
-        more = os.pread(fd, size - len(data), offset + len(data))
-        if not more:
-            raise _shorter(path, len(data), size)
-        data += more
-    return data
-
-
-def _shorter(path: str, got: int, size: int) -> SourceChanged:
-    return SourceChanged(
-        f"{path} is shorter than when its upload began ({got} of {size} bytes); nothing "
-        "was uploaded and the file was kept",
-        path=path,
-    )
 
 
 def _require(expected: Checksum, actual: str, bucket: str, key: str) -> None:

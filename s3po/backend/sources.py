@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from s3po.backend.bodies import FileIdentity, FileWindow, PartBody
 from s3po.errors import InvalidRequest, SourceChanged
-from s3po.integrity import Checksum, content_digest, file_digest, read_file
+from s3po.integrity import Checksum, content_digest, file_digest
 
 if TYPE_CHECKING:
     from s3po.integrity import ContentHash
@@ -366,8 +366,8 @@ class FileSource(StreamSource):
             SourceChanged: The file changed while it was hashed.
         """
         if self.planned <= HOLD_LIMIT:
-            data = read_file(self.fd, self.start, self.planned, path=self.path)
-            self.check_unchanged()
+            # A window's bytes() reads it whole and checks the file after (SourceChanged).
+            data = bytes(self.window(0, self.planned))
             self._held = data
             return Checksum(kind.name, kind.new(data).hexdigest())
         digest = file_digest(self.fd, self.start, self.planned, kind, path=self.path)
