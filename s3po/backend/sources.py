@@ -264,8 +264,8 @@ class StreamSource(UploadSource):
         return result
 
 
-#: A file of at most this many bytes is read once, when its checksum is taken, and sent from
-#: those bytes (:attr:`FileSource.held`): one read and one check of the file instead of a
+#: A file of at most this many bytes is read whole when it is opened for its upload, and sent
+#: from those bytes (:attr:`FileSource.held`): one read of the file, no stream, instead of a
 #: hashing pass and a sending pass, which a batch of small files pays per file.
 HOLD_LIMIT = 256 * 1024
 
@@ -290,14 +290,22 @@ class FileSource(StreamSource):
         size: int,
         identity: FileIdentity,
         progress: Progress | None = None,
+        held: bytes | None = None,
     ) -> None:
-        """Upload ``size`` bytes of ``fd`` from ``start``, as the file was at ``identity``."""
+        """Upload ``size`` bytes of ``fd`` from ``start``, as the file was at ``identity``.
+
+        ``held``: the ``size`` bytes, already read by whoever opened the file; ``stream``
+        then reads them, not the file, and each window checks the file unchanged.
+        """
+        if held is not None and len(held) != size:
+            msg = f"held {len(held)} bytes of a {size}-byte upload"
+            raise ValueError(msg)
         file = _File(fd, path, start, identity)
         super().__init__(stream, progress=progress, size=size, file=file)
         self.fd = fd
         self.start = start
         self.planned = size
-        self._held: bytes | None = None
+        self._held = held
 
     @property
     def identity(self) -> FileIdentity:
@@ -318,11 +326,12 @@ class FileSource(StreamSource):
 
     @property
     def held(self) -> bytes | None:
-        """The planned bytes if :meth:`digest` read them whole, else None.
+        """The planned bytes if they were read whole, else None.
 
-        It does for a file of at most :data:`HOLD_LIMIT` bytes. They were read in one pass
-        that the checksum was taken of, and the file was found unchanged after it, so
-        sending them needs no second read and no second check.
+        They are for a file of at most :data:`HOLD_LIMIT` bytes, read when its path was
+        opened (:func:`~s3po.transfer.sources.open_source`). They were
+        read in one pass, so the checksum and the body need no second read; each window
+        handed out checks the file unchanged since the upload began.
 
         .. versionadded:: 0.4.0
         """
@@ -342,10 +351,13 @@ class FileSource(StreamSource):
 
         A window over the whole upload carries the declared checksum, so the backend's
         full pass over it is checked against it. A small file's bytes are already in memory
-        (:attr:`held`), so its windows are slices of them.
+        (:attr:`held`), so its windows are slices of them, handed out once the file is
+        found unchanged since the upload began (else :class:`~s3po.SourceChanged`).
         """
         held = self._held
         if held is not None:
+            # The bytes were read before; the file must still be as it was then.
+            self.check_unchanged()
             if offset == 0 and length == len(held):
                 return held
             return memoryview(held)[offset : offset + length]
@@ -365,11 +377,8 @@ class FileSource(StreamSource):
         Raises:
             SourceChanged: The file changed while it was hashed.
         """
-        if self.planned <= HOLD_LIMIT:
-            # A window's bytes() reads it whole and checks the file after (SourceChanged).
-            data = bytes(self.window(0, self.planned))
-            self._held = data
-            return Checksum(kind.name, kind.new(data).hexdigest())
+        if self._held is not None:
+            return Checksum(kind.name, kind.new(self._held).hexdigest())
         digest = file_digest(self.fd, self.start, self.planned, kind, path=self.path)
         self.check_unchanged()
         return digest

@@ -17,8 +17,15 @@ import stat
 from collections.abc import Iterator
 
 from s3po._types import FileIdentity
-from s3po.backend.sources import BytesSource, FileSource, Progress, StreamSource, UploadSource
-from s3po.errors import InvalidRequest
+from s3po.backend.sources import (
+    HOLD_LIMIT,
+    BytesSource,
+    FileSource,
+    Progress,
+    StreamSource,
+    UploadSource,
+)
+from s3po.errors import InvalidRequest, SourceChanged
 from s3po.transfer.results import Source
 
 __all__ = [
@@ -65,10 +72,19 @@ def open_source(source: Source, progress: Progress | None = None) -> Iterator[Up
 def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSource]:
     """Open a regular file without blocking on a FIFO, and take its identity.
 
+    A file of at most :data:`~s3po.backend.sources.HOLD_LIMIT` bytes is read whole here,
+    in one ``pread`` that also asks for one byte more (the probe for a file that reads
+    more than its size says); the file is checked unchanged when those bytes are sent
+    (:meth:`FileSource.window <s3po.backend.sources.FileSource.window>`), so a change
+    during the read or after it is refused as for a large file. Such a source needs no
+    stream, and a batch of small files pays five calls per file (open, fstat, pread, the
+    fstat of the check, close).
+
     Raises:
         InvalidRequest: ``path`` is a folder, missing, or not a regular file (a FIFO, a
             device), or a file that reads more than its size says (``/proc``, ``/sys``).
-        SourceChanged: The file grew between being measured and being probed.
+        SourceChanged: The file grew between being measured and being probed, or changed
+            while a small file was read.
     """
     try:
         # O_NONBLOCK: opening a FIFO for reading would wait for a writer forever. A folder
@@ -80,9 +96,28 @@ def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSo
         raise InvalidRequest(_FOLDER.format(path=path)) from None
     try:
         st = _regular(fd, path)
+        identity = FileIdentity.from_stat(st)
+        held = _read_small(fd, path, identity) if st.st_size <= HOLD_LIMIT else None
     except BaseException:
         os.close(fd)
         raise
+    if held is not None:
+        try:
+            yield FileSource(
+                io.BytesIO(held),
+                fd=fd,
+                path=str(path),
+                start=0,
+                size=st.st_size,
+                identity=identity,
+                progress=progress,
+                held=held,
+            )
+        finally:
+            os.close(fd)
+        return
+    os.set_blocking(fd, True)
+    _probe_end(fd, path, st)
     # An explicit buffer size: with the default, opening asks whether the file is a
     # terminal (one more system call per file, which a batch of small files pays each time).
     with os.fdopen(fd, "rb", buffering=io.DEFAULT_BUFFER_SIZE) as stream:
@@ -92,13 +127,13 @@ def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSo
             path=str(path),
             start=0,
             size=st.st_size,
-            identity=FileIdentity.from_stat(st),
+            identity=identity,
             progress=progress,
         )
 
 
 def _regular(fd: int, path: pathlib.Path) -> os.stat_result:
-    """The file's status, if it is a regular file that holds what its size says."""
+    """The file's status, if it is a regular file."""
     st = os.fstat(fd)
     if stat.S_ISDIR(st.st_mode):
         raise InvalidRequest(_FOLDER.format(path=path))
@@ -108,11 +143,37 @@ def _regular(fd: int, path: pathlib.Path) -> os.stat_result:
             "and may never end); to upload what it reads, open it and pass the stream "
             "(upload_fileobj)"
         )
-    os.set_blocking(fd, True)
-    if os.pread(fd, 1, st.st_size):
-        FileIdentity.from_stat(st).check(fd, str(path))  # being appended to: SourceChanged
-        raise InvalidRequest(
-            f"{path} says it holds {st.st_size} bytes but reads more (a /proc or /sys "
-            "file?); to upload what it reads, open it and pass the stream (upload_fileobj)"
-        )
     return st
+
+
+def _more_than_its_size(path: pathlib.Path, fd: int, identity: FileIdentity) -> InvalidRequest:
+    """A file that read past its size: SourceChanged if it grew, else this error to raise."""
+    identity.check(fd, str(path))  # being appended to: SourceChanged
+    return InvalidRequest(
+        f"{path} says it holds {identity.size} bytes but reads more (a /proc or /sys "
+        "file?); to upload what it reads, open it and pass the stream (upload_fileobj)"
+    )
+
+
+def _probe_end(fd: int, path: pathlib.Path, st: os.stat_result) -> None:
+    """Refuse a file that holds more than its size says (the 1-byte read at its end)."""
+    if os.pread(fd, 1, st.st_size):
+        raise _more_than_its_size(path, fd, FileIdentity.from_stat(st))
+
+
+def _read_small(fd: int, path: pathlib.Path, identity: FileIdentity) -> bytes:
+    """All of a small regular file, read once (its identity is checked when it is sent).
+
+    The descriptor may still be non-blocking: a regular file's reads do not look at it.
+    """
+    data = os.pread(fd, identity.size + 1, 0)
+    if len(data) > identity.size:
+        raise _more_than_its_size(path, fd, identity)
+    if len(data) < identity.size:
+        raise SourceChanged(
+            f"{path} is shorter than when its upload began ({len(data)} of "
+            f"{identity.size} bytes could be read); the upload was not committed and the "
+            "file was kept: upload it again once nothing writes to it",
+            path=str(path),
+        )
+    return data

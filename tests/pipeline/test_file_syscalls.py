@@ -169,15 +169,56 @@ def test_a_small_file_that_shrank_before_its_read_is_refused(
 ) -> None:
     source = tmp_path / "f.bin"
     source.write_bytes(b"x" * 1000)
-    real = FileSource.digest
+    real = os.pread
 
-    def shrink_first(self: FileSource, kind: Any) -> Any:
-        os.truncate(source, 10)
-        return real(self, kind)
+    def shrink_first(fd: int, n: int, offset: int) -> bytes:
+        monkeypatch.setattr(os, "pread", real)
+        os.truncate(source, 10)  # between the open's fstat and the read
+        return real(fd, n, offset)
 
-    monkeypatch.setattr(FileSource, "digest", shrink_first)
+    monkeypatch.setattr(os, "pread", shrink_first)
     with pytest.raises(s3po.SourceChanged, match="shorter"):
         pconn.upload_file("bucket", "k", source, delete=True)
     assert source.read_bytes() == b"x" * 10
     with pytest.raises(s3po.NoSuchKey):
         pconn.head("bucket", "k")
+
+
+@pytest.mark.parametrize("compress", [None, "gzip"])
+def test_a_small_file_changed_after_its_read_is_not_sent(
+    pconn: s3po.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compress: str | None
+) -> None:
+    """Its bytes are in memory, but the file is looked at again before they are sent."""
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"x" * 1000)
+    real = FileSource.digest
+
+    def rewrite_after_read(self: FileSource, kind: Any) -> Any:
+        assert self.held == b"x" * 1000
+        source.write_bytes(b"y" * 1000)
+        os.utime(source, ns=(0, 10**9))  # a later mtime, whatever the clock's tick
+        return real(self, kind)
+
+    monkeypatch.setattr(FileSource, "digest", rewrite_after_read)
+    with pytest.raises(s3po.SourceChanged, match="changed while it was being uploaded"):
+        pconn.upload_file("bucket", "k", source, delete=True, compress=compress)
+    assert source.read_bytes() == b"y" * 1000
+    with pytest.raises(s3po.NoSuchKey):
+        pconn.head("bucket", "k")
+
+
+def test_a_small_file_is_read_without_a_stream(
+    pconn: s3po.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No buffered stream (its fstat and seeks) and no switch back to blocking reads."""
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"z" * (64 * KIB))
+    fdopens = _counting(monkeypatch, "fdopen")
+    blocking = _counting(monkeypatch, "set_blocking")
+    reads = _bytes_read(monkeypatch)
+    pconn.upload_file("bucket", "k", source)
+    monkeypatch.undo()
+    assert fdopens == []
+    assert blocking == []
+    assert reads == [64 * KIB]
+    assert pconn.download_bytes("bucket", "k") == b"z" * (64 * KIB)
