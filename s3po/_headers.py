@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -53,7 +54,9 @@ _EXTRA = {
 
 _META_PREFIX = "x-amz-meta-"
 #: Characters S3 refuses in header values.
-_BAD = set("\r\n\x00")
+_BAD = re.compile("[\r\n\x00]")
+#: A metadata name S3 keeps as given: ASCII letters, digits, '-', '_' and '.'.
+_META_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def parse_headers(
@@ -145,7 +148,7 @@ def _check_value(name: str, value: object) -> None:
         if isinstance(value, Mapping) and name.lower() == "metadata":
             return
         raise InvalidRequest(f"header {name!r} must be a str, not {type(value).__name__}")
-    if _BAD & set(value):
+    if _BAD.search(value):
         raise InvalidRequest(f"header {name!r} contains a line break or NUL, which S3 refuses")
 
 
@@ -153,7 +156,7 @@ def _check_meta(metadata: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for name, value in metadata.items():
         lower = name.strip().lower().removeprefix(_META_PREFIX)
-        if not lower or not all(c.isascii() and (c.isalnum() or c in "-_.") for c in lower):
+        if _META_NAME.fullmatch(lower) is None:
             raise InvalidRequest(
                 f"metadata name {name!r} must be ASCII letters, digits, '-', '_' or '.'"
             )

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
+import pathlib
 import re
 import stat
-from typing import TYPE_CHECKING
 
 from s3po.errors import InvalidBucketName, InvalidKey, InvalidRequest
 
-if TYPE_CHECKING:
-    import pathlib
-
-__all__ = ["MAX_KEY_BYTES", "check_bucket", "check_download_path", "check_key"]
+__all__ = ["MAX_KEY_BYTES", "as_path", "check_bucket", "check_download_path", "check_key"]
 
 #: S3's limit on a key's length, in bytes of UTF-8.
 MAX_KEY_BYTES = 1024
@@ -92,6 +90,17 @@ def check_key(key: str) -> str:
             f"the key is {len(encoded)} bytes of UTF-8; S3 allows at most {MAX_KEY_BYTES}"
         )
     return key
+
+
+def as_path(path: str | os.PathLike[str]) -> pathlib.Path:
+    """``path`` as a :class:`pathlib.Path`: the same object when it is one already.
+
+    ``Path(p)`` of a Path parses it again; a batch that passes the walk's own Paths pays
+    that per file at every layer, so each layer takes the one it was given.
+
+    .. versionadded:: 0.4.0
+    """
+    return path if isinstance(path, pathlib.Path) else pathlib.Path(path)
 
 
 def check_download_path(path: pathlib.Path) -> None:

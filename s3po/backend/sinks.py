@@ -16,6 +16,7 @@ and a file sink tells a :class:`~s3po.integrity.FileHasher` which stretches are 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pathlib
@@ -193,7 +194,7 @@ class FileSink(DownloadSink):
         self.bucket = bucket
         self.key = key
         self._fd = -1
-        self._tmp: pathlib.Path | None = None
+        self._tmp: str | None = None
         self._pos = 0
         self._hasher: FileHasher | None = None
         #: The bytes an earlier run left in the partial file (resume only).
@@ -221,7 +222,7 @@ class FileSink(DownloadSink):
         with self._local_errors():
             if self.resume is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = pathlib.Path(self.resume.partial)
+                tmp = os.fspath(self.resume.partial)
                 # 0666 masked by the kernel, as a new file's (a kept partial file keeps its own)
                 fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
                 try:
@@ -244,7 +245,7 @@ class FileSink(DownloadSink):
             except BaseException:
                 os.close(fd)
                 if self.resume is None:
-                    tmp.unlink(missing_ok=True)
+                    _unlink(tmp)
                 raise
         self._fd, self._tmp = fd, tmp
         return self
@@ -273,7 +274,7 @@ class FileSink(DownloadSink):
                     finally:
                         self._fd = -1
                 if exc is None:
-                    tmp.replace(self.path)
+                    os.replace(tmp, self.path)
                     self._finished()
         except BaseException:
             self._discard(tmp)
@@ -293,8 +294,8 @@ class FileSink(DownloadSink):
             if isinstance(exc, OSError) and not isinstance(exc, S3poError):
                 raise self._local_error(exc) from exc
 
-    def _discard(self, tmp: pathlib.Path) -> None:
-        tmp.unlink(missing_ok=True)
+    def _discard(self, tmp: str) -> None:
+        _unlink(tmp)
         if self.resume is not None:
             self.resume.finish()
 
@@ -392,7 +393,7 @@ _NAMES = random.Random()  # noqa: S311 - unique names, not secrets
 os.register_at_fork(after_in_child=_NAMES.seed)
 
 
-def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
+def _create_beside(path: pathlib.Path) -> tuple[int, str]:
     """Create a new, empty ``.NAME.XXXXXXXX.s3po-part`` beside ``path``, mode 0666 & ~umask.
 
     Unlike :func:`tempfile.mkstemp` (always 0600), the mode passed to ``open`` is the one a
@@ -401,9 +402,10 @@ def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
     writes thousands of files into one folder pays no ``mkdir`` per file.
     """
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    folder, name = os.path.split(os.fspath(path))
     made = False
     for _ in range(100):
-        tmp = path.parent / f".{path.name}.{_NAMES.getrandbits(32):08x}.s3po-part"
+        tmp = os.path.join(folder, f".{name}.{_NAMES.getrandbits(32):08x}.s3po-part")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -416,10 +418,16 @@ def _create_beside(path: pathlib.Path) -> tuple[int, pathlib.Path]:
     raise FileExistsError(f"no free temporary name beside {path}")  # pragma: no cover
 
 
+def _unlink(path: str) -> None:
+    """Remove ``path`` if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def _existing_mode(path: pathlib.Path) -> int | None:
     """The permission bits a replaced ``path`` keeps (no setuid/setgid), or None if new."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     return stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID)

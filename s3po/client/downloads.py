@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import pathlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Literal, TypeVar, overload
 
@@ -23,7 +22,7 @@ from s3po.client.options import (
     seed_keywords,
 )
 from s3po.errors import UndecodableText, UnknownCharset
-from s3po.validation import check_bucket, check_download_path, check_key
+from s3po.validation import as_path, check_bucket, check_download_path, check_key
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -297,7 +296,7 @@ class DownloadCalls(CallBase[M]):
            ``resume``; the mode follows the umask, or the replaced file (it was
            always 0600).
         """
-        target = pathlib.Path(path)
+        target = as_path(path)
         check_download_path(target)
         check_options("download_file", resume=resume)
 

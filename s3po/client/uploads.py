@@ -28,7 +28,7 @@ from s3po.client.options import (
     seed_keywords,
 )
 from s3po.errors import InvalidRequest
-from s3po.validation import check_bucket, check_key
+from s3po.validation import as_path, check_bucket, check_key
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -289,7 +289,7 @@ class UploadCalls(CallBase[M]):
            Content-Type is guessed by default.
         """
         check_options("upload_file", guess_content_type=guess_content_type)
-        file = pathlib.Path(path)
+        file = as_path(path)
         try:  # one stat, not exists() and is_dir(): a batch pays it per file on its thread
             mode = file.stat().st_mode
         except OSError as exc:

@@ -22,7 +22,6 @@ import contextlib
 import inspect
 import logging
 import os
-import pathlib
 import time
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -47,7 +46,7 @@ from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
 from s3po.resume import DownloadJournal, UploadJournal, open_download, store_name
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
-from s3po.validation import check_bucket, check_download_path, check_key
+from s3po.validation import as_path, check_bucket, check_download_path, check_key
 
 if TYPE_CHECKING:
     from s3po.middleware.retry import RetryEvent
@@ -248,7 +247,7 @@ class Transfer:
         .. versionadded:: 0.2.0
         """
         self.verify(result, config)
-        file = pathlib.Path(path)
+        file = as_path(path)
         if result.source is not None:
             try:
                 now = FileIdentity.from_stat(file.stat())
@@ -309,7 +308,7 @@ class Transfer:
             Cancelled: The scope was cancelled; a file's temporary file was removed.
         """
         started = time.monotonic()
-        path = pathlib.Path(dest) if isinstance(dest, str | os.PathLike) else None
+        path = as_path(dest) if isinstance(dest, str | os.PathLike) else None
         if not checked:
             _check(bucket, key)
             if path is not None:

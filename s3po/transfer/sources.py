@@ -27,6 +27,7 @@ from s3po.backend.sources import (
 )
 from s3po.errors import InvalidRequest, SourceChanged
 from s3po.transfer.results import Source
+from s3po.validation import as_path
 
 __all__ = [
     "BytesSource",
@@ -54,7 +55,7 @@ def open_source(source: Source, progress: Progress | None = None) -> Iterator[Up
     elif isinstance(source, bytes | bytearray | memoryview):
         yield BytesSource(bytes(source), progress=progress)
     elif isinstance(source, os.PathLike):
-        with _open_file(pathlib.Path(source), progress) as file:
+        with _open_file(as_path(source), progress) as file:
             yield file
     elif hasattr(source, "read"):
         if isinstance(source, io.TextIOBase):
