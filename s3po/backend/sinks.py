@@ -274,7 +274,7 @@ class FileSink(DownloadSink):
                     finally:
                         self._fd = -1
                 if exc is None:
-                    os.replace(tmp, self.path)
+                    os.replace(tmp, self.path)  # noqa: PTH105 - Path.replace makes a Path
                     self._finished()
         except BaseException:
             self._discard(tmp)
@@ -405,7 +405,7 @@ def _create_beside(path: pathlib.Path) -> tuple[int, str]:
     folder, name = os.path.split(os.fspath(path))
     made = False
     for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.{_NAMES.getrandbits(32):08x}.s3po-part")
+        tmp = os.path.join(folder, f".{name}.{_NAMES.getrandbits(32):08x}.s3po-part")  # noqa: PTH118 - a str, not a Path per file
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -421,13 +421,13 @@ def _create_beside(path: pathlib.Path) -> tuple[int, str]:
 def _unlink(path: str) -> None:
     """Remove ``path`` if it is there."""
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+        os.unlink(path)  # noqa: PTH108 - the temporary name is a str
 
 
 def _existing_mode(path: pathlib.Path) -> int | None:
     """The permission bits a replaced ``path`` keeps (no setuid/setgid), or None if new."""
     try:
-        st = os.stat(path)
+        st = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         return None
     return stat.S_IMODE(st.st_mode) & ~(stat.S_ISUID | stat.S_ISGID)
