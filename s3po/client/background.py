@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from s3po.client.workers import Tokens, Workers
 from s3po.errors import BatchError
 
 __all__ = ["BatchProgress", "Handle", "Runner", "failure_list"]
@@ -70,7 +71,8 @@ class Handle(cf.Future[T], Generic[T]):
         self.bucket = bucket
         self.key = key
         self.observed = False
-        self.inner: cf.Future[T] | None = None
+        #: What runs it, while it has not finished: cancel() it to give up before it starts.
+        self.inner: cf.Future[T] | _Run[T] | None = None
         #: Set by a stream, which hands the handle's failure to its caller as an outcome:
         #: the batch does not keep it for its BatchError.
         self.streamed = False
@@ -136,7 +138,7 @@ class Runner:
         self.executor = executor
         self.own_executor = own_executor
         self.max_pending = max_pending
-        self._slots = threading.BoundedSemaphore(max_pending)
+        self._slots = Tokens(max_pending)
         self._lock = threading.Lock()
         self._callback_lock = threading.RLock()
         self._pending: set[Handle[Any]] = set()
@@ -161,14 +163,22 @@ class Runner:
         if self._closed:
             msg = "this batch is closed; start a new one"
             raise RuntimeError(msg)
-        self._slots.acquire()
+        self._slots.take()
         with self._lock:
             self._pending.add(handle)
             self._submitted += 1
         handle.set_running_or_notify_cancel()
+        executor = self.executor
         try:
-            future = self.executor.submit(fn)
+            if isinstance(executor, Workers):
+                # The job fills the handle itself: no second future per transfer.
+                run = _Run(self, handle, fn, callback)
+                handle.inner = run
+                executor.run(run)
+                return handle
+            future = executor.submit(fn)
         except BaseException as exc:
+            handle.inner = None
             self._finish(handle, None, exc, callback)
             raise
         handle.inner = future
@@ -222,7 +232,7 @@ class Runner:
             snapshot = self._snapshot()
             if not self._pending:
                 self._all_done.notify_all()
-        self._slots.release()
+        self._slots.give()
         self._report(snapshot)
 
     def _snapshot(self) -> BatchProgress | None:
@@ -275,7 +285,7 @@ class Runner:
         for handle in pending:
             if handle.inner is not None:
                 handle.inner.cancel()
-        if isinstance(self.executor, cf.ThreadPoolExecutor) and self.own_executor:
+        if isinstance(self.executor, cf.ThreadPoolExecutor | Workers) and self.own_executor:
             self.executor.shutdown(wait=False, cancel_futures=True)
 
     def failures(self, *, clear: bool = False) -> list[Handle[Any]]:
@@ -312,3 +322,44 @@ class Runner:
         """Transfers not finished yet."""
         with self._lock:
             return len(self._pending)
+
+
+class _Run(Generic[T]):
+    """One call of a :class:`Runner` on :class:`~s3po.client.workers.Workers`.
+
+    It runs once on a worker, or is cancelled before it starts; either way it finishes
+    its handle (a cancelled one with :class:`concurrent.futures.CancelledError`, as a
+    cancelled future reports it).
+    """
+
+    __slots__ = ("_callback", "_claim", "_fn", "_handle", "_runner")
+
+    def __init__(
+        self,
+        runner: Runner,
+        handle: Handle[T],
+        fn: Callable[[], T],
+        callback: Callable[[T], object] | None,
+    ) -> None:
+        self._runner, self._handle, self._fn, self._callback = runner, handle, fn, callback
+        #: Taken by whichever comes first: the worker starting it, or a cancel.
+        self._claim = threading.Lock()
+
+    def __call__(self) -> None:
+        if not self._claim.acquire(blocking=False):
+            return  # cancelled
+        handle = self._handle
+        handle.inner = None
+        try:
+            value = self._fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the handle
+            self._runner._finish(handle, None, exc, self._callback)  # noqa: SLF001 - its runner
+        else:
+            self._runner._finish(handle, value, None, self._callback)  # noqa: SLF001 - its runner
+
+    def cancel(self) -> bool:
+        if not self._claim.acquire(blocking=False):
+            return False
+        self._handle.inner = None
+        self._runner._finish(self._handle, None, cf.CancelledError(), self._callback)  # noqa: SLF001
+        return True

@@ -16,6 +16,7 @@ from s3po.client.background import BatchProgress, Handle, Runner
 from s3po.client.base import Owner
 from s3po.client.calls import CallsOf
 from s3po.client.options import Handled
+from s3po.client.workers import Workers
 from s3po.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class Batch(CallsOf[Handled]):
             part = conn.config.chunk.part_size
             budget = max_inflight_bytes or max(256 * MIB, 4 * part * max_workers)
             self._scope = Scope(ByteBudget(budget), workers=max_workers)
-        pool = executor or cf.ThreadPoolExecutor(max_workers, thread_name_prefix="s3po-batch")
+        pool = executor or Workers(max_workers, name="s3po-batch")
         self.runner = Runner(
             pool,
             max_pending=max_pending or 2 * max_workers,
