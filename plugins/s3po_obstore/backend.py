@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     import boto3
     from mypy_boto3_s3 import S3Client
-    from obstore import Attributes, GetOptions, PutMode
+    from obstore import Attributes, GetOptions, PutMode, PutResult
     from s3po_s3.backend import S3Backend
 
     from s3po.backend import Backend, Readable, UploadBody
@@ -415,14 +415,17 @@ class ObstoreBackend(ForwardingBackend):
         if if_match is not None:
             options["if_match"] = f'"{if_match.strip(chr(34))}"'
         try:
-            with self._errors("get", bucket, key):
-                result = obstore.get(self.stores.get(bucket), key, options=options or None)
-        except s3po.BackendError as exc:
-            if exc.__cause__ is not None and error_code(exc.__cause__) in _UNSATISFIABLE:
+            result = obstore.get(self.stores.get(bucket), key, options=options or None)
+        except s3po.S3poError:
+            raise
+        except _ERRORS as exc:
+            if error_code(exc) in _UNSATISFIABLE:
                 # start is past the end: boto3 answers as S3 does (an empty body at 0)
                 return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
-            raise
-        with self._errors("get", bucket, key):
+            self._failed("get", bucket, key, exc)
+        # Plain try blocks, not the _errors context manager: a batch of small objects
+        # pays the generator and its frames per call.
+        try:
             meta = result.meta
             lo, hi = result.range
             # What the store said it holds: the request's range, cut at the object's size.
@@ -445,6 +448,10 @@ class ObstoreBackend(ForwardingBackend):
                 headers=_headers(result.attributes),
                 version_id=meta["version"],
             )
+        except s3po.S3poError:
+            raise
+        except _ERRORS as exc:
+            self._failed("get", bucket, key, exc)
         return GetResult(info=info, body=body, start=lo, end=hi)
 
     def put(
@@ -470,15 +477,7 @@ class ObstoreBackend(ForwardingBackend):
         if condition is not None:
             mode = "create" if condition.if_none_match else {"e_tag": f'"{condition.etag}"'}
         try:
-            with self._errors("put", bucket, key):
-                result = obstore.put(
-                    self.stores.get(bucket),
-                    key,
-                    data,
-                    attributes=attributes,
-                    use_multipart=False,
-                    mode=mode,
-                )
+            result = self._put(bucket, key, data, attributes, mode)
         except (s3po.PreconditionFailed, s3po.NoSuchKey) as exc:
             # 412 for either condition; a 404 answers If-Match on a missing key (moto, S3).
             if condition is None:
@@ -495,6 +494,28 @@ class ObstoreBackend(ForwardingBackend):
             headers=headers,
             version_id=result["version"],
         )
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes | bytearray | memoryview,
+        attributes: Attributes,
+        mode: PutMode,
+    ) -> PutResult:
+        try:
+            return obstore.put(
+                self.stores.get(bucket),
+                key,
+                data,
+                attributes=attributes,
+                use_multipart=False,
+                mode=mode,
+            )
+        except s3po.S3poError:
+            raise
+        except _ERRORS as exc:
+            self._failed("put", bucket, key, exc)
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete the object (DeleteObject); a missing key is not an error."""
