@@ -36,7 +36,6 @@ import concurrent.futures as cf
 import itertools
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import STDIO, Local, Location, Remote, Stdio, UsageError
@@ -44,6 +43,7 @@ from s3po._cli.walk import LocalTree, broken_link, walk_local
 from s3po._types import ObjectInfo
 from s3po.codecs import CODEC_METADATA, stored_encoding
 from s3po.errors import AccessDenied, NoSuchBucket, NotFound
+from s3po.mtimes import META_MTIME, META_SIZE, object_mtime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -57,7 +57,6 @@ __all__ = [
     "Action",
     "Entry",
     "download_size",
-    "file_metadata",
     "logical_size",
     "object_mtime",
     "plan_cp",
@@ -65,9 +64,6 @@ __all__ = [
     "plan_sync",
 ]
 
-#: Metadata the CLI writes on uploads from files: the file's size and mtime.
-META_SIZE = "s3po-size"
-META_MTIME = "s3po-mtime"
 #: Seconds by which a source must be newer than its destination to be copied again.
 MTIME_SLACK = 0.001
 
@@ -141,12 +137,6 @@ class Entry:
 # -- metadata ---------------------------------------------------------------------------
 
 
-def file_metadata(path: Path) -> dict[str, str]:
-    """The metadata recorded with an upload from ``path``: its size and mtime."""
-    st = path.stat()
-    return {META_SIZE: str(st.st_size), META_MTIME: repr(st.st_mtime)}
-
-
 def logical_size(info: ObjectInfo) -> int | None:
     """The size of an object's content: recorded, else stored if uncompressed, else None."""
     recorded = info.headers.metadata.get(META_SIZE)
@@ -178,17 +168,6 @@ def download_size(info: ObjectInfo, *, decompress: bool = True) -> int | None:
     if codings == [ours] and recorded is not None and recorded.isdigit():
         return int(recorded)
     return None
-
-
-def object_mtime(info: ObjectInfo) -> float | None:
-    """An object's mtime: recorded by the upload, else its Last-Modified."""
-    recorded = info.headers.metadata.get(META_MTIME)
-    if recorded is not None:
-        try:
-            return float(recorded)
-        except ValueError:
-            pass
-    return info.last_modified.timestamp() if info.last_modified is not None else None
 
 
 # -- listing ----------------------------------------------------------------------------

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s3po._cli.common import USAGE_ERRORS, Local, Remote, Stdio
-from s3po._cli.plan import download_size, file_metadata, object_mtime
+from s3po._cli.plan import download_size
 from s3po.batch import Handle
 from s3po.connection import Batch
 from s3po.errors import (
@@ -257,7 +256,7 @@ def _start(
                 dst.key,
                 src.path,
                 headers=settings.headers,
-                metadata=file_metadata(src.path),
+                keep_mtime=True,  # the size and mtime sync compares
                 delete=action.move,
                 guess_content_type=settings.guess_content_type,
                 progress=progress,
@@ -275,7 +274,7 @@ def _start(
         )
     if action.kind == "download":
         assert isinstance(src, Remote)  # noqa: S101 - planned so
-        after = _after_download(conn, src, dst, move=action.move)
+        after = _after_download(conn, src) if action.move else None
         if isinstance(dst, Stdio):
             sys.stdout.flush()
             return calls.download_fileobj(
@@ -294,6 +293,7 @@ def _start(
             decompress=settings.decompress,
             progress=progress,
             callback=after,
+            keep_mtime=True,  # so a second sync finds nothing to do
         )
     fn = _copy if action.kind == "copy" else _delete
     work = fn(conn, action, settings, progress)
@@ -314,15 +314,11 @@ def _overrides(settings: Settings) -> dict[str, Any]:
     return {"compress": settings.compress} if settings.compress is not None else {}
 
 
-def _after_download(
-    conn: Calls, src: Remote, dst: object, *, move: bool
-) -> Callable[[DownloadResult], None]:
-    def after(result: DownloadResult) -> None:
-        mtime = object_mtime(result.info)
-        if isinstance(dst, Local) and mtime is not None:
-            os.utime(dst.path, (mtime, mtime))
-        if move:
-            conn.delete(src.bucket, src.key)
+def _after_download(conn: Calls, src: Remote) -> Callable[[DownloadResult], None]:
+    """A move's second half: the object goes once its download succeeded."""
+
+    def after(_result: DownloadResult) -> None:
+        conn.delete(src.bucket, src.key)
 
     return after
 

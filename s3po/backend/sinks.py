@@ -162,6 +162,9 @@ class FileSink(DownloadSink):
     file before the rename; while a file is being replaced its temporary file is private
     (0600), so the new content is never readable by more people than the old.
 
+    With ``mtime``, the temporary file gets that modification time (and access time) once
+    its last byte is written, and keeps it through the rename.
+
     With ``resume`` (a :class:`~s3po.resume.DownloadJournal`), the file is the journal's
     partial file beside ``path``, ``ranges`` are the byte ranges an earlier run left in it
     (:meth:`present` to a ranged body, which then skips them), every range written is
@@ -171,7 +174,7 @@ class FileSink(DownloadSink):
     .. versionadded:: 0.4.0
 
     .. versionchanged:: 0.4.0
-       ``resume`` and ``ranges``.
+       ``resume``, ``ranges`` and ``mtime``.
     """
 
     random_access: ClassVar[bool] = True
@@ -185,9 +188,11 @@ class FileSink(DownloadSink):
         progress: Progress | None = None,
         resume: DownloadJournal | None = None,
         ranges: Sequence[tuple[int, int]] = (),
+        mtime: float | None = None,
     ) -> None:
-        """Write ``path`` with the object ``bucket``/``key``."""
+        """Write ``path`` with the object ``bucket``/``key``; ``mtime``: the file's, if given."""
         super().__init__(progress)
+        self.mtime = mtime
         self.resume = resume
         self.ranges = tuple(ranges)
         self.path = path
@@ -264,10 +269,7 @@ class FileSink(DownloadSink):
             with self._local_errors():
                 try:
                     if exc is None:
-                        existing = _existing_mode(self.path)
-                        mode = self._new_mode if existing is None else existing
-                        if mode is not None and mode != self._mode:
-                            os.fchmod(self._fd, mode)
+                        self._settle()
                 finally:
                     try:
                         os.close(self._fd)
@@ -275,6 +277,8 @@ class FileSink(DownloadSink):
                         self._fd = -1
                 if exc is None:
                     os.replace(tmp, self.path)  # noqa: PTH105 - Path.replace makes a Path
+                    if self.mtime is not None and not _UTIME_FD:
+                        os.utime(self.path, (self.mtime, self.mtime))
                     self._finished()
         except BaseException:
             self._discard(tmp)
@@ -293,6 +297,15 @@ class FileSink(DownloadSink):
             self._discard(tmp)
             if isinstance(exc, OSError) and not isinstance(exc, S3poError):
                 raise self._local_error(exc) from exc
+
+    def _settle(self) -> None:
+        """Give the finished temporary file its mode and, if asked, its mtime."""
+        existing = _existing_mode(self.path)
+        mode = self._new_mode if existing is None else existing
+        if mode is not None and mode != self._mode:
+            os.fchmod(self._fd, mode)
+        if self.mtime is not None and _UTIME_FD:  # after the last write, which would move it
+            os.utime(self._fd, (self.mtime, self.mtime))
 
     def _discard(self, tmp: str) -> None:
         _unlink(tmp)
@@ -385,6 +398,9 @@ class FileSink(DownloadSink):
         if self._hasher is not None and hi > lo:
             self._hasher.written(lo, hi)
 
+
+#: Whether the open temporary file's times can be set (else its path's, once renamed).
+_UTIME_FD = os.utime in os.supports_fd
 
 #: Where temporary names come from: a generator seeded from the OS once (and again in a
 #: forked child), not a read of the OS's randomness per file. The names need only differ;

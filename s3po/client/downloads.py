@@ -278,6 +278,7 @@ class DownloadCalls(CallBase[M]):
         background: bool = False,
         progress: Progress | None = None,
         resume: bool | None = None,
+        keep_mtime: bool = False,
     ) -> DownloadResult | Handle[DownloadResult]:
         """Download to a file, written atomically (a failure leaves no partial file).
 
@@ -290,11 +291,15 @@ class DownloadCalls(CallBase[M]):
         to the object's ETag (If-Match); an object that changed meanwhile is downloaded
         afresh. See :mod:`s3po.resume`.
 
+        With ``keep_mtime=True`` the file gets the object's modification time: the one
+        ``upload_file(..., keep_mtime=True)`` recorded, else the object's Last-Modified
+        (:mod:`s3po.mtimes`).
+
         .. versionadded:: 0.1.0
 
         .. versionchanged:: 0.4.0
-           ``resume``; the mode follows the umask, or the replaced file (it was
-           always 0600).
+           ``resume`` and ``keep_mtime``; the mode follows the umask, or the replaced
+           file (it was always 0600).
         """
         target = as_path(path)
         check_download_path(target)
@@ -304,7 +309,14 @@ class DownloadCalls(CallBase[M]):
             if resume is not None and resume != config.resume:
                 config = config.evolve(resume=resume)
             return conn.transfer.download(
-                bucket, key, target, config=config, progress=progress, scope=scope, checked=True
+                bucket,
+                key,
+                target,
+                config=config,
+                progress=progress,
+                scope=scope,
+                checked=True,
+                keep_mtime=keep_mtime,
             )
 
         return self._download(

@@ -73,16 +73,17 @@ class UploadOptions(TypedDict, total=False):
 class UploadFileOptions(UploadOptions, total=False):
     """Options of ``upload_file``: those of every upload, plus two of its own.
 
-    ``delete`` and ``guess_content_type``.
+    ``delete``, ``guess_content_type``, ``resume`` and ``keep_mtime``.
 
     .. versionadded:: 0.3.0
     .. versionchanged:: 0.4.0
-       ``guess_content_type``.
+       ``guess_content_type``, ``resume`` and ``keep_mtime``.
     """
 
     delete: bool | None
     guess_content_type: bool | None
     resume: bool | None
+    keep_mtime: bool
 
 
 class DownloadOptions(TypedDict, Generic[T], total=False):
@@ -115,12 +116,15 @@ class DownloadToOptions(DownloadOptions[DownloadResult], total=False):
 
 
 class DownloadFileOptions(DownloadToOptions, total=False):
-    """Options of ``download_file``: those of ``download_fileobj``, plus ``resume``.
+    """Options of ``download_file``: those of ``download_fileobj``, plus two of its own.
+
+    ``resume`` and ``keep_mtime``.
 
     .. versionadded:: 0.4.0
     """
 
     resume: bool | None
+    keep_mtime: bool
 
 
 class DownloadPathOptions(DownloadOptions[str], total=False):

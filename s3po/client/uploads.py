@@ -240,6 +240,7 @@ class UploadCalls(CallBase[M]):
         if_match: str | None = None,
         silent: bool = False,  # noqa: ARG002 - the original's; seed_keywords warns it is ignored
         resume: bool | None = None,
+        keep_mtime: bool = False,
     ) -> UploadResult | Handle[UploadResult]:
         """Upload a local file, streamed in parts.
 
@@ -281,12 +282,16 @@ class UploadCalls(CallBase[M]):
                 sending only the parts the store does not hold, and keep the upload when
                 this one is interrupted (default: the Connection's
                 ``TransferConfig.resume``, False). See :mod:`s3po.resume`.
+            keep_mtime: Record the file's size and modification time in the object's
+                metadata (``s3po-size``, ``s3po-mtime``), as the upload found the open file,
+                so ``download_file(..., keep_mtime=True)`` gives them back
+                (:mod:`s3po.mtimes`).
 
         .. versionadded:: 0.1.0
 
         .. versionchanged:: 0.4.0
-           ``if_none_match`` and ``if_match``; ``resume``; ``guess_content_type``: the
-           Content-Type is guessed by default.
+           ``if_none_match`` and ``if_match``; ``resume``; ``keep_mtime``;
+           ``guess_content_type``: the Content-Type is guessed by default.
         """
         check_options("upload_file", guess_content_type=guess_content_type)
         file = as_path(path)
@@ -317,6 +322,7 @@ class UploadCalls(CallBase[M]):
             file if delete else None,
             write_condition(if_none_match, if_match),
             resume=resume,
+            keep_mtime=keep_mtime,
         )
 
     @overload
@@ -436,6 +442,7 @@ class UploadCalls(CallBase[M]):
         condition: WriteCondition | None = None,
         *,
         resume: bool | None = None,
+        keep_mtime: bool = False,
     ) -> UploadResult | Handle[UploadResult]:
         check_options(
             op, compress=None if compress is UNSET else compress, retries=retries, resume=resume
@@ -459,6 +466,7 @@ class UploadCalls(CallBase[M]):
                 scope=scope,
                 checked=True,
                 condition=condition,
+                keep_mtime=keep_mtime,
             )
             if delete_after is not None:
                 conn.transfer.delete_source(result, delete_after, config)

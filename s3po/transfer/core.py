@@ -19,6 +19,7 @@ stack, and reports what happened.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import logging
 import os
@@ -43,6 +44,7 @@ from s3po.backend.sources import FileSource, Progress
 from s3po.config import TransferConfig
 from s3po.errors import CorruptData, NotSupported, SourceChanged
 from s3po.middleware import Chunking, CodecLayer, Integrity, Retry
+from s3po.mtimes import file_metadata, object_mtime
 from s3po.resume import DownloadJournal, UploadJournal, open_download, store_name
 from s3po.transfer.results import DownloadResult, Source, UploadResult
 from s3po.transfer.sources import open_source
@@ -140,6 +142,7 @@ class Transfer:
         scope: Scope | None = None,
         checked: bool = False,
         condition: WriteCondition | None = None,
+        keep_mtime: bool = False,
     ) -> UploadResult:
         """Upload ``source`` to ``bucket``/``key``.
 
@@ -151,6 +154,9 @@ class Transfer:
 
         ``condition`` (If-None-Match / If-Match) goes down the stack to the request that
         commits: the PUT, or CompleteMultipartUpload.
+
+        ``keep_mtime`` records a file's size and mtime in the object's metadata
+        (:func:`s3po.mtimes.file_metadata`), from the ``fstat`` its upload began with.
 
         Raises:
             InvalidRequest: A bad bucket, key or source, before any I/O.
@@ -171,6 +177,10 @@ class Transfer:
             _check_carried(stack, condition)
         started = time.monotonic()
         with open_source(source, progress) as src:
+            if keep_mtime and isinstance(src, FileSource):
+                merged = dataclasses.replace(
+                    merged, metadata={**merged.metadata, **file_metadata(src.identity)}
+                )
             if cfg.resume and isinstance(src, FileSource):
                 src.resume = UploadJournal(
                     store_name(self.backend), bucket, key, src.path, src.identity
@@ -296,11 +306,14 @@ class Transfer:
         progress: Progress | None = None,
         scope: Scope | None = None,
         checked: bool = False,
+        keep_mtime: bool = False,
     ) -> DownloadResult:
         """Download to a path (written atomically) or a binary stream.
 
         A path is written to a temporary file beside it and renamed into place only when
         the whole object arrived and decoded, so a failure never leaves half a file.
+        ``keep_mtime`` gives that file the object's mtime (:func:`s3po.mtimes.object_mtime`)
+        before the rename.
 
         ``checked=True`` says a front end already checked ``bucket``, ``key`` and ``dest``.
 
@@ -334,6 +347,7 @@ class Transfer:
                         progress=progress,
                         resume=journal,
                         ranges=ranges,
+                        mtime=object_mtime(raw.info) if keep_mtime else None,
                     ) as sink:
                         size = raw.body.drain(sink)
                 else:
