@@ -15,6 +15,7 @@ import os
 import pathlib
 import stat
 from collections.abc import Iterator
+from typing import IO
 
 from s3po._types import FileIdentity
 from s3po.backend.sources import (
@@ -95,33 +96,23 @@ def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSo
         raise InvalidRequest(f"{path} does not exist") from None
     except IsADirectoryError:  # where a folder does not open
         raise InvalidRequest(_FOLDER.format(path=path)) from None
+    stream: IO[bytes]
     try:
         st = _regular(fd, path)
         identity = FileIdentity.from_stat(st)
         held = _read_small(fd, path, identity) if st.st_size <= HOLD_LIMIT else None
+        if held is not None:
+            stream = io.BytesIO(held)
+        else:
+            os.set_blocking(fd, True)
+            _probe_end(fd, path, st)
+            # An explicit buffer size: with the default, opening asks whether the file is a
+            # terminal (one more system call per file, which a batch of files pays each time).
+            stream = os.fdopen(fd, "rb", buffering=io.DEFAULT_BUFFER_SIZE)
     except BaseException:
         os.close(fd)
         raise
-    if held is not None:
-        try:
-            yield FileSource(
-                io.BytesIO(held),
-                fd=fd,
-                path=str(path),
-                start=0,
-                size=st.st_size,
-                identity=identity,
-                progress=progress,
-                held=held,
-            )
-        finally:
-            os.close(fd)
-        return
-    os.set_blocking(fd, True)
-    _probe_end(fd, path, st)
-    # An explicit buffer size: with the default, opening asks whether the file is a
-    # terminal (one more system call per file, which a batch of small files pays each time).
-    with os.fdopen(fd, "rb", buffering=io.DEFAULT_BUFFER_SIZE) as stream:
+    try:
         yield FileSource(
             stream,
             fd=fd,
@@ -130,7 +121,13 @@ def _open_file(path: pathlib.Path, progress: Progress | None) -> Iterator[FileSo
             size=st.st_size,
             identity=identity,
             progress=progress,
+            held=held,
         )
+    finally:
+        if held is None:
+            stream.close()  # and with it the file
+        else:
+            os.close(fd)
 
 
 def _regular(fd: int, path: pathlib.Path) -> os.stat_result:

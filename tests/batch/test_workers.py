@@ -56,11 +56,15 @@ def test_shutdown_cancels_what_has_not_started_and_refuses_more() -> None:
     pool.shutdown()
 
 
-def test_a_cancelled_run_ends_its_handle_and_frees_its_slot() -> None:
-    pool = Workers(1)
-    runner = Runner(pool, max_pending=3, own_executor=True)
+def _busy(max_pending: int) -> tuple[Runner, threading.Event, Handle[bool]]:
+    """A runner on one worker, busy with a first call until the event is set."""
+    runner = Runner(Workers(1), max_pending=max_pending, own_executor=True)
     gate = threading.Event()
-    first = runner.submit(Handle("op", "b", "first"), lambda: gate.wait(5))
+    return runner, gate, runner.submit(Handle("op", "b", "first"), lambda: gate.wait(5))
+
+
+def test_a_cancelled_run_ends_its_handle_and_frees_its_slot() -> None:
+    runner, gate, first = _busy(3)
     queued = [runner.submit(Handle("op", "b", f"k{i}"), lambda: "ran") for i in range(2)]
     runner.cancel()
     for handle in queued:
@@ -74,10 +78,7 @@ def test_a_cancelled_run_ends_its_handle_and_frees_its_slot() -> None:
 
 
 def test_a_cancelled_run_gives_its_slot_back() -> None:
-    pool = Workers(1)
-    runner = Runner(pool, max_pending=2, own_executor=True)
-    gate = threading.Event()
-    first = runner.submit(Handle("op", "b", "first"), lambda: gate.wait(5))
+    runner, gate, first = _busy(2)
     queued = runner.submit(Handle("op", "b", "queued"), lambda: "ran")
     run = queued.inner  # the one worker is busy with the first: this one waits
     assert run is not None

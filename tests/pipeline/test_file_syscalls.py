@@ -222,3 +222,24 @@ def test_a_small_file_is_read_without_a_stream(
     assert blocking == []
     assert reads == [64 * KIB]
     assert pconn.download_bytes("bucket", "k") == b"z" * (64 * KIB)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc/self/fd")
+def test_a_large_file_refused_after_its_open_leaves_no_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3po.transfer import sources  # noqa: PLC0415 - the module whose helper is patched
+
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"x" * (HOLD_LIMIT + 1))
+
+    def refuse(*_args: object) -> None:
+        raise s3po.InvalidRequest("refused")
+
+    monkeypatch.setattr(sources, "_probe_end", refuse)
+    descriptors = Path("/proc/self/fd")
+    before = len(list(descriptors.iterdir()))
+    for _ in range(5):
+        with pytest.raises(s3po.InvalidRequest, match="refused"), open_source(source):
+            pass
+    assert len(list(descriptors.iterdir())) == before
