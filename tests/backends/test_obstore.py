@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -240,6 +241,10 @@ def test_bodies_read_to_their_last_byte_give_their_connection_back(
 
     The stream is not asked for its end after the last byte; the body has ended all the
     same. (A 2 MiB body dropped after its first 100 bytes opens a connection per GET.)
+    The connection goes back to the pool from obstore's runtime, after the last byte is
+    handed over: each GET waits a moment for it, so a loaded machine's scheduling cannot
+    start the next GET first (a closed connection would open a new one however long it
+    waited).
     """
     moto_server.reset()
     moto_server.admin.create_bucket(Bucket="reuse")
@@ -251,9 +256,32 @@ def test_bodies_read_to_their_last_byte_give_their_connection_back(
         result = backend.get("reuse", "k")
         assert result.body.readall() == b"z" * size
         del result
+        time.sleep(0.05)
     opened = proxy.accepted - before
     backend.close()
     assert opened <= 1
+
+
+@pytest.mark.integration
+def test_a_body_dropped_before_its_end_gives_no_connection_back(
+    moto_server: Any, proxy: Any
+) -> None:
+    """The other side of the test above: a body left unread closes its connection."""
+    moto_server.reset()
+    moto_server.admin.create_bucket(Bucket="reuse")
+    proxy.configure(_faults().FaultPlan())
+    backend = ObstoreBackend(**{**moto_server.options(), "endpoint_url": proxy.url})
+    backend.put("reuse", "k", b"z" * (2 << 20), headers=s3po.Headers())
+    before = proxy.accepted
+    for _ in range(5):
+        result = backend.get("reuse", "k")
+        assert result.body.read(100) == b"z" * 100
+        result.body.close()
+        del result
+        time.sleep(0.05)
+    opened = proxy.accepted - before
+    backend.close()
+    assert opened >= 4
 
 
 @pytest.mark.integration
