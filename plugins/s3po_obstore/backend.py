@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -356,23 +355,15 @@ class ObstoreBackend(ForwardingBackend):
 
     # -- helpers --------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _errors(self, op: str, bucket: str, key: str) -> Iterator[None]:
-        """Map what obstore raises inside the block to s3po's errors, ``raise ... from exc``.
+    def _failed(self, op: str, bucket: str, key: str, exc: BaseException) -> NoReturn:
+        """Raise the s3po error for ``exc``; a bare 404 asks boto3 whether the bucket exists.
 
         The one place the backend translates obstore's exceptions (through the SPI's table,
-        :data:`s3po.backend.s3errors.S3_ERRORS`); s3po's own errors pass through unchanged.
-        Body reads map theirs in :class:`~s3po_obstore._errors.StreamBody`.
+        :data:`s3po.backend.s3errors.S3_ERRORS`), called from each call's ``except _ERRORS``
+        (s3po's own errors are re-raised unchanged before it); plain ``try`` blocks, not a
+        context manager, so a batch of small objects pays no generator per call. Body
+        reads map theirs in :class:`~s3po_obstore._errors.StreamBody`.
         """
-        try:
-            yield
-        except s3po.S3poError:
-            raise
-        except _ERRORS as exc:
-            self._failed(op, bucket, key, exc)
-
-    def _failed(self, op: str, bucket: str, key: str, exc: BaseException) -> NoReturn:
-        """Raise the s3po error for ``exc``; a bare 404 asks boto3 whether the bucket exists."""
         if isinstance(exc, FileNotFoundError) and error_code(exc) not in _NOT_FOUND:
             try:
                 self.s3.head(bucket, key)
@@ -423,8 +414,6 @@ class ObstoreBackend(ForwardingBackend):
                 # start is past the end: boto3 answers as S3 does (an empty body at 0)
                 return self.s3.get(bucket, key, start=start, end=end, if_match=if_match)
             self._failed("get", bucket, key, exc)
-        # Plain try blocks, not the _errors context manager: a batch of small objects
-        # pays the generator and its frames per call.
         try:
             meta = result.meta
             lo, hi = result.range
@@ -522,8 +511,12 @@ class ObstoreBackend(ForwardingBackend):
         if not self._fast or not key_is_plain(key):
             self.s3.delete(bucket, key)
             return
-        with self._errors("delete", bucket, key):
+        try:
             obstore.delete(self.stores.get(bucket), key)
+        except s3po.S3poError:
+            raise
+        except _ERRORS as exc:
+            self._failed("delete", bucket, key, exc)
 
     def list(
         self,

@@ -163,7 +163,7 @@ class FileSink(DownloadSink):
     (0600), so the new content is never readable by more people than the old.
 
     With ``mtime``, the temporary file gets that modification time (and access time) once
-    its last byte is written, and keeps it through the rename.
+    it is closed, before it is renamed into place.
 
     With ``resume`` (a :class:`~s3po.resume.DownloadJournal`), the file is the journal's
     partial file beside ``path``, ``ranges`` are the byte ranges an earlier run left in it
@@ -276,9 +276,9 @@ class FileSink(DownloadSink):
                     finally:
                         self._fd = -1
                 if exc is None:
+                    if self.mtime is not None:  # closed: no write moves it; not yet in place
+                        os.utime(tmp, (self.mtime, self.mtime))
                     os.replace(tmp, self.path)  # noqa: PTH105 - Path.replace makes a Path
-                    if self.mtime is not None and not _UTIME_FD:
-                        os.utime(self.path, (self.mtime, self.mtime))
                     self._finished()
         except BaseException:
             self._discard(tmp)
@@ -299,13 +299,11 @@ class FileSink(DownloadSink):
                 raise self._local_error(exc) from exc
 
     def _settle(self) -> None:
-        """Give the finished temporary file its mode and, if asked, its mtime."""
+        """Give the finished temporary file its mode: the replaced file's, or a new one's."""
         existing = _existing_mode(self.path)
         mode = self._new_mode if existing is None else existing
         if mode is not None and mode != self._mode:
             os.fchmod(self._fd, mode)
-        if self.mtime is not None and _UTIME_FD:  # after the last write, which would move it
-            os.utime(self._fd, (self.mtime, self.mtime))
 
     def _discard(self, tmp: str) -> None:
         _unlink(tmp)
@@ -398,9 +396,6 @@ class FileSink(DownloadSink):
         if self._hasher is not None and hi > lo:
             self._hasher.written(lo, hi)
 
-
-#: Whether the open temporary file's times can be set (else its path's, once renamed).
-_UTIME_FD = os.utime in os.supports_fd
 
 #: Where temporary names come from: a generator seeded from the OS once (and again in a
 #: forked child), not a read of the OS's randomness per file. The names need only differ;

@@ -372,7 +372,9 @@ class FileSource(StreamSource):
         )
 
     def digest(self, kind: ContentHash) -> Checksum:
-        """The checksum of the planned bytes, read with ``pread`` (the position is kept).
+        """The checksum of the planned bytes: of those held, else read with ``pread``.
+
+        A read keeps the stream's position.
 
         Raises:
             SourceChanged: The file changed while it was hashed.

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import obstore
 import obstore.exceptions as oe
 import pytest
 from s3po_obstore._errors import StreamBody
@@ -196,7 +197,9 @@ def test_bad_options_raise_what_the_s3_backend_raises(
     assert str(fast.value) == str(slow.value)
 
 
-def test_s3po_errors_pass_through_the_edge() -> None:
+@pytest.mark.parametrize("op", ["get", "delete"])
+def test_s3po_errors_pass_through_the_edge(monkeypatch: pytest.MonkeyPatch, op: str) -> None:
+    """An s3po error raised at the edge is kept as it is; obstore's become s3po's."""
     backend = ObstoreBackend(
         endpoint_url="http://127.0.0.1:9",
         region_name="us-east-1",
@@ -204,11 +207,19 @@ def test_s3po_errors_pass_through_the_edge() -> None:
         aws_secret_access_key="secret",  # noqa: S106
     )
     refused = s3po.ConfigError("obstore refused the options")
-    with pytest.raises(s3po.ConfigError) as caught, backend._errors("get", "b", "k"):
-        raise refused
+    raised: list[BaseException] = [refused]
+
+    def edge(*_args: object, **_kwargs: object) -> None:
+        raise raised[0]
+
+    monkeypatch.setattr(obstore, op, edge)
+    call = getattr(backend, op)
+    with pytest.raises(s3po.ConfigError) as caught:
+        call("b", "k")
     assert caught.value is refused
-    with pytest.raises(s3po.NoSuchKey) as mapped, backend._errors("get", "b", "k"):
-        raise oe.NotFoundError("status code: 404 <Code>NoSuchKey</Code>")
+    raised[0] = oe.NotFoundError("status code: 404 <Code>NoSuchKey</Code>")
+    with pytest.raises(s3po.NoSuchKey) as mapped:
+        call("b", "k")
     assert isinstance(mapped.value.__cause__, oe.NotFoundError)
     backend.close()
 

@@ -100,18 +100,26 @@ def test_the_mtime_is_set_before_the_file_is_in_place(
     assert seen == [1_000_000_000]
 
 
-def test_a_failed_download_with_keep_mtime_leaves_the_old_file(
-    pconn: s3po.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _refuse(*_args: object, **_kwargs: object) -> None:
+    raise PermissionError(1, "Operation not permitted")
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"), [(FileSink, "_settle"), (os, "utime")], ids=["mode", "mtime"]
+)
+def test_a_failed_last_step_leaves_the_old_file_and_no_temporary_one(
+    pconn: s3po.Connection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    owner: object,
+    name: str,
 ) -> None:
     pconn.upload_string("bucket", "k", "new")
     target = tmp_path / "f.txt"
     target.write_text("old")
-
-    def refuse(_self: FileSink) -> None:
-        raise PermissionError(1, "Operation not permitted")
-
-    monkeypatch.setattr(FileSink, "_settle", refuse)
-    with pytest.raises(s3po.LocalFileError):
+    monkeypatch.setattr(owner, name, _refuse)
+    with pytest.raises(s3po.LocalFileError, match=r"f\.txt"):
         pconn.download_file("bucket", "k", target, keep_mtime=True)
+    monkeypatch.undo()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".s3po-part")] == []
